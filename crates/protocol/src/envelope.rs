@@ -1,0 +1,72 @@
+//! The response envelope: `{"Response": {<output fields>, "RequestId": "..."}}` on success and
+//! `{"Response": {"Error": {"Code", "Message"}, "RequestId"}}` on failure, always with HTTP 200 and
+//! `Content-Type: application/json` exactly (tc-api3-protocol.md §4: the Python SDK ignores errors
+//! under any other status or content type).
+
+use crate::error::{ApiError, Language};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// The only content type the vendor's SDKs accept for errors (§4.2: no charset parameter).
+pub const CONTENT_TYPE: &str = "application/json";
+
+/// Serialize a successful answer. `output` must serialize to a JSON object.
+pub fn success<T: Serialize>(output: &T, request_id: &str) -> Vec<u8> {
+    let mut fields = match serde_json::to_value(output) {
+        Ok(Value::Object(map)) => map,
+        // Every wire response is a struct, so this is unreachable in practice; answer an empty object.
+        _ => Map::new(),
+    };
+    fields.insert("RequestId".to_owned(), Value::String(request_id.to_owned()));
+    wrap(fields)
+}
+
+/// Serialize an error answer in the caller's language.
+pub fn error(err: &ApiError, lang: Language, request_id: &str) -> Vec<u8> {
+    let mut fields = Map::new();
+    let mut error = Map::new();
+    error.insert("Code".to_owned(), Value::String(err.code.as_str().to_owned()));
+    error.insert("Message".to_owned(), Value::String(err.message(lang).to_owned()));
+    fields.insert("Error".to_owned(), Value::Object(error));
+    fields.insert("RequestId".to_owned(), Value::String(request_id.to_owned()));
+    wrap(fields)
+}
+
+fn wrap(fields: Map<String, Value>) -> Vec<u8> {
+    let mut root = Map::new();
+    root.insert("Response".to_owned(), Value::Object(fields));
+    serde_json::to_vec(&Value::Object(root)).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Code;
+
+    #[test]
+    fn success_adds_request_id() {
+        #[derive(Serialize)]
+        #[allow(non_snake_case)]
+        struct Out {
+            Total: i64,
+        }
+        let body = success(&Out { Total: 3 }, "r-1");
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["Response"]["Total"], 3);
+        assert_eq!(v["Response"]["RequestId"], "r-1");
+    }
+
+    #[test]
+    fn error_has_code_message_and_request_id() {
+        let body = error(&ApiError::missing_parameter("ProjectId"), Language::EnUs, "r-2");
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["Response"]["Error"]["Code"], Code::MissingParameter.as_str());
+        assert_eq!(
+            v["Response"]["Error"]["Message"],
+            "The request is missing a required parameter `ProjectId`."
+        );
+        assert_eq!(v["Response"]["RequestId"], "r-2");
+        let zh = error(&ApiError::missing_parameter("ProjectId"), Language::ZhCn, "r-3");
+        assert!(String::from_utf8(zh).unwrap().contains("缺少必填参数"));
+    }
+}

@@ -1,0 +1,307 @@
+//! Error codes of the Tencent Cloud API 3.0 convention and TRRO, with their messages in the two
+//! languages the vendor serves (`X-TC-Language` / `Language`: `zh-CN` default, `en-US`).
+//!
+//! Codes are the contract; messages are for people and always name the parameter, the value and what
+//! is allowed. Sources: tc-api3-protocol.md §5 (situation table, verbatim messages marked [Issue]).
+
+use std::fmt;
+
+/// Every code this server answers. The string form is exactly the vendor's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Code {
+    AuthFailureInvalidAuthorization,
+    AuthFailureSecretIdNotFound,
+    AuthFailureSignatureExpire,
+    AuthFailureSignatureFailure,
+    AuthFailureTokenFailure,
+    AuthFailureUnauthorizedOperation,
+    FailedOperation,
+    InternalError,
+    InvalidAction,
+    InvalidParameter,
+    InvalidParameterValue,
+    InvalidParameterValueInvalidHttpUrl,
+    LimitExceeded,
+    MissingParameter,
+    NoSuchVersion,
+    OperationDenied,
+    RequestLimitExceeded,
+    RequestSizeLimitExceeded,
+    ResourceInUse,
+    ResourceNotFound,
+    UnauthorizedOperation,
+    UnknownParameter,
+    UnsupportedOperation,
+    UnsupportedProtocol,
+    UnsupportedRegion,
+}
+
+impl Code {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Code::AuthFailureInvalidAuthorization => "AuthFailure.InvalidAuthorization",
+            Code::AuthFailureSecretIdNotFound => "AuthFailure.SecretIdNotFound",
+            Code::AuthFailureSignatureExpire => "AuthFailure.SignatureExpire",
+            Code::AuthFailureSignatureFailure => "AuthFailure.SignatureFailure",
+            Code::AuthFailureTokenFailure => "AuthFailure.TokenFailure",
+            Code::AuthFailureUnauthorizedOperation => "AuthFailure.UnauthorizedOperation",
+            Code::FailedOperation => "FailedOperation",
+            Code::InternalError => "InternalError",
+            Code::InvalidAction => "InvalidAction",
+            Code::InvalidParameter => "InvalidParameter",
+            Code::InvalidParameterValue => "InvalidParameterValue",
+            Code::InvalidParameterValueInvalidHttpUrl => "InvalidParameterValue.InvalidHttpUrl",
+            Code::LimitExceeded => "LimitExceeded",
+            Code::MissingParameter => "MissingParameter",
+            Code::NoSuchVersion => "NoSuchVersion",
+            Code::OperationDenied => "OperationDenied",
+            Code::RequestLimitExceeded => "RequestLimitExceeded",
+            Code::RequestSizeLimitExceeded => "RequestSizeLimitExceeded",
+            Code::ResourceInUse => "ResourceInUse",
+            Code::ResourceNotFound => "ResourceNotFound",
+            Code::UnauthorizedOperation => "UnauthorizedOperation",
+            Code::UnknownParameter => "UnknownParameter",
+            Code::UnsupportedOperation => "UnsupportedOperation",
+            Code::UnsupportedProtocol => "UnsupportedProtocol",
+            Code::UnsupportedRegion => "UnsupportedRegion",
+        }
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The language of messages, from `X-TC-Language` (TC3) or `Language` (v1).
+/// The vendor's default is `zh-CN`; an unknown value is treated as `zh-CN` (protocol spec §6.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Language {
+    #[default]
+    ZhCn,
+    EnUs,
+}
+
+impl Language {
+    pub fn parse(value: Option<&str>) -> Language {
+        match value {
+            Some(v) if v.eq_ignore_ascii_case("en-US") => Language::EnUs,
+            _ => Language::ZhCn,
+        }
+    }
+}
+
+/// An error as the client sees it: a vendor code and a message in both languages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub code: Code,
+    pub en: String,
+    pub zh: String,
+}
+
+impl ApiError {
+    pub fn new(code: Code, en: impl Into<String>, zh: impl Into<String>) -> ApiError {
+        ApiError {
+            code,
+            en: en.into(),
+            zh: zh.into(),
+        }
+    }
+
+    pub fn message(&self, lang: Language) -> &str {
+        match lang {
+            Language::EnUs => &self.en,
+            Language::ZhCn => &self.zh,
+        }
+    }
+
+    // --- the protocol-level situations of tc-api3-protocol.md §5.2, messages verbatim where known ---
+
+    pub fn unsupported_protocol() -> ApiError {
+        ApiError::new(
+            Code::UnsupportedProtocol,
+            "HTTP(S) request protocol error; only GET and POST requests are supported.",
+            "HTTP(S)请求协议错误，只支持GET和POST请求。",
+        )
+    }
+
+    pub fn request_size_limit(limit: usize) -> ApiError {
+        ApiError::new(
+            Code::RequestSizeLimitExceeded,
+            format!("The request size exceeds the upper limit ({limit} bytes)."),
+            format!("请求包大小超过上限（{limit} 字节）。"),
+        )
+    }
+
+    /// Oversized v1 request: the vendor answers SignatureFailure with this message [Issue].
+    pub fn v1_size_limit() -> ApiError {
+        ApiError::new(
+            Code::AuthFailureSignatureFailure,
+            "The provided credentials could not be validated because of exceeding request size limit, please use new signature method `TC3-HMAC-SHA256`.",
+            "请求包大小超过签名方法的上限，请使用新的签名方法 `TC3-HMAC-SHA256`。",
+        )
+    }
+
+    pub fn missing_parameter(name: &str) -> ApiError {
+        ApiError::new(
+            Code::MissingParameter,
+            format!("The request is missing a required parameter `{name}`."),
+            format!("缺少必填参数 `{name}`。"),
+        )
+    }
+
+    pub fn parameter_type(name: &str, expected: &str) -> ApiError {
+        ApiError::new(
+            Code::InvalidParameter,
+            format!("Parameter `{name}` type error: expected {expected}."),
+            format!("参数 `{name}` 类型错误：应为 {expected}。"),
+        )
+    }
+
+    pub fn malformed(detail: &str) -> ApiError {
+        ApiError::new(
+            Code::InvalidParameter,
+            format!("The request parameters could not be parsed: {detail}."),
+            format!("请求参数无法解析：{detail}。"),
+        )
+    }
+
+    pub fn unknown_parameter(name: &str) -> ApiError {
+        ApiError::new(
+            Code::UnknownParameter,
+            format!("The parameter `{name}` is not recognized."),
+            format!("参数 `{name}` 无法识别。"),
+        )
+    }
+
+    pub fn invalid_authorization(detail: Option<&str>) -> ApiError {
+        let base = "The request `Authorization` header does not conform to tencentcloud standards";
+        match detail {
+            Some(d) => ApiError::new(
+                Code::AuthFailureInvalidAuthorization,
+                format!("{base}: {d}"),
+                format!("请求头部的 `Authorization` 不符合腾讯云标准：{d}"),
+            ),
+            None => ApiError::new(
+                Code::AuthFailureInvalidAuthorization,
+                format!("{base}."),
+                "请求头部的 `Authorization` 不符合腾讯云标准。",
+            ),
+        }
+    }
+
+    pub fn signature_expire() -> ApiError {
+        ApiError::new(
+            Code::AuthFailureSignatureExpire,
+            "The signature is expired, please request again.",
+            "签名过期，请重新请求。",
+        )
+    }
+
+    pub fn secret_id_not_found() -> ApiError {
+        ApiError::new(
+            Code::AuthFailureSecretIdNotFound,
+            "The SecretId is not found, please ensure that your SecretId is correct.",
+            "密钥不存在，请确认 SecretId 是否正确。",
+        )
+    }
+
+    pub fn token_failure() -> ApiError {
+        ApiError::new(
+            Code::AuthFailureTokenFailure,
+            "Token error: this server issues no temporary credentials.",
+            "Token 错误：本服务不签发临时凭证。",
+        )
+    }
+
+    pub fn signature_failure() -> ApiError {
+        ApiError::new(
+            Code::AuthFailureSignatureFailure,
+            "The provided credentials could not be validated. Please check your signature is correct.",
+            "请求签名验证失败，请检查您的签名计算是否正确。",
+        )
+    }
+
+    pub fn no_such_version(version: &str, service: &str) -> ApiError {
+        ApiError::new(
+            Code::NoSuchVersion,
+            format!("The specified api version=`{version}` does not exist in service=`{service}`."),
+            format!("服务 `{service}` 不存在版本 `{version}`。"),
+        )
+    }
+
+    pub fn invalid_action(action: &str) -> ApiError {
+        ApiError::new(
+            Code::InvalidAction,
+            format!("The request `Action` is invalid or not found: `{action}`."),
+            format!("请求的 `Action` 不存在：`{action}`。"),
+        )
+    }
+
+    pub fn unsupported_action(action: &str) -> ApiError {
+        ApiError::new(
+            Code::UnsupportedOperation,
+            format!("The action `{action}` is a media or billing feature of the cloud service that this self-hosted telemetry server does not provide."),
+            format!("接口 `{action}` 属于云服务的媒体或计费功能，本自托管遥测服务不提供。"),
+        )
+    }
+
+    pub fn invalid_region(param: &str, value: &str) -> ApiError {
+        ApiError::new(
+            Code::InvalidParameterValue,
+            format!("A value specified in `{param}` is not valid, is unsupported, or cannot be used: `{value}`."),
+            format!("`{param}` 的取值 `{value}` 无效或不受支持。"),
+        )
+    }
+
+    pub fn unsupported_region(value: &str) -> ApiError {
+        ApiError::new(
+            Code::UnsupportedRegion,
+            format!("The action not support this region: `{value}`."),
+            format!("接口不支持该地域：`{value}`。"),
+        )
+    }
+
+    /// Message verbatim from the vendor [Issue], count and limit substituted.
+    pub fn request_limit(count: u64, limit: u64) -> ApiError {
+        ApiError::new(
+            Code::RequestLimitExceeded,
+            format!("Your current request times equals to `{count}` in a second, which exceeds the frequency limit `{limit}` for a second. Please reduce the frequency of calls."),
+            format!("您当前每秒请求 `{count}` 次，超过了每秒频率上限 `{limit}`，请稍后重试。"),
+        )
+    }
+
+    pub fn internal() -> ApiError {
+        ApiError::new(
+            Code::InternalError,
+            "An internal error occurred; quote the RequestId when you report it.",
+            "内部错误，请提供 RequestId 以便排查。",
+        )
+    }
+
+    /// A well-typed value that breaks a rule: names the parameter, the value and what is allowed.
+    pub fn invalid_value(name: &str, value: &str, allowed: &str) -> ApiError {
+        ApiError::new(
+            Code::InvalidParameterValue,
+            format!("The value `{value}` of parameter `{name}` is not valid: {allowed}."),
+            format!("参数 `{name}` 的取值 `{value}` 无效：{allowed}。"),
+        )
+    }
+
+    pub fn not_found(kind_en: &str, kind_zh: &str, id: &str) -> ApiError {
+        ApiError::new(
+            Code::ResourceNotFound,
+            format!("The {kind_en} `{id}` does not exist."),
+            format!("{kind_zh} `{id}` 不存在。"),
+        )
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.en)
+    }
+}
+
+impl std::error::Error for ApiError {}

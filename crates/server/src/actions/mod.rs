@@ -1,0 +1,168 @@
+//! The served actions: one handler per request type (`impl Handler for XRequest`), grouped by area
+//! (`projects`, `devices`, `policy`, `callbacks`). `dispatch` is the one list of what is served; the
+//! gateway calls it after authentication. Handlers translate wire types to domain calls and back.
+
+mod callbacks;
+mod devices;
+mod policy;
+mod projects;
+
+use crate::domain::{AccountId, Domain, Page};
+use crate::errors::DomainError;
+use async_trait::async_trait;
+use chrono::{FixedOffset, SecondsFormat, TimeZone};
+use serde::Serialize;
+use serde_json::Value;
+use teleoscope_protocol::params::{self, ParamError, Params};
+use teleoscope_protocol::wire::*;
+
+/// What a handler knows about its call.
+pub struct Ctx<'a> {
+    pub domain: &'a Domain,
+    pub account: &'a AccountId,
+    /// The configured time zone of ISO-8601 times and day buckets (PRODUCT.md §2, default +08:00).
+    pub tz: FixedOffset,
+}
+
+impl Ctx<'_> {
+    /// `2022-03-22T13:08:04+08:00`, the vendor's `datetime_iso`.
+    pub fn iso(&self, ts: i64) -> String {
+        self.tz
+            .timestamp_opt(ts, 0)
+            .single()
+            .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, false))
+            .unwrap_or_default()
+    }
+}
+
+#[async_trait]
+pub trait Handler: Params + Send {
+    type Response: Serialize;
+    async fn handle(self, ctx: &Ctx<'_>) -> Result<Self::Response, DomainError>;
+}
+
+/// The business parameters as they arrived.
+pub enum Input<'a> {
+    /// A JSON body (TC3 POST).
+    Json(&'a [u8]),
+    /// Flattened pairs (GET query, v1 form), common parameters removed.
+    Pairs(&'a [(String, String)]),
+}
+
+#[derive(Debug)]
+pub enum ActionError {
+    Params(ParamError),
+    Domain(DomainError),
+}
+
+async fn run<R: Handler>(input: Input<'_>, ctx: &Ctx<'_>) -> Result<Value, ActionError> {
+    let req: R = match input {
+        Input::Json(body) => params::from_json(body),
+        Input::Pairs(pairs) => params::from_pairs(pairs),
+    }
+    .map_err(ActionError::Params)?;
+    let out = req.handle(ctx).await.map_err(ActionError::Domain)?;
+    serde_json::to_value(out).map_err(|e| ActionError::Params(ParamError::Malformed(e.to_string())))
+}
+
+/// Runs a served action; `None` if `action` is not one (the gateway decides between
+/// `UnsupportedOperation` and `InvalidAction`).
+pub async fn dispatch(action: &str, input: Input<'_>, ctx: &Ctx<'_>) -> Option<Result<Value, ActionError>> {
+    Some(match action {
+        "CreateProject" => run::<CreateProjectRequest>(input, ctx).await,
+        "DescribeProjectList" => run::<DescribeProjectListRequest>(input, ctx).await,
+        "DescribeProjectInfo" => run::<DescribeProjectInfoRequest>(input, ctx).await,
+        "ModifyProject" => run::<ModifyProjectRequest>(input, ctx).await,
+        "DeleteProject" => run::<DeleteProjectRequest>(input, ctx).await,
+        "ModifyProjectSecMode" => run::<ModifyProjectSecModeRequest>(input, ctx).await,
+        "CreateDevice" => run::<CreateDeviceRequest>(input, ctx).await,
+        "DescribeDeviceList" => run::<DescribeDeviceListRequest>(input, ctx).await,
+        "DescribeDeviceInfo" => run::<DescribeDeviceInfoRequest>(input, ctx).await,
+        "ModifyDevice" => run::<ModifyDeviceRequest>(input, ctx).await,
+        "BatchDeleteDevices" => run::<BatchDeleteDevicesRequest>(input, ctx).await,
+        "ModifyPolicy" => run::<ModifyPolicyRequest>(input, ctx).await,
+        "DescribePolicy" => run::<DescribePolicyRequest>(input, ctx).await,
+        "BatchDeletePolicy" => run::<BatchDeletePolicyRequest>(input, ctx).await,
+        "ModifyCallbackUrl" => run::<ModifyCallbackUrlRequest>(input, ctx).await,
+        _ => return None,
+    })
+}
+
+/// The names `dispatch` serves, for the gateway and `/metrics` labels.
+pub const SERVED: &[&str] = &[
+    "CreateProject",
+    "DescribeProjectList",
+    "DescribeProjectInfo",
+    "ModifyProject",
+    "DeleteProject",
+    "ModifyProjectSecMode",
+    "CreateDevice",
+    "DescribeDeviceList",
+    "DescribeDeviceInfo",
+    "ModifyDevice",
+    "BatchDeleteDevices",
+    "ModifyPolicy",
+    "DescribePolicy",
+    "BatchDeletePolicy",
+    "ModifyCallbackUrl",
+];
+
+/// Paging of PRODUCT.md §2: number from 1, size 1..=100, defaults 1 and 10; zero means "not set"
+/// (the vendor's DescribeProjectList example sends `"PageNumber": 0` and gets the first page).
+pub fn page(number: Option<i64>, size: Option<i64>, number_param: &'static str) -> Result<Page, DomainError> {
+    let number = match number.unwrap_or(0) {
+        0 => 1,
+        n if n < 0 => {
+            return Err(DomainError::invalid(
+                number_param,
+                n.to_string(),
+                "an integer of at least 1 (0 means 1)",
+            ))
+        }
+        n => n as u64,
+    };
+    let size = match size.unwrap_or(0) {
+        0 => 10,
+        s if !(1..=100).contains(&s) => {
+            return Err(DomainError::invalid(
+                "PageSize",
+                s.to_string(),
+                "an integer from 1 to 100 (0 means 10)",
+            ))
+        }
+        s => s as u64,
+    };
+    Ok(Page { number, size })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paging_rules() {
+        assert_eq!(page(None, None, "PageNumber").unwrap(), Page { number: 1, size: 10 });
+        assert_eq!(
+            page(Some(0), Some(0), "PageNumber").unwrap(),
+            Page { number: 1, size: 10 }
+        );
+        assert_eq!(
+            page(Some(3), Some(100), "PageNumber").unwrap(),
+            Page { number: 3, size: 100 }
+        );
+        assert!(page(Some(-1), None, "PageNumber").is_err());
+        assert!(page(None, Some(101), "PageNumber").is_err());
+        assert!(page(None, Some(-5), "PageNumber").is_err());
+    }
+
+    #[test]
+    fn every_served_action_is_in_the_vendor_model() {
+        for a in SERVED {
+            assert!(
+                SERVED_ACTIONS.contains(a),
+                "{a} is not an action of the generated model"
+            );
+        }
+        assert_eq!(SERVED.len(), 15);
+    }
+}

@@ -1,0 +1,4 @@
+//! The commands besides `serve`: key management and the demo.
+
+pub mod demo;
+pub mod keys;

@@ -1,0 +1,280 @@
+//! Configuration, layered: built-in defaults, then the TOML file given by `--config`, then
+//! `TELEOSCOPE_*` environment variables, then command-line flags (clap reads the last two: a flag
+//! wins over its variable). Every field is documented here; secrets are redacted from `Debug`.
+
+use anyhow::{bail, Context};
+use chrono::FixedOffset;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// The regions the vendor's API knows (Tencent Cloud's region list). A value outside it is
+/// `InvalidParameterValue`; a known region this server is not configured to serve is `UnsupportedRegion`
+/// (tc-api3-protocol.md §5.2).
+pub const KNOWN_REGIONS: &[&str] = &[
+    "ap-bangkok",
+    "ap-beijing",
+    "ap-beijing-fsi",
+    "ap-chengdu",
+    "ap-chongqing",
+    "ap-guangzhou",
+    "ap-hongkong",
+    "ap-jakarta",
+    "ap-mumbai",
+    "ap-nanjing",
+    "ap-seoul",
+    "ap-shanghai",
+    "ap-shanghai-fsi",
+    "ap-shenzhen-fsi",
+    "ap-singapore",
+    "ap-taipei",
+    "ap-tokyo",
+    "eu-frankfurt",
+    "eu-moscow",
+    "na-ashburn",
+    "na-siliconvalley",
+    "na-toronto",
+    "sa-saopaulo",
+];
+
+/// A secret value whose `Debug` does not print it.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address the server listens on. Default `127.0.0.1:8080`.
+    pub listen: SocketAddr,
+    /// `sqlite://PATH` (default `sqlite://./teleoscope-data/teleoscope.db`) or `postgres://...`.
+    pub database: String,
+    /// TLS certificate and key (PEM); both or neither. `tccli` speaks HTTPS unless its endpoint starts
+    /// with `http://`.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Key that seals secrets at rest (API secret keys, device tokens, project keys). Unset: stored
+    /// as they are, and the server warns.
+    pub master_key: Option<Secret>,
+    /// The service name expected in the TC3 credential scope. Default `trro`.
+    pub service: String,
+    /// Time zone of ISO-8601 times and of day/month buckets. Default `+08:00`, as the vendor.
+    pub time_zone: FixedOffset,
+    /// Requests per second per (account, action) unless `rate_limits` names the action. Default 20.
+    pub rate_limit_per_second: u32,
+    /// Per-action limits. Default CreateDevice 50, ModifyDevice 50 (the vendor's pages).
+    pub rate_limits: BTreeMap<String, u32>,
+    /// Regions served; default all `KNOWN_REGIONS`.
+    pub regions: Vec<String>,
+    /// Allowed clock skew of signed requests, seconds. Default 300 (the vendor's five minutes).
+    pub signature_window_seconds: i64,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            listen: "127.0.0.1:8080".parse().expect("valid address"),
+            database: "sqlite://./teleoscope-data/teleoscope.db".to_owned(),
+            tls: None,
+            master_key: None,
+            service: "trro".to_owned(),
+            time_zone: FixedOffset::east_opt(8 * 3600).expect("valid offset"),
+            rate_limit_per_second: 20,
+            rate_limits: [("CreateDevice".to_owned(), 50), ("ModifyDevice".to_owned(), 50)]
+                .into_iter()
+                .collect(),
+            regions: KNOWN_REGIONS.iter().map(|r| r.to_string()).collect(),
+            signature_window_seconds: 300,
+        }
+    }
+}
+
+/// The TOML file: the same fields, all optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    database: Option<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    master_key: Option<Secret>,
+    master_key_file: Option<PathBuf>,
+    service: Option<String>,
+    time_zone: Option<String>,
+    rate_limit_per_second: Option<u32>,
+    rate_limits: Option<BTreeMap<String, u32>>,
+    regions: Option<Vec<String>>,
+    signature_window_seconds: Option<i64>,
+}
+
+/// Options every command shares: where the store is, and how secrets are sealed.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct StoreArgs {
+    /// TOML configuration file.
+    #[arg(long, env = "TELEOSCOPE_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Data store URL: sqlite://PATH or postgres://...
+    #[arg(long, env = "TELEOSCOPE_DATABASE", global = true)]
+    pub database: Option<String>,
+    /// Master key sealing secrets at rest.
+    #[arg(long, env = "TELEOSCOPE_MASTER_KEY", hide_env_values = true, global = true)]
+    pub master_key: Option<String>,
+    /// File holding the master key.
+    #[arg(long, env = "TELEOSCOPE_MASTER_KEY_FILE", global = true)]
+    pub master_key_file: Option<PathBuf>,
+}
+
+/// Options of the commands that serve.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServeArgs {
+    /// Listen address.
+    #[arg(long, env = "TELEOSCOPE_LISTEN")]
+    pub listen: Option<String>,
+    /// TLS certificate (PEM).
+    #[arg(long, env = "TELEOSCOPE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, env = "TELEOSCOPE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Requests per second per (account, action) for actions without their own limit.
+    #[arg(long, env = "TELEOSCOPE_RATE_LIMIT_PER_SECOND")]
+    pub rate_limit_per_second: Option<u32>,
+    /// Time zone of ISO times and day buckets, e.g. +08:00.
+    #[arg(long, env = "TELEOSCOPE_TIME_ZONE")]
+    pub time_zone: Option<String>,
+}
+
+pub fn parse_offset(s: &str) -> anyhow::Result<FixedOffset> {
+    if s.eq_ignore_ascii_case("utc") || s == "Z" {
+        return Ok(FixedOffset::east_opt(0).expect("zero offset"));
+    }
+    let (sign, rest) = match s.as_bytes().first() {
+        Some(b'+') => (1, &s[1..]),
+        Some(b'-') => (-1, &s[1..]),
+        _ => bail!("time zone `{s}` is not an offset like +08:00"),
+    };
+    let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
+    let (h, m): (i32, i32) = (h.parse().context("hours")?, m.parse().context("minutes")?);
+    if h > 14 || m > 59 {
+        bail!("time zone `{s}` is out of range");
+    }
+    FixedOffset::east_opt(sign * (h * 3600 + m * 60)).context("offset out of range")
+}
+
+impl Config {
+    /// Build the configuration from the layers.
+    pub fn load(store: &StoreArgs, serve: &ServeArgs) -> anyhow::Result<Config> {
+        let mut c = Config::default();
+        let file: FileConfig = match &store.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let listen = serve.listen.clone().or(file.listen);
+        if let Some(l) = listen {
+            c.listen = l.parse().with_context(|| format!("listen address `{l}`"))?;
+        }
+        if let Some(d) = store.database.clone().or(file.database) {
+            c.database = d;
+        }
+        let cert = serve.tls_cert.clone().or(file.tls_cert);
+        let key = serve.tls_key.clone().or(file.tls_key);
+        c.tls = match (cert, key) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            (None, None) => None,
+            _ => bail!("TLS needs both a certificate and a key"),
+        };
+        let key_file = store.master_key_file.clone().or(file.master_key_file);
+        c.master_key = match (store.master_key.clone().map(Secret).or(file.master_key), key_file) {
+            (Some(k), _) => Some(k),
+            (None, Some(path)) => Some(Secret(
+                std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading {}", path.display()))?
+                    .trim()
+                    .to_owned(),
+            )),
+            (None, None) => None,
+        };
+        if let Some(s) = file.service {
+            c.service = s;
+        }
+        if let Some(tz) = serve.time_zone.clone().or(file.time_zone) {
+            c.time_zone = parse_offset(&tz)?;
+        }
+        if let Some(r) = serve.rate_limit_per_second.or(file.rate_limit_per_second) {
+            c.rate_limit_per_second = r;
+            // One number from the command line or environment applies to every action.
+            if serve.rate_limit_per_second.is_some() {
+                c.rate_limits.clear();
+            }
+        }
+        if let Some(m) = file.rate_limits {
+            c.rate_limits.extend(m);
+        }
+        if let Some(r) = file.regions {
+            for region in &r {
+                if !KNOWN_REGIONS.contains(&region.as_str()) {
+                    bail!("region `{region}` is not a known region");
+                }
+            }
+            c.regions = r;
+        }
+        if let Some(w) = file.signature_window_seconds {
+            c.signature_window_seconds = w;
+        }
+        Ok(c)
+    }
+
+    pub fn rate_limit(&self, action: &str) -> u32 {
+        self.rate_limits
+            .get(action)
+            .copied()
+            .unwrap_or(self.rate_limit_per_second)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets() {
+        assert_eq!(parse_offset("+08:00").unwrap().local_minus_utc(), 8 * 3600);
+        assert_eq!(parse_offset("-05:30").unwrap().local_minus_utc(), -(5 * 3600 + 30 * 60));
+        assert_eq!(parse_offset("UTC").unwrap().local_minus_utc(), 0);
+        assert!(parse_offset("Asia/Shanghai").is_err());
+    }
+
+    #[test]
+    fn layers_and_redaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9000\"\nmaster_key = \"s3cret\"\n[rate_limits]\nDescribeDeviceList = 5\n",
+        )
+        .unwrap();
+        let store = StoreArgs {
+            config: Some(path),
+            ..Default::default()
+        };
+        let c = Config::load(&store, &ServeArgs::default()).unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.rate_limit("DescribeDeviceList"), 5);
+        assert_eq!(c.rate_limit("CreateDevice"), 50);
+        assert_eq!(c.rate_limit("DescribeProjectList"), 20);
+        assert!(!format!("{c:?}").contains("s3cret"));
+        let serve = ServeArgs {
+            listen: Some("127.0.0.1:9100".into()),
+            ..Default::default()
+        };
+        assert_eq!(Config::load(&store, &serve).unwrap().listen.port(), 9100);
+    }
+}

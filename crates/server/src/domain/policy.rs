@@ -1,0 +1,191 @@
+//! Permission policies: for each remote device, in each mode (black/white), the list of field devices
+//! it may not (black) or may only (white) control. The project's `PolicyMode` says which list is in
+//! force; both are kept, as the vendor's DescribePolicy can show either.
+
+use super::{rules, AccountId, DeviceType, Domain, Page, PolicyEntry, PolicyMode, PolicySearch};
+use crate::errors::DomainError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModifyMode {
+    Add,
+    Remove,
+    Set,
+}
+
+impl ModifyMode {
+    pub fn parse(v: &str) -> Result<ModifyMode, DomainError> {
+        match v {
+            "add" => Ok(ModifyMode::Add),
+            "remove" => Ok(ModifyMode::Remove),
+            "set" => Ok(ModifyMode::Set),
+            _ => Err(DomainError::invalid("ModifyMode", v, "`add`, `remove` or `set`")),
+        }
+    }
+}
+
+fn mode(param: &'static str, v: &str) -> Result<PolicyMode, DomainError> {
+    PolicyMode::parse(v).ok_or_else(|| DomainError::invalid(param, v, "`black` or `white`"))
+}
+
+/// The outcome of ModifyPolicy, in the vendor's terms.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct PolicyChange {
+    /// Ids that could not be added: not a field device of the project.
+    pub failed_insert: Vec<String>,
+    /// Ids that could not be removed: not in the list.
+    pub failed_delete: Vec<String>,
+}
+
+/// A page of DescribePolicy.
+pub struct PolicyPage {
+    pub mode: PolicyMode,
+    pub enabled: bool,
+    pub total: u64,
+    pub entries: Vec<PolicyEntry>,
+}
+
+impl Domain {
+    pub async fn modify_policy(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        remote_device_id: &str,
+        field_device_ids: &[String],
+        policy_mode: &str,
+        modify_mode: &str,
+    ) -> Result<PolicyChange, DomainError> {
+        let pmode = mode("PolicyMode", policy_mode)?;
+        let mmode = ModifyMode::parse(modify_mode)?;
+        rules::device_id("RemoteDeviceId", remote_device_id)?;
+        let remote = self.device(account, project_id, remote_device_id).await?;
+        if remote.device_type != DeviceType::Remote {
+            return Err(DomainError::invalid(
+                "RemoteDeviceId",
+                remote_device_id,
+                "the id of a remote device of the project",
+            ));
+        }
+        let current = self
+            .store
+            .policy_fields(account, project_id, pmode, remote_device_id)
+            .await?;
+        let mut change = PolicyChange::default();
+        let mut wanted: Vec<String> = Vec::new();
+        let mut is_field = Vec::new();
+        if mmode != ModifyMode::Remove {
+            for id in field_device_ids {
+                let ok = matches!(
+                    self.store.device(account, project_id, id).await?,
+                    Some(d) if d.device_type == DeviceType::Field
+                );
+                is_field.push(ok);
+            }
+        }
+        let (keep, added): (Vec<String>, Vec<String>) = match mmode {
+            ModifyMode::Add | ModifyMode::Set => {
+                for (id, ok) in field_device_ids.iter().zip(&is_field) {
+                    if !ok {
+                        change.failed_insert.push(id.clone());
+                    } else if !wanted.contains(id) {
+                        wanted.push(id.clone());
+                    }
+                }
+                let keep = if mmode == ModifyMode::Add {
+                    current.clone()
+                } else {
+                    current.iter().filter(|f| wanted.contains(f)).cloned().collect()
+                };
+                let added = wanted.into_iter().filter(|f| !current.contains(f)).collect();
+                (keep, added)
+            }
+            ModifyMode::Remove => {
+                for id in field_device_ids {
+                    if !current.contains(id) && !change.failed_delete.contains(id) {
+                        change.failed_delete.push(id.clone());
+                    }
+                }
+                (
+                    current
+                        .iter()
+                        .filter(|f| !field_device_ids.contains(f))
+                        .cloned()
+                        .collect(),
+                    Vec::new(),
+                )
+            }
+        };
+        self.store
+            .write_policy(
+                account,
+                project_id,
+                pmode,
+                remote_device_id,
+                &keep,
+                &added,
+                self.clock.now(),
+            )
+            .await?;
+        Ok(change)
+    }
+
+    pub async fn describe_policy(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        policy_mode: Option<&str>,
+        search_mode: Option<&str>,
+        search_words: Option<&str>,
+        page: Page,
+    ) -> Result<PolicyPage, DomainError> {
+        let project = self.project(account, project_id).await?;
+        // api.json DescribePolicy.PolicyMode: "不填默认为当前项目生效的权限模式".
+        let pmode = policy_mode
+            .map(|m| mode("PolicyMode", m))
+            .transpose()?
+            .unwrap_or(project.policy_mode);
+        // SearchMode: "不填默认为remoteMatch".
+        let search_kind = match search_mode.unwrap_or("remoteMatch") {
+            "remoteMatch" => PolicySearch::Remote,
+            "fieldMatch" => PolicySearch::Field,
+            other => {
+                return Err(DomainError::invalid(
+                    "SearchMode",
+                    other,
+                    "`remoteMatch` or `fieldMatch`",
+                ))
+            }
+        };
+        let search = search_words.filter(|w| !w.is_empty()).map(|w| (search_kind, w));
+        let (total, entries) = self
+            .store
+            .list_policies(account, project_id, pmode, search, page)
+            .await?;
+        Ok(PolicyPage {
+            mode: pmode,
+            enabled: pmode == project.policy_mode,
+            total,
+            entries,
+        })
+    }
+
+    /// Deletes the lists of these remote devices; returns the ids that had none (FailedRemoteDeviceIds).
+    pub async fn delete_policies(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        remote_device_ids: &[String],
+        policy_mode: &str,
+    ) -> Result<Vec<String>, DomainError> {
+        let pmode = mode("PolicyMode", policy_mode)?;
+        self.project(account, project_id).await?;
+        let deleted = self
+            .store
+            .delete_policies(account, project_id, pmode, remote_device_ids)
+            .await?;
+        Ok(remote_device_ids
+            .iter()
+            .filter(|id| !deleted.contains(id))
+            .cloned()
+            .collect())
+    }
+}

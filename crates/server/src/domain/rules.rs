@@ -1,0 +1,160 @@
+//! The value rules of the vendor model (api.json member documents), checked before anything is
+//! stored. Each failure names the parameter, the value and what is allowed.
+
+use crate::errors::DomainError;
+
+type Rule = Result<(), DomainError>;
+
+fn chars(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// CreateProject.ProjectName: "长度不超过24个字符" (at most 24 characters), not empty.
+pub fn project_name(v: &str) -> Rule {
+    let n = chars(v);
+    if n == 0 || n > 24 || v.chars().any(char::is_control) {
+        return Err(DomainError::invalid(
+            "ProjectName",
+            v,
+            "1 to 24 characters, no control characters",
+        ));
+    }
+    Ok(())
+}
+
+/// CreateProject.ProjectDescription: "长度不超过120个字符" (at most 120 characters).
+pub fn project_description(v: &str) -> Rule {
+    if chars(v) > 120 || v.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(DomainError::invalid("ProjectDescription", v, "at most 120 characters"));
+    }
+    Ok(())
+}
+
+/// CreateDevice.DeviceId: "由小写英文字母、数字和下划线构成，长度不超过32" (lowercase letters, digits,
+/// underscore; at most 32).
+pub fn device_id(param: &'static str, v: &str) -> Rule {
+    let ok = !v.is_empty()
+        && v.len() <= 32
+        && v.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !ok {
+        return Err(DomainError::invalid(
+            param,
+            v,
+            "1 to 32 characters of lowercase letters, digits and underscore",
+        ));
+    }
+    Ok(())
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FA1F)
+}
+
+/// CreateDevice.DeviceName: "长度小于24, 可包含中文、数字、英文字母和下划线" (fewer than 24 characters of
+/// Chinese, digits, English letters and underscore).
+pub fn device_name(v: &str) -> Rule {
+    let n = chars(v);
+    let ok = n > 0 && n < 24 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || is_cjk(c));
+    if !ok {
+        return Err(DomainError::invalid(
+            "DeviceName",
+            v,
+            "1 to 23 characters of Chinese characters, digits, English letters and underscore",
+        ));
+    }
+    Ok(())
+}
+
+/// CreateDevice.DeviceToken: "由大小写英文字母和数字构成，须为16位" (exactly 16 letters or digits).
+pub fn device_token(v: &str) -> Rule {
+    if v.len() != 16 || !v.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(DomainError::invalid(
+            "DeviceToken",
+            v,
+            "exactly 16 English letters or digits",
+        ));
+    }
+    Ok(())
+}
+
+/// ModifyProjectSecMode.Key: "项目密钥 32位 小写英文+数字" (32 lowercase letters and digits).
+pub fn project_key(v: &str) -> Rule {
+    if v.len() != 32 || !v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
+        return Err(DomainError::invalid(
+            "Key",
+            v,
+            "exactly 32 lowercase English letters or digits",
+        ));
+    }
+    Ok(())
+}
+
+pub fn in_range(param: &'static str, v: i64, lo: i64, hi: i64) -> Rule {
+    if v < lo || v > hi {
+        return Err(DomainError::invalid(
+            param,
+            v.to_string(),
+            format!("an integer from {lo} to {hi}"),
+        ));
+    }
+    Ok(())
+}
+
+/// ModifyCallbackUrl.CallbackUrl: an absolute http or https URL with a host.
+pub fn callback_url(v: &str) -> Rule {
+    let rest = v.strip_prefix("http://").or_else(|| v.strip_prefix("https://"));
+    let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or(""));
+    let ok = v.len() <= 1024
+        && matches!(host, Some(h) if !h.is_empty() && !h.starts_with(':'))
+        && !v.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !ok {
+        return Err(DomainError::InvalidHttpUrl { value: v.to_owned() });
+    }
+    Ok(())
+}
+
+/// ModifyCallbackUrl.SignKey: printable ASCII, at most 64 characters (the vendor's example is 8).
+pub fn sign_key(v: &str) -> Rule {
+    if v.is_empty() || v.len() > 64 || !v.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(DomainError::invalid(
+            "SignKey",
+            v,
+            "1 to 64 printable ASCII characters without spaces",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_ids() {
+        assert!(project_name("project1").is_ok());
+        assert!(project_name(&"x".repeat(24)).is_ok());
+        assert!(project_name(&"x".repeat(25)).is_err());
+        assert!(project_name("").is_err());
+        assert!(project_name("测试项目").is_ok());
+        assert!(device_id("DeviceId", "dev_0240702040008").is_ok());
+        assert!(device_id("DeviceId", "Dev1").is_err());
+        assert!(device_id("DeviceId", "dev-1").is_err());
+        assert!(device_id("DeviceId", &"a".repeat(33)).is_err());
+        assert!(device_name("车辆_01").is_ok());
+        assert!(device_name("vin123").is_ok());
+        assert!(device_name("with space").is_err());
+        assert!(device_name(&"a".repeat(24)).is_err());
+        assert!(device_token("abcd1234ABCD5678").is_ok());
+        assert!(device_token("USEPROJECTKEYPWD").is_ok());
+        assert!(device_token("abcd1234abcd123").is_err());
+        assert!(device_token("abcd1234abcd123!").is_err());
+        assert!(project_key("123456789012345678901234567abcde").is_ok());
+        assert!(project_key("123456789012345678901234567ABCDE").is_err());
+        assert!(callback_url("http://123.45.81.121:9999").is_ok());
+        assert!(callback_url("https://example.com/cb?x=1").is_ok());
+        assert!(callback_url("ftp://example.com").is_err());
+        assert!(callback_url("http://").is_err());
+        assert!(callback_url("http://exa mple.com").is_err());
+    }
+}

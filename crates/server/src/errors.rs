@@ -1,0 +1,125 @@
+//! The three error layers and the one place they are mapped:
+//! `StoreError` (what the database said) -> `DomainError` (what went wrong for the product) ->
+//! `ApiError` (the vendor code and message the client sees). The matches are exhaustive on purpose:
+//! a new variant must be given a code here. Internal causes are logged under the RequestId and never
+//! shown to clients (they get `InternalError`).
+
+use teleoscope_protocol::error::{ApiError, Code};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was broken (the row already exists).
+    #[error("already exists")]
+    Conflict,
+    #[error("database: {0}")]
+    Database(String),
+    #[error("data store is corrupt or unreadable: {0}")]
+    Corrupt(String),
+}
+
+/// The kind of object a caller asked for; names the object in `ResourceNotFound` messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    Account,
+    Project,
+    Device,
+    Session,
+}
+
+impl Resource {
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            Resource::Account => ("account", "账号"),
+            Resource::Project => ("project", "项目"),
+            Resource::Device => ("device", "设备"),
+            Resource::Session => ("session", "会话"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    /// Missing or owned by another account: the two must look the same (PRODUCT.md §2).
+    #[error("{kind:?} {id} not found")]
+    NotFound { kind: Resource, id: String },
+    /// A well-typed value that breaks a rule: the parameter, the value, and what is allowed.
+    #[error("invalid {param}={value}: {allowed}")]
+    InvalidValue {
+        param: &'static str,
+        value: String,
+        allowed: String,
+    },
+    /// ModifyCallbackUrl: not an http(s) URL (TRRO code `InvalidParameterValue.InvalidHttpUrl`).
+    #[error("invalid callback url {value}")]
+    InvalidHttpUrl { value: String },
+    /// A value that would duplicate an existing object.
+    #[error("{param}={value} already exists")]
+    AlreadyExists { param: &'static str, value: String },
+    /// The request is well-formed but the product's rules forbid it (policy, device type, ...).
+    #[error("denied: {0}")]
+    Denied(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A secret could not be opened (wrong or missing master key).
+    #[error("secret: {0}")]
+    Secret(String),
+}
+
+impl DomainError {
+    pub fn invalid(param: &'static str, value: impl Into<String>, allowed: impl Into<String>) -> Self {
+        DomainError::InvalidValue {
+            param,
+            value: value.into(),
+            allowed: allowed.into(),
+        }
+    }
+
+    pub fn not_found(kind: Resource, id: impl Into<String>) -> Self {
+        DomainError::NotFound { kind, id: id.into() }
+    }
+
+    /// Whether the cause must be hidden from the client and logged instead.
+    pub fn is_internal(&self) -> bool {
+        match self {
+            DomainError::Store(_) | DomainError::Secret(_) => true,
+            DomainError::NotFound { .. }
+            | DomainError::InvalidValue { .. }
+            | DomainError::InvalidHttpUrl { .. }
+            | DomainError::AlreadyExists { .. }
+            | DomainError::Denied(_) => false,
+        }
+    }
+}
+
+impl From<&DomainError> for ApiError {
+    fn from(err: &DomainError) -> ApiError {
+        match err {
+            DomainError::NotFound { kind, id } => {
+                let (en, zh) = kind.names();
+                ApiError::not_found(en, zh, id)
+            }
+            DomainError::InvalidValue { param, value, allowed } => ApiError::invalid_value(param, value, allowed),
+            DomainError::InvalidHttpUrl { value } => ApiError::new(
+                Code::InvalidParameterValueInvalidHttpUrl,
+                format!("The value `{value}` of parameter `CallbackUrl` is not valid: an absolute http:// or https:// URL with a host."),
+                format!("参数 `CallbackUrl` 的取值 `{value}` 无效：应为带主机名的 http:// 或 https:// 地址。"),
+            ),
+            // The vendor documents no code for duplicates; InvalidParameterValue is the code its
+            // CreateDevice page lists for a bad DeviceId (tccli trro model, CreateDevice errors).
+            DomainError::AlreadyExists { param, value } => ApiError::new(
+                Code::InvalidParameterValue,
+                format!("The value `{value}` of parameter `{param}` is already in use; choose another."),
+                format!("参数 `{param}` 的取值 `{value}` 已存在，请更换。"),
+            ),
+            DomainError::Denied(reason) => ApiError::new(
+                Code::OperationDenied,
+                format!("The operation is denied: {reason}."),
+                format!("操作被拒绝：{reason}。"),
+            ),
+            DomainError::Store(StoreError::Conflict)
+            | DomainError::Store(StoreError::Database(_))
+            | DomainError::Store(StoreError::Corrupt(_))
+            | DomainError::Secret(_) => ApiError::internal(),
+        }
+    }
+}

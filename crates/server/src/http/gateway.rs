@@ -1,0 +1,419 @@
+//! The API endpoint `/`: takes a raw HTTP request through the server checks of
+//! tc-api3-protocol.md §8, in that order, and answers in the vendor's envelope — always HTTP 200,
+//! `Content-Type: application/json`, a RequestId always.
+//!
+//! 1 method and path, 2 size, 3 signature scheme, 4 common parameters, 5 Authorization header and
+//! service, 6 timestamp window, 7 SecretId and token, 8 signature, 9 version and action, 10 region,
+//! 11 rate limit, 12 business parameters, 13 execution.
+
+use super::AppState;
+use crate::actions::{self, ActionError, Ctx, Input};
+use crate::domain::AccountId;
+use crate::errors::DomainError;
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+use std::time::Instant;
+use teleoscope_protocol::envelope;
+use teleoscope_protocol::error::{ApiError, Language};
+use teleoscope_protocol::params::ParamError;
+use teleoscope_protocol::sign::{self, tc3, v1};
+use teleoscope_protocol::wire::VENDOR_ACTIONS;
+
+/// The API version served.
+pub const VERSION: &str = "2022-03-25";
+/// tc-api3-protocol.md §6.1: GET ≤ 32 KB, POST ≤ 1 MB with v1, ≤ 10 MB with TC3.
+pub const MAX_GET: usize = 32 * 1024;
+pub const MAX_V1_POST: usize = 1024 * 1024;
+pub const MAX_TC3_POST: usize = 10 * 1024 * 1024;
+
+/// Parameters of v1 requests that are common, not business (§7 item 10).
+const V1_COMMON: &[&str] = &[
+    "Action",
+    "Version",
+    "Region",
+    "Timestamp",
+    "Nonce",
+    "SecretId",
+    "Signature",
+    "SignatureMethod",
+    "Token",
+    "Language",
+    "RequestClient",
+];
+
+/// What the log and metrics learn about a request, whatever its outcome.
+#[derive(Default)]
+struct Trace {
+    action: Option<String>,
+    account: Option<String>,
+    lang: Language,
+}
+
+pub async fn api(axum::extract::State(state): axum::extract::State<Arc<AppState>>, req: Request<Body>) -> Response {
+    let started = Instant::now();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let mut trace = Trace::default();
+    let result = process(&state, req, &mut trace).await;
+    let (body, code) = match &result {
+        Ok(value) => (envelope::success(value, &request_id), "Success"),
+        Err(err) => (envelope::error(err, trace.lang, &request_id), err.code.as_str()),
+    };
+    let action_label = match trace.action.as_deref() {
+        Some(a) if VENDOR_ACTIONS.contains(&a) => a,
+        _ => "-",
+    };
+    let elapsed = started.elapsed();
+    state.metrics.observe(action_label, code, elapsed.as_secs_f64());
+    tracing::info!(
+        request_id = %request_id,
+        action = trace.action.as_deref().unwrap_or("-"),
+        account = trace.account.as_deref().unwrap_or("-"),
+        code,
+        latency_us = elapsed.as_micros() as u64,
+        "request"
+    );
+    (StatusCode::OK, [(header::CONTENT_TYPE, envelope::CONTENT_TYPE)], body).into_response()
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
+}
+
+/// `application/x-www-form-urlencoded` pairs, percent-decoded. A segment without `=` is malformed
+/// (the vendor's message, §5.2).
+fn parse_pairs(raw: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
+    let mut out = Vec::new();
+    for segment in raw.split(|&b| b == b'&').filter(|s| !s.is_empty()) {
+        if !segment.contains(&b'=') {
+            return Err(ApiError::malformed("Url key and value should be splited by `=`"));
+        }
+        out.extend(form_urlencoded::parse(segment).map(|(k, v)| (k.into_owned(), v.into_owned())));
+    }
+    Ok(out)
+}
+
+fn media_type(headers: &HeaderMap) -> String {
+    header_str(headers, "content-type")
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// The common parameters, wherever they came from.
+struct Common {
+    action: String,
+    version: String,
+    region: Option<String>,
+    timestamp_raw: String,
+    timestamp: i64,
+    token: Option<String>,
+}
+
+fn required(value: Option<String>, name: &str) -> Result<String, ApiError> {
+    match value {
+        Some(v) if !v.is_empty() => Ok(v),
+        _ => Err(ApiError::missing_parameter(name)),
+    }
+}
+
+fn integer(value: &str, name: &str) -> Result<i64, ApiError> {
+    value
+        .parse::<i64>()
+        .map_err(|_| ApiError::parameter_type(name, "Integer"))
+}
+
+enum Scheme<'a> {
+    Tc3(tc3::Authorization<'a>),
+    V1 {
+        params: Vec<(String, String)>,
+        secret_id: String,
+        signature: String,
+        method: v1::Method,
+    },
+}
+
+async fn process(state: &AppState, req: Request<Body>, trace: &mut Trace) -> Result<serde_json::Value, ApiError> {
+    let (parts, body) = req.into_parts();
+    let headers = &parts.headers;
+    trace.lang = Language::parse(header_str(headers, "x-tc-language"));
+
+    // 1. Method and path.
+    if parts.uri.path() != "/" || !(parts.method == Method::GET || parts.method == Method::POST) {
+        return Err(ApiError::unsupported_protocol());
+    }
+    let is_get = parts.method == Method::GET;
+    let query = parts.uri.query().unwrap_or("");
+
+    // 2. Size, before reading more than the largest allowed body.
+    if is_get && query.len() > MAX_GET {
+        return Err(ApiError::request_size_limit(MAX_GET));
+    }
+    let declared = header_str(headers, "content-length").and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_TC3_POST) {
+        return Err(ApiError::request_size_limit(MAX_TC3_POST));
+    }
+    let body = axum::body::to_bytes(body, MAX_TC3_POST)
+        .await
+        .map_err(|_| ApiError::request_size_limit(MAX_TC3_POST))?;
+    if is_get && body.len() > MAX_GET {
+        return Err(ApiError::request_size_limit(MAX_GET));
+    }
+
+    // 3. Scheme: a non-empty Authorization header means TC3, otherwise v1 parameters.
+    let authorization = header_str(headers, "authorization").filter(|a| !a.is_empty());
+    let media = media_type(headers);
+    let (scheme, common, business) = match authorization {
+        Some(auth) => {
+            // 4. Common parameters from the X-TC-* headers.
+            let action = required(header_str(headers, "x-tc-action").map(str::to_owned), "Action")?;
+            trace.action = Some(action.clone());
+            let version = required(header_str(headers, "x-tc-version").map(str::to_owned), "Version")?;
+            let timestamp_raw = required(header_str(headers, "x-tc-timestamp").map(str::to_owned), "Timestamp")?;
+            let timestamp = integer(&timestamp_raw, "Timestamp")?;
+            let common = Common {
+                action,
+                version,
+                region: header_str(headers, "x-tc-region")
+                    .filter(|r| !r.is_empty())
+                    .map(str::to_owned),
+                timestamp_raw,
+                timestamp,
+                token: header_str(headers, "x-tc-token")
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned),
+            };
+            // 5. The Authorization header itself.
+            let parsed = tc3::parse_authorization(auth).map_err(|why| {
+                tracing::debug!(why, "malformed Authorization");
+                ApiError::invalid_authorization(None)
+            })?;
+            let host = host_of(&parts);
+            // PRODUCT.md §2: `trro` (configurable), or what the vendor's Node.js SDK derives from the
+            // endpoint: the Host up to its first dot.
+            let node_service = host.split('.').next().unwrap_or("");
+            if parsed.service != state.config.service && parsed.service != node_service {
+                return Err(ApiError::invalid_authorization(Some(
+                    "`Service` in Credential not valid.",
+                )));
+            }
+            let business = if is_get {
+                BusinessInput::Pairs(parse_pairs(query.as_bytes())?)
+            } else if media == "application/x-www-form-urlencoded" {
+                BusinessInput::Pairs(parse_pairs(&body)?)
+            } else {
+                BusinessInput::Json
+            };
+            (Scheme::Tc3(parsed), common, business)
+        }
+        None => {
+            if !is_get && media != "application/x-www-form-urlencoded" {
+                // A JSON body without Authorization carries no credentials at all.
+                return Err(ApiError::missing_parameter("SecretId"));
+            }
+            if !is_get && body.len() > MAX_V1_POST {
+                return Err(ApiError::v1_size_limit());
+            }
+            let params = parse_pairs(if is_get { query.as_bytes() } else { &body })?;
+            let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+            if let Some(l) = get("Language") {
+                trace.lang = Language::parse(Some(&l));
+            }
+            let secret_id = required(get("SecretId"), "SecretId")?;
+            let action = required(get("Action"), "Action")?;
+            trace.action = Some(action.clone());
+            let version = required(get("Version"), "Version")?;
+            let timestamp_raw = required(get("Timestamp"), "Timestamp")?;
+            let timestamp = integer(&timestamp_raw, "Timestamp")?;
+            // Python sends nonces up to 2^63-1 (§1.4).
+            integer(&required(get("Nonce"), "Nonce")?, "Nonce")?;
+            let signature = required(get("Signature"), "Signature")?;
+            let common = Common {
+                action,
+                version,
+                region: get("Region").filter(|r| !r.is_empty()),
+                timestamp_raw,
+                timestamp,
+                token: get("Token").filter(|t| !t.is_empty()),
+            };
+            let business: Vec<(String, String)> = params
+                .iter()
+                .filter(|(k, _)| !V1_COMMON.contains(&k.as_str()))
+                .cloned()
+                .collect();
+            let method = v1::Method::from_param(get("SignatureMethod").as_deref());
+            (
+                Scheme::V1 {
+                    params,
+                    secret_id,
+                    signature,
+                    method,
+                },
+                common,
+                BusinessInput::Pairs(business),
+            )
+        }
+    };
+
+    // 6. Timestamp window (before the SecretId lookup, as the vendor's doc sample shows).
+    if (state.domain.clock.now() - common.timestamp).abs() > state.config.signature_window_seconds {
+        return Err(ApiError::signature_expire());
+    }
+
+    // 7. SecretId and token. This server issues no temporary credentials, so any token is wrong.
+    let secret_id = match &scheme {
+        Scheme::Tc3(a) => a.secret_id,
+        Scheme::V1 { secret_id, .. } => secret_id.as_str(),
+    };
+    let (account, secret_key) = match state.domain.key_secret(secret_id).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return Err(ApiError::secret_id_not_found()),
+        Err(e) => return Err(internal(&e)),
+    };
+    if common.token.is_some() {
+        return Err(ApiError::token_failure());
+    }
+
+    // 8. Signature.
+    let host = host_of(&parts);
+    let valid = match &scheme {
+        Scheme::Tc3(auth) => {
+            if auth.date != sign::utc_date(common.timestamp) {
+                false
+            } else {
+                let mut signed = Vec::with_capacity(auth.signed_headers.len());
+                for name in &auth.signed_headers {
+                    let value = if *name == "host" {
+                        Some(host)
+                    } else {
+                        header_str(headers, name)
+                    };
+                    match value {
+                        Some(v) => signed.push((*name, v)),
+                        None => return Err(ApiError::signature_failure()),
+                    }
+                }
+                let request = tc3::SignedRequest {
+                    method: parts.method.as_str(),
+                    query: if is_get { query } else { parts.uri.query().unwrap_or("") },
+                    headers: signed,
+                    body: &body,
+                    unsigned_payload: header_str(headers, "x-tc-content-sha256") == Some(tc3::UNSIGNED_PAYLOAD),
+                    timestamp: &common.timestamp_raw,
+                };
+                tc3::verify(&request, auth, &secret_key)
+            }
+        }
+        Scheme::V1 {
+            params,
+            signature,
+            method,
+            ..
+        } => v1::verify(*method, &secret_key, parts.method.as_str(), host, params, signature),
+    };
+    if !valid {
+        return Err(ApiError::signature_failure());
+    }
+    trace.account = Some(account.0.clone());
+
+    // 9. Version and action.
+    if common.version != VERSION {
+        return Err(ApiError::no_such_version(&common.version, &state.config.service));
+    }
+    if !actions::SERVED.contains(&common.action.as_str()) {
+        return Err(if VENDOR_ACTIONS.contains(&common.action.as_str()) {
+            ApiError::unsupported_action(&common.action)
+        } else {
+            ApiError::invalid_action(&common.action)
+        });
+    }
+
+    // 10. Region: optional here (some TRRO pages say it "will not take effect even if passed").
+    if let Some(region) = &common.region {
+        let param = if matches!(scheme, Scheme::Tc3(_)) {
+            "X-TC-Region"
+        } else {
+            "Region"
+        };
+        if !crate::config::KNOWN_REGIONS.contains(&region.as_str()) {
+            return Err(ApiError::invalid_region(param, region));
+        }
+        if !state.config.regions.iter().any(|r| r == region) {
+            return Err(ApiError::unsupported_region(region));
+        }
+    }
+
+    // 11. Rate limit per (account, action).
+    let limit = state.config.rate_limit(&common.action);
+    if let Err(e) = state
+        .api_limiter
+        .check(&(account.0.clone(), common.action.clone()), limit)
+    {
+        return Err(ApiError::request_limit(e.count, e.limit));
+    }
+
+    // 12 and 13. Business parameters and execution.
+    let input = match &business {
+        BusinessInput::Json => Input::Json(&body),
+        BusinessInput::Pairs(pairs) => Input::Pairs(pairs),
+    };
+    execute(state, &account, &common.action, input).await
+}
+
+enum BusinessInput {
+    Json,
+    Pairs(Vec<(String, String)>),
+}
+
+/// The Host as sent (§2.6): the Host header, or the HTTP/2 `:authority`.
+fn host_of(parts: &axum::http::request::Parts) -> &str {
+    parts
+        .headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .or_else(|| parts.uri.authority().map(|a| a.as_str()))
+        .unwrap_or("")
+}
+
+async fn execute(
+    state: &AppState,
+    account: &AccountId,
+    action: &str,
+    input: Input<'_>,
+) -> Result<serde_json::Value, ApiError> {
+    let ctx = Ctx {
+        domain: &state.domain,
+        account,
+        tz: state.config.time_zone,
+    };
+    match actions::dispatch(action, input, &ctx).await {
+        None => Err(ApiError::invalid_action(action)),
+        Some(Ok(value)) => Ok(value),
+        Some(Err(ActionError::Params(p))) => Err(param_error(&p)),
+        Some(Err(ActionError::Domain(d))) => Err(if d.is_internal() {
+            internal(&d)
+        } else {
+            ApiError::from(&d)
+        }),
+    }
+}
+
+fn param_error(e: &ParamError) -> ApiError {
+    match e {
+        ParamError::Malformed(detail) => ApiError::malformed(detail),
+        ParamError::Unknown(path) => ApiError::unknown_parameter(path),
+        ParamError::Missing(path) => ApiError::missing_parameter(path),
+        ParamError::Type { path, expected } => ApiError::parameter_type(path, expected),
+    }
+}
+
+/// Log the cause under the request's span and give the client `InternalError` only.
+fn internal(e: &DomainError) -> ApiError {
+    tracing::error!(error = %e, "internal error");
+    ApiError::internal()
+}

@@ -1,0 +1,28 @@
+//! Teleoscope: a self-hosted telemetry server for remote operation, wire-compatible with the TRRO API.
+//!
+//! The request path reads in one direction, and so do the modules:
+//! `http` (listener, gateway) -> `teleoscope_protocol` (signatures, envelope, params) -> `actions`
+//! (one handler per vendor action) -> `domain` (rules, scoped by account) -> `store` (SQLite today).
+//! Lower modules never import upper ones. `cli` holds the commands that are not the server.
+
+pub mod actions;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod errors;
+pub mod http;
+pub mod store;
+
+use config::Config;
+use domain::{clock::SystemClock, Domain, Sealer};
+use std::sync::Arc;
+
+/// Open the store and build the domain for a configuration.
+pub fn open_domain(config: &Config) -> anyhow::Result<Domain> {
+    let store = store::open(&config.database)?;
+    Ok(Domain {
+        store,
+        sealer: Sealer::new(config.master_key.as_ref().map(|k| k.0.as_str())),
+        clock: Arc::new(SystemClock),
+    })
+}

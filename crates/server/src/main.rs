@@ -1,0 +1,129 @@
+//! The `teleoscope` binary: parses the command line and runs one command.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::time::Duration;
+use teleoscope::config::{Config, ServeArgs, StoreArgs};
+use teleoscope::{cli, http, open_domain};
+
+#[derive(Parser)]
+#[command(
+    name = "teleoscope",
+    version,
+    about = "Self-hosted telemetry server for remote operation (TRRO-compatible)"
+)]
+struct Cli {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API, device API and metrics.
+    Serve(ServeArgs),
+    /// Serve a fresh embedded store with a demo account, project and devices.
+    Demo(ServeArgs),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create a key pair (and a new account unless --account is given).
+    Create {
+        #[arg(long)]
+        account: Option<String>,
+        #[arg(long, requires = "secret_key")]
+        secret_id: Option<String>,
+        #[arg(long, requires = "secret_id")]
+        secret_key: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List key pairs (secret keys are never shown again).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a key pair; requests signed with it fail from now on.
+    Delete { secret_id: String },
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("TELEOSCOPE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var("TELEOSCOPE_LOG_FORMAT").as_deref() == Ok("json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(serve) => {
+            init_logging();
+            let config = Config::load(&cli.store, &serve)?;
+            let domain = open_domain(&config).with_context(|| format!("opening {}", config.database))?;
+            if !domain.sealer.is_sealing() {
+                tracing::warn!("no master key configured: secret keys and device tokens are stored unsealed");
+            }
+            let running = http::start(config.clone(), domain).await?;
+            tracing::info!(addr = %running.addr, tls = config.tls.is_some(), database = %config.database, "listening");
+            http::shutdown_signal().await;
+            tracing::info!("shutting down: draining in-flight requests");
+            running.shutdown(Duration::from_secs(30)).await;
+        }
+        Command::Demo(serve) => {
+            init_logging();
+            let mut config = Config::load(&cli.store, &serve)?;
+            // A fresh store each run unless the user named one.
+            let _dir = match cli.store.database {
+                Some(_) => None,
+                None => {
+                    let dir = tempfile::Builder::new().prefix("teleoscope-demo-").tempdir()?;
+                    config.database = format!("sqlite://{}", dir.path().join("demo.db").display());
+                    Some(dir)
+                }
+            };
+            let domain = open_domain(&config)?;
+            let setup = cli::demo::seed(&domain).await?;
+            let running = http::start(config.clone(), domain).await?;
+            cli::demo::print(&setup, &config, running.addr);
+            http::shutdown_signal().await;
+            running.shutdown(Duration::from_secs(5)).await;
+        }
+        Command::Keys(cmd) => {
+            let config = Config::load(&cli.store, &ServeArgs::default())?;
+            let domain = open_domain(&config).with_context(|| format!("opening {}", config.database))?;
+            match cmd {
+                KeysCommand::Create {
+                    account,
+                    secret_id,
+                    secret_key,
+                    json,
+                } => {
+                    cli::keys::create(
+                        &domain,
+                        account.as_deref(),
+                        secret_id.as_deref(),
+                        secret_key.as_deref(),
+                        json,
+                    )
+                    .await?
+                }
+                KeysCommand::List { json } => cli::keys::list(&domain, json).await?,
+                KeysCommand::Delete { secret_id } => cli::keys::delete(&domain, &secret_id).await?,
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,780 @@
+//! The embedded backend: SQLite in WAL mode with `synchronous=FULL` (an acknowledged write survives a
+//! crash), a small connection pool, and write transactions that take the write lock up front
+//! (`BEGIN IMMEDIATE`) so that concurrent writers — the server and `teleoscope keys` — wait on the
+//! busy timeout instead of failing. Blocking calls run on tokio's blocking pool.
+//!
+//! Schema changes are numbered migrations, applied in order and recorded in `PRAGMA user_version`.
+
+use super::{DeviceChanges, ProjectChanges, Result, Store};
+use crate::domain::{
+    AccountId, ApiKey, Callback, Device, DeviceFilter, DeviceStatus, DeviceType, Page, PolicyEntry, PolicyMode,
+    PolicySearch, Project, SecMode, StatusFilter,
+};
+use crate::errors::StoreError;
+use async_trait::async_trait;
+use r2d2_sqlite::rusqlite::{self, params, Connection, OptionalExtension, Row, TransactionBehavior};
+use r2d2_sqlite::SqliteConnectionManager;
+use std::path::Path;
+
+/// Numbered schema migrations; append only.
+const MIGRATIONS: &[&str] = &[
+    // 1: accounts, keys, projects, devices, policies.
+    r#"
+    CREATE TABLE accounts (
+        account_id TEXT PRIMARY KEY,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE api_keys (
+        secret_id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(account_id),
+        secret_key TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE projects (
+        project_id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(account_id),
+        name TEXT NOT NULL,
+        description TEXT NOT NULL,
+        policy_mode TEXT NOT NULL,
+        modify_time INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        sec_enabled INTEGER NOT NULL DEFAULT 0,
+        sec_key TEXT,
+        auto_register INTEGER NOT NULL DEFAULT 0,
+        field_list_enable INTEGER NOT NULL DEFAULT 0,
+        callback_url TEXT,
+        callback_sign_key TEXT
+    );
+    CREATE INDEX projects_by_account ON projects(account_id, created_at, project_id);
+    CREATE TABLE devices (
+        account_id TEXT NOT NULL,
+        project_id TEXT NOT NULL REFERENCES projects(project_id) ON DELETE CASCADE,
+        device_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        device_type TEXT NOT NULL,
+        token TEXT NOT NULL,
+        auto_registered INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        last_report_time INTEGER NOT NULL,
+        modify_time INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (project_id, device_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE policies (
+        account_id TEXT NOT NULL,
+        project_id TEXT NOT NULL REFERENCES projects(project_id) ON DELETE CASCADE,
+        mode TEXT NOT NULL,
+        remote_device_id TEXT NOT NULL,
+        field_device_id TEXT NOT NULL,
+        added_at INTEGER NOT NULL,
+        PRIMARY KEY (project_id, mode, remote_device_id, field_device_id)
+    ) WITHOUT ROWID;
+    "#,
+];
+
+pub struct SqliteStore {
+    pool: r2d2::Pool<SqliteConnectionManager>,
+}
+
+fn db<E: std::fmt::Display>(e: E) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
+}
+
+impl SqliteStore {
+    pub fn open(path: &str) -> anyhow::Result<SqliteStore> {
+        if let Some(dir) = Path::new(path).parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir)?;
+            }
+        }
+        let manager = SqliteConnectionManager::file(path).with_init(|c| {
+            c.execute_batch(
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;
+                 PRAGMA busy_timeout=10000;",
+            )
+        });
+        let pool = r2d2::Pool::builder().max_size(8).build(manager)?;
+        let mut conn = pool.get()?;
+        migrate(&mut conn)?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// Run blocking database work off the async threads.
+    async fn run<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(db)?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(db)?
+    }
+
+    /// Run a write transaction that holds the write lock from its start.
+    async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
+    {
+        self.run(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db)?;
+            let out = f(&tx)?;
+            tx.commit().map_err(db)?;
+            Ok(out)
+        })
+        .await
+    }
+}
+
+fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: usize = tx.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+    if version > MIGRATIONS.len() {
+        anyhow::bail!(
+            "the database is at schema version {version}, newer than this build knows ({})",
+            MIGRATIONS.len()
+        );
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        tx.execute_batch(sql)?;
+        tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+const PROJECT_COLS: &str = "project_id, account_id, name, description, policy_mode, modify_time, created_at, \
+     sec_enabled, sec_key, auto_register, field_list_enable, callback_url, callback_sign_key";
+
+fn corrupt(what: &str, value: &str) -> rusqlite::Error {
+    rusqlite::Error::InvalidColumnType(0, format!("{what}={value}"), rusqlite::types::Type::Text)
+}
+
+fn project_row(r: &Row<'_>) -> rusqlite::Result<Project> {
+    let mode: String = r.get(4)?;
+    let callback_url: Option<String> = r.get(11)?;
+    Ok(Project {
+        project_id: r.get(0)?,
+        account_id: AccountId(r.get(1)?),
+        name: r.get(2)?,
+        description: r.get(3)?,
+        policy_mode: PolicyMode::parse(&mode).ok_or_else(|| corrupt("policy_mode", &mode))?,
+        modify_time: r.get(5)?,
+        created_at: r.get(6)?,
+        sec_mode: SecMode {
+            enabled: r.get(7)?,
+            key_sealed: r.get(8)?,
+            auto_register: r.get(9)?,
+            field_list_enable: r.get(10)?,
+        },
+        callback: callback_url
+            .map(|url| -> rusqlite::Result<Callback> {
+                Ok(Callback {
+                    url,
+                    sign_key_sealed: r.get(12)?,
+                })
+            })
+            .transpose()?,
+    })
+}
+
+const DEVICE_COLS: &str = "account_id, project_id, device_id, name, device_type, token, auto_registered, status, \
+     last_report_time, modify_time, created_at";
+
+fn device_row(r: &Row<'_>) -> rusqlite::Result<Device> {
+    let ty: String = r.get(4)?;
+    let status: String = r.get(7)?;
+    Ok(Device {
+        account_id: AccountId(r.get(0)?),
+        project_id: r.get(1)?,
+        device_id: r.get(2)?,
+        name: r.get(3)?,
+        device_type: DeviceType::parse(&ty).ok_or_else(|| corrupt("device_type", &ty))?,
+        token_sealed: r.get(5)?,
+        auto_registered: r.get(6)?,
+        status: DeviceStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+        last_report_time: r.get(8)?,
+        modify_time: r.get(9)?,
+        created_at: r.get(10)?,
+    })
+}
+
+fn key_row(r: &Row<'_>) -> rusqlite::Result<ApiKey> {
+    Ok(ApiKey {
+        secret_id: r.get(0)?,
+        account_id: AccountId(r.get(1)?),
+        secret_key_sealed: r.get(2)?,
+        created_at: r.get(3)?,
+    })
+}
+
+/// `LIKE` pattern matching `s` anywhere, with the wildcards in `s` escaped.
+fn contains_pattern(s: &str) -> String {
+    let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+fn limit_offset(page: Page) -> (i64, i64) {
+    (page.size as i64, page.offset() as i64)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<()> {
+        self.run(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(db)).await
+    }
+
+    async fn create_account(&self, account: &AccountId, now: i64) -> Result<()> {
+        let id = account.0.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO accounts (account_id, created_at) VALUES (?1, ?2)",
+                params![id, now],
+            )
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Conflict
+                } else {
+                    db(e)
+                }
+            })?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn account_exists(&self, account: &AccountId) -> Result<bool> {
+        let id = account.0.clone();
+        self.run(move |c| {
+            c.query_row("SELECT 1 FROM accounts WHERE account_id = ?1", [id], |_| Ok(()))
+                .optional()
+                .map(|o| o.is_some())
+                .map_err(db)
+        })
+        .await
+    }
+
+    async fn insert_key(&self, key: &ApiKey) -> Result<()> {
+        let k = key.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO api_keys (secret_id, account_id, secret_key, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![k.secret_id, k.account_id.0, k.secret_key_sealed, k.created_at],
+            )
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Conflict
+                } else {
+                    db(e)
+                }
+            })?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn find_key(&self, secret_id: &str) -> Result<Option<ApiKey>> {
+        let id = secret_id.to_owned();
+        self.run(move |c| {
+            c.prepare_cached("SELECT secret_id, account_id, secret_key, created_at FROM api_keys WHERE secret_id = ?1")
+                .and_then(|mut s| s.query_row([id], key_row).optional())
+                .map_err(db)
+        })
+        .await
+    }
+
+    async fn list_keys(&self) -> Result<Vec<ApiKey>> {
+        self.run(|c| {
+            let mut s = c
+                .prepare(
+                    "SELECT secret_id, account_id, secret_key, created_at FROM api_keys ORDER BY created_at, secret_id",
+                )
+                .map_err(db)?;
+            let rows = s.query_map([], key_row).map_err(db)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)
+        })
+        .await
+    }
+
+    async fn delete_key(&self, secret_id: &str) -> Result<bool> {
+        let id = secret_id.to_owned();
+        self.write(move |tx| {
+            Ok(tx
+                .execute("DELETE FROM api_keys WHERE secret_id = ?1", [id])
+                .map_err(db)?
+                > 0)
+        })
+        .await
+    }
+
+    async fn insert_project(&self, p: &Project) -> Result<()> {
+        let p = p.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO projects (project_id, account_id, name, description, policy_mode, modify_time, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    p.project_id,
+                    p.account_id.0,
+                    p.name,
+                    p.description,
+                    p.policy_mode.as_str(),
+                    p.modify_time,
+                    p.created_at
+                ],
+            )
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Conflict
+                } else {
+                    db(e)
+                }
+            })?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn project(&self, account: &AccountId, project_id: &str) -> Result<Option<Project>> {
+        let (a, p) = (account.0.clone(), project_id.to_owned());
+        self.run(move |c| {
+            c.prepare_cached(&format!(
+                "SELECT {PROJECT_COLS} FROM projects WHERE project_id = ?1 AND account_id = ?2"
+            ))
+            .and_then(|mut s| s.query_row([p, a], project_row).optional())
+            .map_err(db)
+        })
+        .await
+    }
+
+    async fn list_projects(&self, account: &AccountId, page: Page) -> Result<(u64, Vec<Project>)> {
+        let a = account.0.clone();
+        self.run(move |c| {
+            let total: i64 = c
+                .query_row("SELECT COUNT(*) FROM projects WHERE account_id = ?1", [&a], |r| {
+                    r.get(0)
+                })
+                .map_err(db)?;
+            let (limit, offset) = limit_offset(page);
+            let mut s = c
+                .prepare_cached(&format!(
+                    "SELECT {PROJECT_COLS} FROM projects WHERE account_id = ?1
+                     ORDER BY created_at, project_id LIMIT ?2 OFFSET ?3"
+                ))
+                .map_err(db)?;
+            let rows = s.query_map(params![a, limit, offset], project_row).map_err(db)?;
+            Ok((total as u64, rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)?))
+        })
+        .await
+    }
+
+    async fn update_project(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        ch: &ProjectChanges,
+        now: i64,
+    ) -> Result<bool> {
+        let (a, p, ch) = (account.0.clone(), project_id.to_owned(), ch.clone());
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    "UPDATE projects SET name = COALESCE(?3, name), description = COALESCE(?4, description),
+                     policy_mode = COALESCE(?5, policy_mode), modify_time = ?6
+                     WHERE project_id = ?1 AND account_id = ?2",
+                    params![
+                        p,
+                        a,
+                        ch.name,
+                        ch.description,
+                        ch.policy_mode.map(PolicyMode::as_str),
+                        now
+                    ],
+                )
+                .map_err(db)?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn set_sec_mode(&self, account: &AccountId, project_id: &str, m: &SecMode, now: i64) -> Result<bool> {
+        let (a, p, m) = (account.0.clone(), project_id.to_owned(), m.clone());
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    "UPDATE projects SET sec_enabled = ?3, sec_key = ?4, auto_register = ?5, field_list_enable = ?6,
+                     modify_time = ?7 WHERE project_id = ?1 AND account_id = ?2",
+                    params![p, a, m.enabled, m.key_sealed, m.auto_register, m.field_list_enable, now],
+                )
+                .map_err(db)?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn set_callback(&self, account: &AccountId, project_id: &str, cb: &Callback, now: i64) -> Result<bool> {
+        let (a, p, cb) = (account.0.clone(), project_id.to_owned(), cb.clone());
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    "UPDATE projects SET callback_url = ?3, callback_sign_key = ?4, modify_time = ?5
+                     WHERE project_id = ?1 AND account_id = ?2",
+                    params![p, a, cb.url, cb.sign_key_sealed, now],
+                )
+                .map_err(db)?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn delete_project(&self, account: &AccountId, project_id: &str) -> Result<bool> {
+        let (a, p) = (account.0.clone(), project_id.to_owned());
+        self.write(move |tx| {
+            // Devices and policies go with the project (ON DELETE CASCADE); say it explicitly too,
+            // scoped by account, so the intent is visible here.
+            tx.execute(
+                "DELETE FROM policies WHERE project_id = ?1 AND account_id = ?2",
+                params![p, a],
+            )
+            .map_err(db)?;
+            tx.execute(
+                "DELETE FROM devices WHERE project_id = ?1 AND account_id = ?2",
+                params![p, a],
+            )
+            .map_err(db)?;
+            let n = tx
+                .execute(
+                    "DELETE FROM projects WHERE project_id = ?1 AND account_id = ?2",
+                    params![p, a],
+                )
+                .map_err(db)?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn insert_device(&self, d: &Device) -> Result<()> {
+        let d = d.clone();
+        self.write(move |tx| {
+            tx.execute(
+                &format!("INSERT INTO devices ({DEVICE_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
+                params![
+                    d.account_id.0,
+                    d.project_id,
+                    d.device_id,
+                    d.name,
+                    d.device_type.as_str(),
+                    d.token_sealed,
+                    d.auto_registered,
+                    d.status.as_str(),
+                    d.last_report_time,
+                    d.modify_time,
+                    d.created_at
+                ],
+            )
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Conflict
+                } else {
+                    db(e)
+                }
+            })?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn device(&self, account: &AccountId, project_id: &str, device_id: &str) -> Result<Option<Device>> {
+        let (a, p, d) = (account.0.clone(), project_id.to_owned(), device_id.to_owned());
+        self.run(move |c| {
+            c.prepare_cached(&format!(
+                "SELECT {DEVICE_COLS} FROM devices WHERE project_id = ?1 AND device_id = ?2 AND account_id = ?3"
+            ))
+            .and_then(|mut s| s.query_row([p, d, a], device_row).optional())
+            .map_err(db)
+        })
+        .await
+    }
+
+    async fn list_devices(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        filter: &DeviceFilter,
+        page: Page,
+    ) -> Result<(u64, Vec<Device>)> {
+        let (a, p, f) = (account.0.clone(), project_id.to_owned(), filter.clone());
+        self.run(move |c| {
+            let mut cond = String::from("project_id = ?1 AND account_id = ?2");
+            let mut args: Vec<rusqlite::types::Value> = vec![p.into(), a.into()];
+            if let Some(t) = f.device_type {
+                args.push(t.as_str().to_owned().into());
+                cond.push_str(&format!(" AND device_type = ?{}", args.len()));
+            }
+            if let Some(words) = &f.search {
+                args.push(contains_pattern(words).into());
+                let n = args.len();
+                cond.push_str(&format!(
+                    " AND (device_id LIKE ?{n} ESCAPE '\\' OR name LIKE ?{n} ESCAPE '\\')"
+                ));
+            }
+            match f.status {
+                Some(StatusFilter::Is(s)) => {
+                    args.push(s.as_str().to_owned().into());
+                    cond.push_str(&format!(" AND status = ?{}", args.len()));
+                }
+                Some(StatusFilter::Online) => cond.push_str(" AND status IN ('ready', 'connected')"),
+                None => {}
+            }
+            if !f.include_auto_registered {
+                cond.push_str(" AND auto_registered = 0");
+            }
+            let total: i64 = c
+                .query_row(
+                    &format!("SELECT COUNT(*) FROM devices WHERE {cond}"),
+                    rusqlite::params_from_iter(&args),
+                    |r| r.get(0),
+                )
+                .map_err(db)?;
+            let (limit, offset) = limit_offset(page);
+            let n = args.len();
+            args.push(limit.into());
+            args.push(offset.into());
+            let sql = format!(
+                "SELECT {DEVICE_COLS} FROM devices WHERE {cond} ORDER BY device_id LIMIT ?{} OFFSET ?{}",
+                n + 1,
+                n + 2
+            );
+            let mut s = c.prepare(&sql).map_err(db)?;
+            let rows = s.query_map(rusqlite::params_from_iter(&args), device_row).map_err(db)?;
+            Ok((total as u64, rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)?))
+        })
+        .await
+    }
+
+    async fn update_device(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        device_id: &str,
+        ch: &DeviceChanges,
+        now: i64,
+    ) -> Result<bool> {
+        let (a, p, d, ch) = (
+            account.0.clone(),
+            project_id.to_owned(),
+            device_id.to_owned(),
+            ch.clone(),
+        );
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    "UPDATE devices SET name = COALESCE(?4, name), token = COALESCE(?5, token), modify_time = ?6
+                     WHERE project_id = ?1 AND device_id = ?2 AND account_id = ?3",
+                    params![p, d, a, ch.name, ch.token_sealed, now],
+                )
+                .map_err(db)?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn delete_devices(&self, account: &AccountId, project_id: &str, ids: &[String]) -> Result<Vec<String>> {
+        let (a, p, ids) = (account.0.clone(), project_id.to_owned(), ids.to_vec());
+        self.write(move |tx| {
+            let mut deleted = Vec::new();
+            for id in ids {
+                let n = tx
+                    .execute(
+                        "DELETE FROM devices WHERE project_id = ?1 AND device_id = ?2 AND account_id = ?3",
+                        params![p, id, a],
+                    )
+                    .map_err(db)?;
+                if n > 0 {
+                    tx.execute(
+                        "DELETE FROM policies WHERE project_id = ?1 AND account_id = ?2
+                         AND (remote_device_id = ?3 OR field_device_id = ?3)",
+                        params![p, a, id],
+                    )
+                    .map_err(db)?;
+                    deleted.push(id);
+                }
+            }
+            Ok(deleted)
+        })
+        .await
+    }
+
+    async fn policy_fields(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        mode: PolicyMode,
+        remote: &str,
+    ) -> Result<Vec<String>> {
+        let (a, p, r) = (account.0.clone(), project_id.to_owned(), remote.to_owned());
+        self.run(move |c| {
+            let mut s = c
+                .prepare_cached(
+                    "SELECT field_device_id FROM policies WHERE project_id = ?1 AND account_id = ?2 AND mode = ?3
+                     AND remote_device_id = ?4 ORDER BY field_device_id",
+                )
+                .map_err(db)?;
+            let rows = s.query_map(params![p, a, mode.as_str(), r], |r| r.get(0)).map_err(db)?;
+            rows.collect::<rusqlite::Result<Vec<String>>>().map_err(db)
+        })
+        .await
+    }
+
+    async fn write_policy(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        mode: PolicyMode,
+        remote: &str,
+        keep: &[String],
+        added: &[String],
+        now: i64,
+    ) -> Result<()> {
+        let (a, p, r, keep, added) = (
+            account.0.clone(),
+            project_id.to_owned(),
+            remote.to_owned(),
+            keep.to_vec(),
+            added.to_vec(),
+        );
+        self.write(move |tx| {
+            let current: Vec<String> = {
+                let mut s = tx
+                    .prepare_cached(
+                        "SELECT field_device_id FROM policies WHERE project_id = ?1 AND account_id = ?2 AND mode = ?3
+                         AND remote_device_id = ?4",
+                    )
+                    .map_err(db)?;
+                let rows = s.query_map(params![p, a, mode.as_str(), r], |row| row.get(0)).map_err(db)?;
+                rows.collect::<rusqlite::Result<Vec<String>>>().map_err(db)?
+            };
+            for f in current.iter().filter(|f| !keep.contains(f)) {
+                tx.execute(
+                    "DELETE FROM policies WHERE project_id = ?1 AND account_id = ?2 AND mode = ?3
+                     AND remote_device_id = ?4 AND field_device_id = ?5",
+                    params![p, a, mode.as_str(), r, f],
+                )
+                .map_err(db)?;
+            }
+            for f in &added {
+                tx.execute(
+                    "INSERT OR REPLACE INTO policies (account_id, project_id, mode, remote_device_id, field_device_id, added_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![a, p, mode.as_str(), r, f, now],
+                )
+                .map_err(db)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_policies(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        mode: PolicyMode,
+        search: Option<(PolicySearch, &str)>,
+        page: Page,
+    ) -> Result<(u64, Vec<PolicyEntry>)> {
+        let (a, p) = (account.0.clone(), project_id.to_owned());
+        let search = search.map(|(m, w)| (m, contains_pattern(w)));
+        self.run(move |c| {
+            // The remote devices whose list matches, then their whole lists.
+            let mut args: Vec<rusqlite::types::Value> = vec![p.clone().into(), a.clone().into(), mode.as_str().to_owned().into()];
+            let mut cond = String::from("project_id = ?1 AND account_id = ?2 AND mode = ?3");
+            if let Some((kind, pattern)) = &search {
+                args.push(pattern.clone().into());
+                let column = match kind {
+                    PolicySearch::Remote => "remote_device_id",
+                    PolicySearch::Field => "field_device_id",
+                };
+                cond.push_str(&format!(" AND {column} LIKE ?4 ESCAPE '\\'"));
+            }
+            let total: i64 = c
+                .query_row(
+                    &format!("SELECT COUNT(DISTINCT remote_device_id) FROM policies WHERE {cond}"),
+                    rusqlite::params_from_iter(&args),
+                    |r| r.get(0),
+                )
+                .map_err(db)?;
+            let (limit, offset) = limit_offset(page);
+            let n = args.len();
+            args.push(limit.into());
+            args.push(offset.into());
+            let remotes: Vec<String> = {
+                let sql = format!(
+                    "SELECT DISTINCT remote_device_id FROM policies WHERE {cond} ORDER BY remote_device_id LIMIT ?{} OFFSET ?{}",
+                    n + 1,
+                    n + 2
+                );
+                let mut s = c.prepare(&sql).map_err(db)?;
+                let rows = s.query_map(rusqlite::params_from_iter(&args), |r| r.get(0)).map_err(db)?;
+                rows.collect::<rusqlite::Result<Vec<String>>>().map_err(db)?
+            };
+            let mut entries = Vec::with_capacity(remotes.len());
+            let mut s = c
+                .prepare_cached(
+                    "SELECT field_device_id, added_at FROM policies WHERE project_id = ?1 AND account_id = ?2
+                     AND mode = ?3 AND remote_device_id = ?4 ORDER BY field_device_id",
+                )
+                .map_err(db)?;
+            for remote in remotes {
+                let rows = s
+                    .query_map(params![p, a, mode.as_str(), remote], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                    .map_err(db)?;
+                let list = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)?;
+                let modify_time = list.iter().map(|(_, t)| *t).max().unwrap_or(0);
+                entries.push(PolicyEntry {
+                    remote_device_id: remote,
+                    field_device_ids: list.into_iter().map(|(f, _)| f).collect(),
+                    modify_time,
+                });
+            }
+            Ok((total as u64, entries))
+        })
+        .await
+    }
+
+    async fn delete_policies(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        mode: PolicyMode,
+        remotes: &[String],
+    ) -> Result<Vec<String>> {
+        let (a, p, remotes) = (account.0.clone(), project_id.to_owned(), remotes.to_vec());
+        self.write(move |tx| {
+            let mut deleted = Vec::new();
+            for r in remotes {
+                let n = tx
+                    .execute(
+                        "DELETE FROM policies WHERE project_id = ?1 AND account_id = ?2 AND mode = ?3 AND remote_device_id = ?4",
+                        params![p, a, mode.as_str(), r],
+                    )
+                    .map_err(db)?;
+                if n > 0 {
+                    deleted.push(r);
+                }
+            }
+            Ok(deleted)
+        })
+        .await
+    }
+}
