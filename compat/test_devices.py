@@ -179,7 +179,7 @@ def fleet(cli_a):
     pid = create_project(cli_a, name="fleet")
     create_device(cli_a, pid, "truck_01", "field", name="矿卡一号")
     create_device(cli_a, pid, "truck_02", "field", name="Alpha")
-    create_device(cli_a, pid, "op_station", "remote", name="truck console")
+    create_device(cli_a, pid, "op_station", "remote", name="truck_console")
     create_device(cli_a, pid, "op_2", "remote", name="beta")
     return pid
 

@@ -103,11 +103,11 @@ def test_get_requests_work(server, account_a):
     pid = create_project(cli, name="via_get", ProjectDescription="描述 with spaces & symbols=?")
     info = call(cli, "DescribeProjectInfo", {"ProjectId": pid})
     assert (info.ProjectName, info.ProjectDescription) == ("via_get", "描述 with spaces & symbols=?")
-    create_device(cli, pid, "g1", name="矿卡 一号")
+    create_device(cli, pid, "g1", name="矿卡_一号")
     create_device(cli, pid, "g2")
     r = call(cli, "DescribeDeviceList", {"ProjectId": pid, "PageNumber": 1, "PageSize": 10})
     assert sorted(d.DeviceId for d in r.Devices) == ["g1", "g2"]
-    assert {d.DeviceId: d.DeviceName for d in r.Devices}["g1"] == "矿卡 一号"
+    assert {d.DeviceId: d.DeviceName for d in r.Devices}["g1"] == "矿卡_一号"
     # lists are flattened as DeviceIds.0, DeviceIds.1, ...
     resp = call(cli, "BatchDeleteDevices", {"ProjectId": pid, "DeviceIds": ["g1", "nope", "g2"]})
     assert resp.FailedDeviceIds == ["nope"]

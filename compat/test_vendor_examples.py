@@ -56,7 +56,7 @@ def world(cli):
     create_device(cli, pid, "dev1", "field", name="key")
     create_device(cli, pid, "dev2", "field")
     create_device(cli, pid, "dev3", "field")
-    create_device(cli, pid, "test1", "remote", name="test device1")
+    create_device(cli, pid, "test1", "remote", name="test_device1")
     create_device(cli, pid, "test3", "remote")
     for remote in ("test1", "test3"):
         call(cli, "ModifyPolicy", {"ProjectId": pid, "RemoteDeviceId": remote, "FieldDeviceIds": ["dev1"],
@@ -85,7 +85,7 @@ def test_vendor_example_answers_have_the_example_values(cli_a, raw_a):
         ("dev1", "key", "offline", "field", pid)
 
     r = raw_a.call_json("DescribeDeviceInfo", {"ProjectId": pid, "DeviceId": "test1"})["Response"]
-    assert (r["DeviceName"], r["DeviceStatus"], r["DeviceType"]) == ("test device1", "offline", "remote")
+    assert (r["DeviceName"], r["DeviceStatus"], r["DeviceType"]) == ("test_device1", "offline", "remote")
 
     r = raw_a.call_json("BatchDeletePolicy", {"ProjectId": pid, "RemoteDeviceIds": ["test1", "test3"],
                                               "PolicyMode": "black"})["Response"]

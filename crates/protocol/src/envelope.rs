@@ -25,8 +25,14 @@ pub fn success<T: Serialize>(output: &T, request_id: &str) -> Vec<u8> {
 pub fn error(err: &ApiError, lang: Language, request_id: &str) -> Vec<u8> {
     let mut fields = Map::new();
     let mut error = Map::new();
-    error.insert("Code".to_owned(), Value::String(err.code.as_str().to_owned()));
-    error.insert("Message".to_owned(), Value::String(err.message(lang).to_owned()));
+    error.insert(
+        "Code".to_owned(),
+        Value::String(err.code.as_str().to_owned()),
+    );
+    error.insert(
+        "Message".to_owned(),
+        Value::String(err.message(lang).to_owned()),
+    );
     fields.insert("Error".to_owned(), Value::Object(error));
     fields.insert("RequestId".to_owned(), Value::String(request_id.to_owned()));
     wrap(fields)
@@ -58,15 +64,26 @@ mod tests {
 
     #[test]
     fn error_has_code_message_and_request_id() {
-        let body = error(&ApiError::missing_parameter("ProjectId"), Language::EnUs, "r-2");
+        let body = error(
+            &ApiError::missing_parameter("ProjectId"),
+            Language::EnUs,
+            "r-2",
+        );
         let v: Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(v["Response"]["Error"]["Code"], Code::MissingParameter.as_str());
+        assert_eq!(
+            v["Response"]["Error"]["Code"],
+            Code::MissingParameter.as_str()
+        );
         assert_eq!(
             v["Response"]["Error"]["Message"],
             "The request is missing a required parameter `ProjectId`."
         );
         assert_eq!(v["Response"]["RequestId"], "r-2");
-        let zh = error(&ApiError::missing_parameter("ProjectId"), Language::ZhCn, "r-3");
+        let zh = error(
+            &ApiError::missing_parameter("ProjectId"),
+            Language::ZhCn,
+            "r-3",
+        );
         assert!(String::from_utf8(zh).unwrap().contains("缺少必填参数"));
     }
 }

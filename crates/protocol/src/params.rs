@@ -107,7 +107,10 @@ pub enum ParamError {
     Missing(String),
     /// A value of the wrong type after lenient coercion; dotted path and the expected type name
     /// ("Integer", "Float", "String", "Boolean", "Array", "Object").
-    Type { path: String, expected: &'static str },
+    Type {
+        path: String,
+        expected: &'static str,
+    },
 }
 
 impl fmt::Display for ParamError {
@@ -127,7 +130,8 @@ impl std::error::Error for ParamError {}
 
 /// Decode a JSON request body (raw bytes as received).
 pub fn from_json<T: Params>(body: &[u8]) -> Result<T, ParamError> {
-    let tree: Json = serde_json::from_slice(body).map_err(|e| ParamError::Malformed(e.to_string()))?;
+    let tree: Json =
+        serde_json::from_slice(body).map_err(|e| ParamError::Malformed(e.to_string()))?;
     typed(normalize_tree(T::FIELDS, tree)?)
 }
 
@@ -147,7 +151,10 @@ pub fn normalize_json(fields: &'static [Field], value: Value) -> Result<Value, P
 }
 
 /// Lower-level: [`from_pairs`] producing the normalized JSON value (see [`normalize_json`]).
-pub fn normalize_pairs(fields: &'static [Field], pairs: &[(String, String)]) -> Result<Value, ParamError> {
+pub fn normalize_pairs(
+    fields: &'static [Field],
+    pairs: &[(String, String)],
+) -> Result<Value, ParamError> {
     // Step 2: unknown names, in the order of the pairs. Unknown names with an empty value are
     // dropped here (pairs cannot say `null`; the Go SDK sends empty values).
     let mut root = Node::default();
@@ -202,7 +209,9 @@ impl From<Value> for Json {
             Value::Number(n) => Json::Number(n),
             Value::String(s) => Json::String(s),
             Value::Array(items) => Json::Array(items.into_iter().map(Json::from).collect()),
-            Value::Object(map) => Json::Object(map.into_iter().map(|(k, v)| (k, Json::from(v))).collect()),
+            Value::Object(map) => {
+                Json::Object(map.into_iter().map(|(k, v)| (k, Json::from(v))).collect())
+            }
         }
     }
 }
@@ -303,7 +312,11 @@ fn member<'a>(members: &'a [(String, Json)], name: &str) -> Option<&'a Json> {
 }
 
 /// Step 2 for JSON: unknown names, depth first in input order.
-fn check_unknown(fields: &'static [Field], members: &[(String, Json)], prefix: &str) -> Result<(), ParamError> {
+fn check_unknown(
+    fields: &'static [Field],
+    members: &[(String, Json)],
+    prefix: &str,
+) -> Result<(), ParamError> {
     for (name, value) in members {
         if matches!(value, Json::Null) {
             continue;
@@ -318,16 +331,21 @@ fn check_unknown(fields: &'static [Field], members: &[(String, Json)], prefix: &
 fn check_unknown_in(kind: Kind, value: &Json, path: &str) -> Result<(), ParamError> {
     match (kind, value) {
         (Kind::Object(fields), Json::Object(members)) => check_unknown(fields, members, path),
-        (Kind::List(element), Json::Array(items)) => items
-            .iter()
-            .enumerate()
-            .try_for_each(|(i, item)| check_unknown_in(*element, item, &join(path, &i.to_string()))),
+        (Kind::List(element), Json::Array(items)) => {
+            items.iter().enumerate().try_for_each(|(i, item)| {
+                check_unknown_in(*element, item, &join(path, &i.to_string()))
+            })
+        }
         _ => Ok(()),
     }
 }
 
 /// Step 3: absent required fields, depth first in schema order.
-fn check_missing(fields: &'static [Field], members: &[(String, Json)], prefix: &str) -> Result<(), ParamError> {
+fn check_missing(
+    fields: &'static [Field],
+    members: &[(String, Json)],
+    prefix: &str,
+) -> Result<(), ParamError> {
     for field in fields {
         let path = join(prefix, field.name);
         match member(members, field.name) {
@@ -342,16 +360,21 @@ fn check_missing(fields: &'static [Field], members: &[(String, Json)], prefix: &
 fn check_missing_in(kind: Kind, value: &Json, path: &str) -> Result<(), ParamError> {
     match (kind, value) {
         (Kind::Object(fields), Json::Object(members)) => check_missing(fields, members, path),
-        (Kind::List(element), Json::Array(items)) => items
-            .iter()
-            .enumerate()
-            .try_for_each(|(i, item)| check_missing_in(*element, item, &join(path, &i.to_string()))),
+        (Kind::List(element), Json::Array(items)) => {
+            items.iter().enumerate().try_for_each(|(i, item)| {
+                check_missing_in(*element, item, &join(path, &i.to_string()))
+            })
+        }
         _ => Ok(()),
     }
 }
 
 /// Step 4: coerce every present field, depth first in schema order.
-fn convert_object(fields: &'static [Field], members: &[(String, Json)], prefix: &str) -> Result<Value, ParamError> {
+fn convert_object(
+    fields: &'static [Field],
+    members: &[(String, Json)],
+    prefix: &str,
+) -> Result<Value, ParamError> {
     let mut out = Map::new();
     for field in fields {
         if let Some(value) = member(members, field.name) {
@@ -367,7 +390,9 @@ fn convert(kind: Kind, value: &Json, path: &str) -> Result<Value, ParamError> {
         (Kind::Integer, Json::Number(n)) => n.as_i64().map(Value::from),
         (Kind::Integer, Json::String(s)) => parse_integer(s).map(Value::from),
         (Kind::Float, Json::Number(n)) => n.as_f64().and_then(Number::from_f64).map(Value::Number),
-        (Kind::Float, Json::String(s)) => parse_decimal(s).and_then(Number::from_f64).map(Value::Number),
+        (Kind::Float, Json::String(s)) => parse_decimal(s)
+            .and_then(Number::from_f64)
+            .map(Value::Number),
         (Kind::String, Json::String(s)) => Some(Value::String(s.clone())),
         (Kind::String, Json::Number(n)) => Some(Value::String(n.to_string())),
         (Kind::String, Json::Bool(b)) => Some(Value::String(b.to_string())),
@@ -384,7 +409,9 @@ fn convert(kind: Kind, value: &Json, path: &str) -> Result<Value, ParamError> {
             }
             Some(Value::Array(out))
         }
-        (Kind::Object(fields), Json::Object(members)) => Some(convert_object(fields, members, path)?),
+        (Kind::Object(fields), Json::Object(members)) => {
+            Some(convert_object(fields, members, path)?)
+        }
         _ => None,
     };
     converted.ok_or_else(|| ParamError::Type {
@@ -429,7 +456,11 @@ fn check_key(fields: &'static [Field], segments: &[&str]) -> Result<(), ParamErr
     check_key_in(fields, segments, "")
 }
 
-fn check_key_in(fields: &'static [Field], segments: &[&str], prefix: &str) -> Result<(), ParamError> {
+fn check_key_in(
+    fields: &'static [Field],
+    segments: &[&str],
+    prefix: &str,
+) -> Result<(), ParamError> {
     let Some((name, rest)) = segments.split_first() else {
         return Ok(());
     };
@@ -481,7 +512,10 @@ impl Node {
     }
 }
 
-fn object_from_nodes(fields: &'static [Field], children: Vec<(String, Node)>) -> Vec<(String, Json)> {
+fn object_from_nodes(
+    fields: &'static [Field],
+    children: Vec<(String, Node)>,
+) -> Vec<(String, Json)> {
     children
         .into_iter()
         .filter_map(|(name, node)| {
@@ -638,12 +672,15 @@ mod tests {
     }
 
     fn norm(body: &str) -> Result<Value, ParamError> {
-        let tree: Json = serde_json::from_str(body).map_err(|e| ParamError::Malformed(e.to_string()))?;
+        let tree: Json =
+            serde_json::from_str(body).map_err(|e| ParamError::Malformed(e.to_string()))?;
         normalize_tree(SCHEMA, tree)
     }
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn norm_pairs(list: &[(&str, &str)]) -> Result<Value, ParamError> {
@@ -673,16 +710,28 @@ mod tests {
             Err(ParamError::Malformed(detail)) => assert!(detail.contains("EOF"), "{detail}"),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(from_json::<Req>(b""), Err(ParamError::Malformed(_))));
-        assert!(matches!(from_json::<Req>(b"\xff"), Err(ParamError::Malformed(_))));
-        assert!(matches!(from_json::<Req>(b"{} {}"), Err(ParamError::Malformed(_))));
+        assert!(matches!(
+            from_json::<Req>(b""),
+            Err(ParamError::Malformed(_))
+        ));
+        assert!(matches!(
+            from_json::<Req>(b"\xff"),
+            Err(ParamError::Malformed(_))
+        ));
+        assert!(matches!(
+            from_json::<Req>(b"{} {}"),
+            Err(ParamError::Malformed(_))
+        ));
     }
 
     #[test]
     fn body_must_be_an_object() {
         for body in ["[]", "1", "\"x\"", "null", "true"] {
             assert!(
-                matches!(from_json::<Req>(body.as_bytes()), Err(ParamError::Malformed(_))),
+                matches!(
+                    from_json::<Req>(body.as_bytes()),
+                    Err(ParamError::Malformed(_))
+                ),
                 "{body}"
             );
         }
@@ -779,7 +828,11 @@ mod tests {
             json!([1.0]),
         ] {
             let body = json!({"ProjectId": "p", "PageNumber": 1, "Ratio": given});
-            assert_eq!(normalize_json(SCHEMA, body), Err(type_err("Ratio", "Float")), "{given}");
+            assert_eq!(
+                normalize_json(SCHEMA, body),
+                Err(type_err("Ratio", "Float")),
+                "{given}"
+            );
         }
     }
 
@@ -827,9 +880,19 @@ mod tests {
             (json!("False"), false),
         ] {
             let body = json!({"ProjectId": "p", "PageNumber": 1, "Enabled": given});
-            assert_eq!(normalize_json(SCHEMA, body).unwrap()["Enabled"], json!(want));
+            assert_eq!(
+                normalize_json(SCHEMA, body).unwrap()["Enabled"],
+                json!(want)
+            );
         }
-        for given in [json!("TRUE"), json!("yes"), json!(1), json!(0), json!(""), json!("1")] {
+        for given in [
+            json!("TRUE"),
+            json!("yes"),
+            json!(1),
+            json!(0),
+            json!(""),
+            json!("1"),
+        ] {
             let body = json!({"ProjectId": "p", "PageNumber": 1, "Enabled": given});
             assert_eq!(
                 normalize_json(SCHEMA, body),
@@ -864,7 +927,10 @@ mod tests {
 
     #[test]
     fn lists_decode_each_element() {
-        let v = norm(r#"{"ProjectId": "p", "PageNumber": 1, "Counts": [1, "2", "-3"], "DeviceIds": []}"#).unwrap();
+        let v = norm(
+            r#"{"ProjectId": "p", "PageNumber": 1, "Counts": [1, "2", "-3"], "DeviceIds": []}"#,
+        )
+        .unwrap();
         assert_eq!(v["Counts"], json!([1, 2, -3]));
         assert_eq!(v["DeviceIds"], json!([]));
         assert_eq!(
@@ -893,11 +959,15 @@ mod tests {
             Err(unknown("Context.Bar"))
         );
         assert_eq!(
-            norm(r#"{"ProjectId": "p", "PageNumber": 1, "Filters": [{"Name": "a"}, {"Name": "b", "Bar": 1}]}"#),
+            norm(
+                r#"{"ProjectId": "p", "PageNumber": 1, "Filters": [{"Name": "a"}, {"Name": "b", "Bar": 1}]}"#
+            ),
             Err(unknown("Filters.1.Bar"))
         );
         assert_eq!(
-            norm(r#"{"ProjectId": "p", "PageNumber": 1, "Filters": [{"Name": "a"}, {"Values": []}]}"#),
+            norm(
+                r#"{"ProjectId": "p", "PageNumber": 1, "Filters": [{"Name": "a"}, {"Values": []}]}"#
+            ),
             Err(missing("Filters.1.Name"))
         );
         assert_eq!(
@@ -909,7 +979,9 @@ mod tests {
             Err(type_err("Context", "Object"))
         );
         assert_eq!(
-            norm(r#"{"ProjectId": "p", "PageNumber": 1, "Filters": [{"Name": "a", "Values": "x"}]}"#),
+            norm(
+                r#"{"ProjectId": "p", "PageNumber": 1, "Filters": [{"Name": "a", "Values": "x"}]}"#
+            ),
             Err(type_err("Filters.0.Values", "Array"))
         );
     }
@@ -943,9 +1015,15 @@ mod tests {
     #[test]
     fn unknown_before_missing_before_type() {
         // Unknown wins over an absent required field and a type error.
-        assert_eq!(norm(r#"{"PageNumber": "x", "Foo": 1}"#), Err(unknown("Foo")));
+        assert_eq!(
+            norm(r#"{"PageNumber": "x", "Foo": 1}"#),
+            Err(unknown("Foo"))
+        );
         // Missing (ProjectId, second in schema) wins over a type error in an earlier field.
-        assert_eq!(norm(r#"{"Ratio": "bad", "PageNumber": 1}"#), Err(missing("ProjectId")));
+        assert_eq!(
+            norm(r#"{"Ratio": "bad", "PageNumber": 1}"#),
+            Err(missing("ProjectId"))
+        );
         // A nested missing field wins over a top-level type error earlier in schema order.
         assert_eq!(
             norm(r#"{"ProjectId": [], "PageNumber": 1, "Context": {}}"#),
@@ -1096,11 +1174,19 @@ mod tests {
     #[test]
     fn pairs_bare_name_for_a_list_is_a_type_error() {
         assert_eq!(
-            norm_pairs(&[("ProjectId", "p"), ("PageNumber", "1"), ("DeviceIds", "dev-1")]),
+            norm_pairs(&[
+                ("ProjectId", "p"),
+                ("PageNumber", "1"),
+                ("DeviceIds", "dev-1")
+            ]),
             Err(type_err("DeviceIds", "Array"))
         );
         assert_eq!(
-            norm_pairs(&[("ProjectId", "p"), ("PageNumber", "1"), ("DeviceIds.x", "dev-1")]),
+            norm_pairs(&[
+                ("ProjectId", "p"),
+                ("PageNumber", "1"),
+                ("DeviceIds.x", "dev-1")
+            ]),
             Err(type_err("DeviceIds", "Array"))
         );
         assert_eq!(
@@ -1129,22 +1215,44 @@ mod tests {
             Err(unknown("Zed"))
         );
         assert_eq!(
-            norm_pairs(&[("Filters.0.Name", "a"), ("Bad", "1"), ("Filters.1.Bar", "x")]),
+            norm_pairs(&[
+                ("Filters.0.Name", "a"),
+                ("Bad", "1"),
+                ("Filters.1.Bar", "x")
+            ]),
             Err(unknown("Bad"))
         );
         assert_eq!(
-            norm_pairs(&[("ProjectId", "p"), ("PageNumber", "1"), ("Filters.0.Bar", "x")]),
+            norm_pairs(&[
+                ("ProjectId", "p"),
+                ("PageNumber", "1"),
+                ("Filters.0.Bar", "x")
+            ]),
             Err(unknown("Filters.0.Bar"))
         );
         assert_eq!(
-            norm_pairs(&[("ProjectId", "p"), ("PageNumber", "1"), ("Context.Bar", "x")]),
+            norm_pairs(&[
+                ("ProjectId", "p"),
+                ("PageNumber", "1"),
+                ("Context.Bar", "x")
+            ]),
             Err(unknown("Context.Bar"))
         );
         // Unknown before missing before type.
-        assert_eq!(norm_pairs(&[("PageNumber", "x"), ("Foo", "1")]), Err(unknown("Foo")));
-        assert_eq!(norm_pairs(&[("PageNumber", "x")]), Err(missing("ProjectId")));
         assert_eq!(
-            norm_pairs(&[("ProjectId", "p"), ("PageNumber", "1"), ("Filters.0.Values.0", "x")]),
+            norm_pairs(&[("PageNumber", "x"), ("Foo", "1")]),
+            Err(unknown("Foo"))
+        );
+        assert_eq!(
+            norm_pairs(&[("PageNumber", "x")]),
+            Err(missing("ProjectId"))
+        );
+        assert_eq!(
+            norm_pairs(&[
+                ("ProjectId", "p"),
+                ("PageNumber", "1"),
+                ("Filters.0.Values.0", "x")
+            ]),
             Err(missing("Filters.0.Name"))
         );
     }
@@ -1153,7 +1261,12 @@ mod tests {
     fn pairs_empty_values() {
         // `Name=` is the empty string for a String and absent for anything else.
         assert_eq!(
-            norm_pairs(&[("ProjectId", ""), ("PageNumber", "1"), ("Ratio", ""), ("Enabled", "")]),
+            norm_pairs(&[
+                ("ProjectId", ""),
+                ("PageNumber", "1"),
+                ("Ratio", ""),
+                ("Enabled", "")
+            ]),
             Ok(json!({"ProjectId": "", "PageNumber": 1}))
         );
         assert_eq!(
@@ -1170,7 +1283,11 @@ mod tests {
             Ok(json!({"ProjectId": "p", "PageNumber": 1}))
         );
         assert_eq!(
-            norm_pairs(&[("Region", "ap-guangzhou"), ("ProjectId", "p"), ("PageNumber", "1")]),
+            norm_pairs(&[
+                ("Region", "ap-guangzhou"),
+                ("ProjectId", "p"),
+                ("PageNumber", "1")
+            ]),
             Err(unknown("Region"))
         );
     }
@@ -1178,7 +1295,8 @@ mod tests {
     #[test]
     fn pairs_repeated_name_keeps_the_last_value() {
         assert_eq!(
-            norm_pairs(&[("ProjectId", "a"), ("PageNumber", "1"), ("ProjectId", "b")]).unwrap()["ProjectId"],
+            norm_pairs(&[("ProjectId", "a"), ("PageNumber", "1"), ("ProjectId", "b")]).unwrap()
+                ["ProjectId"],
             json!("b")
         );
     }
@@ -1193,8 +1311,10 @@ mod tests {
             ("Enabled", "true"),
         ]))
         .unwrap();
-        let from_body: Req =
-            from_json(br#"{"ProjectId": "p", "PageNumber": 1, "DeviceIds": ["a", "b"], "Enabled": true}"#).unwrap();
+        let from_body: Req = from_json(
+            br#"{"ProjectId": "p", "PageNumber": 1, "DeviceIds": ["a", "b"], "Enabled": true}"#,
+        )
+        .unwrap();
         assert_eq!(from_form, from_body);
     }
 
@@ -1212,6 +1332,9 @@ mod tests {
             "parameter `Filters.0.Name` must be of type String"
         );
         assert_eq!(unknown("Foo").to_string(), "unknown parameter `Foo`");
-        assert_eq!(missing("Foo").to_string(), "missing required parameter `Foo`");
+        assert_eq!(
+            missing("Foo").to_string(),
+            "missing required parameter `Foo`"
+        );
     }
 }

@@ -19,7 +19,8 @@ use teleoscope_protocol::params::{self, Field, Kind, Params};
 use teleoscope_protocol::wire::{self, *};
 
 fn examples_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vendor-model/trro-2022-03-25/examples.json")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/vendor-model/trro-2022-03-25/examples.json")
 }
 
 /// The JSON body of an example request: the text after the first blank line.
@@ -53,11 +54,20 @@ fn coerce(fields: &[Field], value: &Value) -> Value {
 
 fn coerce_kind(kind: Kind, v: &Value) -> Value {
     match (kind, v) {
-        (Kind::Integer, Value::String(s)) => s.parse::<i64>().map(Value::from).unwrap_or_else(|_| v.clone()),
-        (Kind::Float, Value::String(s)) => s.parse::<f64>().map(Value::from).unwrap_or_else(|_| v.clone()),
-        (Kind::List(element), Value::Array(items)) => {
-            Value::Array(items.iter().map(|item| coerce_kind(*element, item)).collect())
-        }
+        (Kind::Integer, Value::String(s)) => s
+            .parse::<i64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| v.clone()),
+        (Kind::Float, Value::String(s)) => s
+            .parse::<f64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| v.clone()),
+        (Kind::List(element), Value::Array(items)) => Value::Array(
+            items
+                .iter()
+                .map(|item| coerce_kind(*element, item))
+                .collect(),
+        ),
         (Kind::Object(fields), Value::Object(_)) => coerce(fields, v),
         _ => v.clone(),
     }
@@ -106,7 +116,8 @@ where
     let input = example["input"]
         .as_str()
         .ok_or_else(|| vec!["no input text".to_owned()])?;
-    let body = request_body(input).ok_or_else(|| vec!["no blank line before the body".to_owned()])?;
+    let body =
+        request_body(input).ok_or_else(|| vec!["no blank line before the body".to_owned()])?;
     match params::from_json::<Req>(body.as_bytes()) {
         Err(e) => problems.push(format!("request not accepted as written: {e:?}")),
         Ok(request) => {
@@ -114,7 +125,9 @@ where
             let expected = coerce(Req::FIELDS, &example_body);
             let ours = wire_value(&request);
             if ours != expected {
-                problems.push(format!("request round-trip differs: example {expected}, ours {ours}"));
+                problems.push(format!(
+                    "request round-trip differs: example {expected}, ours {ours}"
+                ));
             }
         }
     }
@@ -123,7 +136,8 @@ where
     let output = example["output"]
         .as_str()
         .ok_or_else(|| vec!["no output text".to_owned()])?;
-    let output: Value = serde_json::from_str(output).map_err(|e| vec![format!("output is not JSON: {e}")])?;
+    let output: Value =
+        serde_json::from_str(output).map_err(|e| vec![format!("output is not JSON: {e}")])?;
     let mut response = output["Response"].clone();
     let Some(members) = response.as_object_mut() else {
         return Err(vec!["output has no Response object".to_owned()]);
@@ -191,16 +205,22 @@ fn the_macro_lists_exactly_the_served_actions() {
     assert_eq!(LISTED, wire::SERVED_ACTIONS);
     assert_eq!(wire::SERVED_ACTIONS.len(), 22);
     for action in wire::SERVED_ACTIONS {
-        assert!(wire::VENDOR_ACTIONS.contains(action), "{action} is not a vendor action");
+        assert!(
+            wire::VENDOR_ACTIONS.contains(action),
+            "{action} is not a vendor action"
+        );
     }
 }
 
 #[test]
 fn vendor_examples_round_trip() {
     let path = examples_path();
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let examples: Value = serde_json::from_str(&text).expect("examples.json is JSON");
-    let actions = examples["actions"].as_object().expect("examples.json has actions");
+    let actions = examples["actions"]
+        .as_object()
+        .expect("examples.json has actions");
 
     let mut covered = BTreeSet::new();
     let mut checked = 0;

@@ -85,9 +85,12 @@ impl Default for Config {
             service: "trro".to_owned(),
             time_zone: FixedOffset::east_opt(8 * 3600).expect("valid offset"),
             rate_limit_per_second: 20,
-            rate_limits: [("CreateDevice".to_owned(), 50), ("ModifyDevice".to_owned(), 50)]
-                .into_iter()
-                .collect(),
+            rate_limits: [
+                ("CreateDevice".to_owned(), 50),
+                ("ModifyDevice".to_owned(), 50),
+            ]
+            .into_iter()
+            .collect(),
             regions: KNOWN_REGIONS.iter().map(|r| r.to_string()).collect(),
             signature_window_seconds: 300,
         }
@@ -122,7 +125,12 @@ pub struct StoreArgs {
     #[arg(long, env = "TELEOSCOPE_DATABASE", global = true)]
     pub database: Option<String>,
     /// Master key sealing secrets at rest.
-    #[arg(long, env = "TELEOSCOPE_MASTER_KEY", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "TELEOSCOPE_MASTER_KEY",
+        hide_env_values = true,
+        global = true
+    )]
     pub master_key: Option<String>,
     /// File holding the master key.
     #[arg(long, env = "TELEOSCOPE_MASTER_KEY_FILE", global = true)]
@@ -172,7 +180,8 @@ impl Config {
         let mut c = Config::default();
         let file: FileConfig = match &store.config {
             Some(path) => {
-                let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
                 toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?
             }
             None => FileConfig::default(),
@@ -192,7 +201,10 @@ impl Config {
             _ => bail!("TLS needs both a certificate and a key"),
         };
         let key_file = store.master_key_file.clone().or(file.master_key_file);
-        c.master_key = match (store.master_key.clone().map(Secret).or(file.master_key), key_file) {
+        c.master_key = match (
+            store.master_key.clone().map(Secret).or(file.master_key),
+            key_file,
+        ) {
             (Some(k), _) => Some(k),
             (None, Some(path)) => Some(Secret(
                 std::fs::read_to_string(&path)
@@ -247,7 +259,10 @@ mod tests {
     #[test]
     fn offsets() {
         assert_eq!(parse_offset("+08:00").unwrap().local_minus_utc(), 8 * 3600);
-        assert_eq!(parse_offset("-05:30").unwrap().local_minus_utc(), -(5 * 3600 + 30 * 60));
+        assert_eq!(
+            parse_offset("-05:30").unwrap().local_minus_utc(),
+            -(5 * 3600 + 30 * 60)
+        );
         assert_eq!(parse_offset("UTC").unwrap().local_minus_utc(), 0);
         assert!(parse_offset("Asia/Shanghai").is_err());
     }

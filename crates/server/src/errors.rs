@@ -66,7 +66,11 @@ pub enum DomainError {
 }
 
 impl DomainError {
-    pub fn invalid(param: &'static str, value: impl Into<String>, allowed: impl Into<String>) -> Self {
+    pub fn invalid(
+        param: &'static str,
+        value: impl Into<String>,
+        allowed: impl Into<String>,
+    ) -> Self {
         DomainError::InvalidValue {
             param,
             value: value.into(),
@@ -75,7 +79,10 @@ impl DomainError {
     }
 
     pub fn not_found(kind: Resource, id: impl Into<String>) -> Self {
-        DomainError::NotFound { kind, id: id.into() }
+        DomainError::NotFound {
+            kind,
+            id: id.into(),
+        }
     }
 
     /// Whether the cause must be hidden from the client and logged instead.

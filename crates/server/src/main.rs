@@ -54,7 +54,8 @@ enum KeysCommand {
 
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("TELEOSCOPE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_env("TELEOSCOPE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -72,9 +73,12 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(serve) => {
             init_logging();
             let config = Config::load(&cli.store, &serve)?;
-            let domain = open_domain(&config).with_context(|| format!("opening {}", config.database))?;
+            let domain =
+                open_domain(&config).with_context(|| format!("opening {}", config.database))?;
             if !domain.sealer.is_sealing() {
-                tracing::warn!("no master key configured: secret keys and device tokens are stored unsealed");
+                tracing::warn!(
+                    "no master key configured: secret keys and device tokens are stored unsealed"
+                );
             }
             let running = http::start(config.clone(), domain).await?;
             tracing::info!(addr = %running.addr, tls = config.tls.is_some(), database = %config.database, "listening");
@@ -89,7 +93,9 @@ async fn main() -> anyhow::Result<()> {
             let _dir = match cli.store.database {
                 Some(_) => None,
                 None => {
-                    let dir = tempfile::Builder::new().prefix("teleoscope-demo-").tempdir()?;
+                    let dir = tempfile::Builder::new()
+                        .prefix("teleoscope-demo-")
+                        .tempdir()?;
                     config.database = format!("sqlite://{}", dir.path().join("demo.db").display());
                     Some(dir)
                 }
@@ -103,7 +109,8 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Keys(cmd) => {
             let config = Config::load(&cli.store, &ServeArgs::default())?;
-            let domain = open_domain(&config).with_context(|| format!("opening {}", config.database))?;
+            let domain =
+                open_domain(&config).with_context(|| format!("opening {}", config.database))?;
             match cmd {
                 KeysCommand::Create {
                     account,

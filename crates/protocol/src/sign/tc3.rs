@@ -29,13 +29,18 @@ pub struct Authorization<'a> {
 /// Parse the header; the error says what was wrong (for the log; clients get one code, §2.4 step 1).
 pub fn parse_authorization(value: &str) -> Result<Authorization<'_>, &'static str> {
     let value = value.trim();
-    let (algorithm, rest) = value.split_once(' ').ok_or("no credentials after the algorithm")?;
+    let (algorithm, rest) = value
+        .split_once(' ')
+        .ok_or("no credentials after the algorithm")?;
     if algorithm != ALGORITHM {
         return Err("the algorithm is not TC3-HMAC-SHA256");
     }
     let (mut credential, mut signed, mut signature) = (None, None, None);
     for item in rest.split(',') {
-        let (k, v) = item.trim().split_once('=').ok_or("an item is not key=value")?;
+        let (k, v) = item
+            .trim()
+            .split_once('=')
+            .ok_or("an item is not key=value")?;
         match k.trim() {
             "Credential" => credential = Some(v.trim()),
             "SignedHeaders" => signed = Some(v.trim()),
@@ -119,7 +124,12 @@ pub fn canonical_request(
     out
 }
 
-pub fn string_to_sign(timestamp: &str, date: &str, service: &str, canonical_request: &str) -> String {
+pub fn string_to_sign(
+    timestamp: &str,
+    date: &str,
+    service: &str,
+    canonical_request: &str,
+) -> String {
     format!(
         "{ALGORITHM}\n{timestamp}\n{date}/{service}/tc3_request\n{}",
         sha256_hex(canonical_request.as_bytes())
@@ -223,7 +233,14 @@ mod tests {
         );
     }
 
-    fn sig(method: &str, query: &str, host: &str, ct: &str, body: &[u8], unsigned: bool) -> (String, String) {
+    fn sig(
+        method: &str,
+        query: &str,
+        host: &str,
+        ct: &str,
+        body: &[u8],
+        unsigned: bool,
+    ) -> (String, String) {
         let canonical = canonical_request(
             method,
             query,
@@ -234,7 +251,10 @@ mod tests {
         );
         let hashed = sha256_hex(canonical.as_bytes());
         let sts = string_to_sign("1700000000", "2023-11-14", "trro", &canonical);
-        (hashed, signature(&signing_key(KEY, "2023-11-14", "trro"), &sts))
+        (
+            hashed,
+            signature(&signing_key(KEY, "2023-11-14", "trro"), &sts),
+        )
     }
 
     #[test]
@@ -243,12 +263,22 @@ mod tests {
             sha256_hex(BODY),
             "a77909e7e67114cfd07e08d523ed13cf64ac1ae66688a9ccdccda7664bc81fe0"
         );
-        let (hashed, s) = sig("POST", "", "trro.tencentcloudapi.com", "application/json", BODY, false);
+        let (hashed, s) = sig(
+            "POST",
+            "",
+            "trro.tencentcloudapi.com",
+            "application/json",
+            BODY,
+            false,
+        );
         assert_eq!(
             hashed,
             "095b1b0613a5dbd551c0a98e15a66297c65e8197565c8deb7eee1e711be50861"
         );
-        assert_eq!(s, "595e5b6b49c455aaef5c1c5fc067511cb9bf21c20a171c1e50ae1c6bd8f54ccc");
+        assert_eq!(
+            s,
+            "595e5b6b49c455aaef5c1c5fc067511cb9bf21c20a171c1e50ae1c6bd8f54ccc"
+        );
         let header = authorization(
             ID,
             KEY,
@@ -278,17 +308,30 @@ mod tests {
             hashed,
             "e9fb67b394226453da7deaf45f476b850e3c16835c2a8c542b2085b56e9ccb15"
         );
-        assert_eq!(s, "76fd904ede1609236e1503d9992ad33c69e5d97476acdf1a6e89f503d0f7bbac");
+        assert_eq!(
+            s,
+            "76fd904ede1609236e1503d9992ad33c69e5d97476acdf1a6e89f503d0f7bbac"
+        );
     }
 
     #[test]
     fn vector_c_local_host() {
-        let (hashed, s) = sig("POST", "", "127.0.0.1:8080", "application/json", BODY, false);
+        let (hashed, s) = sig(
+            "POST",
+            "",
+            "127.0.0.1:8080",
+            "application/json",
+            BODY,
+            false,
+        );
         assert_eq!(
             hashed,
             "c36799d327a821984229eb0b82f6ef2b1bb8d6b57d7597e893141cb6449f14e0"
         );
-        assert_eq!(s, "48b12dfc567076898269da439035fc55fabf79bd168c6ac3afba7a8a918ba2d5");
+        assert_eq!(
+            s,
+            "48b12dfc567076898269da439035fc55fabf79bd168c6ac3afba7a8a918ba2d5"
+        );
     }
 
     #[test]
@@ -297,12 +340,22 @@ mod tests {
             payload_hash(BODY, true),
             "438d4109ef0d676b8c2c7ed13cdfcb418e494d53b843d4634ce3b1085f07bb96"
         );
-        let (hashed, s) = sig("POST", "", "trro.tencentcloudapi.com", "application/json", BODY, true);
+        let (hashed, s) = sig(
+            "POST",
+            "",
+            "trro.tencentcloudapi.com",
+            "application/json",
+            BODY,
+            true,
+        );
         assert_eq!(
             hashed,
             "4746d0a18c71b70d6e3d932cbd344f5353c8391dff11d12ab072783c819068b9"
         );
-        assert_eq!(s, "7eadba0be2495356bd6769981cbbfeb751358ee0e51a72f043a6f1a1d75176db");
+        assert_eq!(
+            s,
+            "7eadba0be2495356bd6769981cbbfeb751358ee0e51a72f043a6f1a1d75176db"
+        );
     }
 
     #[test]
@@ -324,14 +377,28 @@ mod tests {
             )
         };
         let two = [("content-type", ct), ("host", host)];
-        let (hashed, s) = run("Gu5t9xGARNpq86cd98joQYCN3EXAMPLE", &two, "content-type;host");
+        let (hashed, s) = run(
+            "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE",
+            &two,
+            "content-type;host",
+        );
         assert_eq!(
             hashed,
             "5ffe6a04c0664d6b969fab9a13bdab201d63ee709638e2749d62a09ca18d7031"
         );
-        assert_eq!(s, "72e494ea809ad7a8c8f7a4507b9bddcbaa8e581f516e8da2f66e2c5a96525168");
-        let (_, s) = run("Gu5t9xGARNpq86cd98joQYCN3*******", &two, "content-type;host");
-        assert_eq!(s, "2230eefd229f582d8b1b891af7107b91597240707d778ab3738f756258d7652c");
+        assert_eq!(
+            s,
+            "72e494ea809ad7a8c8f7a4507b9bddcbaa8e581f516e8da2f66e2c5a96525168"
+        );
+        let (_, s) = run(
+            "Gu5t9xGARNpq86cd98joQYCN3*******",
+            &two,
+            "content-type;host",
+        );
+        assert_eq!(
+            s,
+            "2230eefd229f582d8b1b891af7107b91597240707d778ab3738f756258d7652c"
+        );
         let three = [
             ("content-type", ct),
             ("host", host),
@@ -346,7 +413,10 @@ mod tests {
             hashed,
             "7019a55be8395899b900fb5564e4200d984910f34794a27cb3fb7d10ff6a1e84"
         );
-        assert_eq!(s, "be4f67d323c78ab9acb7395e43c0dbcf822a9cfac32fea2449a7bc7726b770a3");
+        assert_eq!(
+            s,
+            "be4f67d323c78ab9acb7395e43c0dbcf822a9cfac32fea2449a7bc7726b770a3"
+        );
     }
 
     #[test]

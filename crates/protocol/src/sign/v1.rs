@@ -25,7 +25,12 @@ impl Method {
 }
 
 /// `POSThost/?A=1&B=2`: every parameter but `Signature`, sorted by name, raw (decoded) values.
-pub fn string_to_sign(http_method: &str, host: &str, params: &[(String, String)], drop_empty: bool) -> String {
+pub fn string_to_sign(
+    http_method: &str,
+    host: &str,
+    params: &[(String, String)],
+    drop_empty: bool,
+) -> String {
     let mut sorted: Vec<&(String, String)> = params
         .iter()
         .filter(|(k, v)| k != "Signature" && !(drop_empty && v.is_empty()))
@@ -66,7 +71,10 @@ pub fn verify(
 ) -> bool {
     [false, true].iter().any(|&drop_empty| {
         let sts = string_to_sign(http_method, host, params, drop_empty);
-        same(sign(method, secret_key, &sts).as_bytes(), signature.as_bytes())
+        same(
+            sign(method, secret_key, &sts).as_bytes(),
+            signature.as_bytes(),
+        )
     })
 }
 
@@ -129,7 +137,10 @@ mod tests {
         let p = params("HmacSHA1");
         let sts = string_to_sign("GET", "trro.tencentcloudapi.com", &p, false);
         assert_eq!(Method::from_param(Some("HmacSHA1")), Method::HmacSha1);
-        assert_eq!(sign(Method::HmacSha1, KEY, &sts), "4SeYVvqzLuVRzzBArWowfGAB6FE=");
+        assert_eq!(
+            sign(Method::HmacSha1, KEY, &sts),
+            "4SeYVvqzLuVRzzBArWowfGAB6FE="
+        );
     }
 
     #[test]

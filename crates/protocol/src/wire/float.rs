@@ -111,7 +111,8 @@ mod tests {
 
     #[test]
     fn deserializes_from_any_json_number() {
-        let v: Vec<Float> = serde_json::from_str("[0, -1, 35.02, 18446744073709551615, 1e2]").unwrap();
+        let v: Vec<Float> =
+            serde_json::from_str("[0, -1, 35.02, 18446744073709551615, 1e2]").unwrap();
         assert_eq!(
             v,
             vec![

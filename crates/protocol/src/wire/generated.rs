@@ -893,7 +893,10 @@ pub struct DescribeDeviceInfoRequest {
 }
 
 impl Params for DescribeDeviceInfoRequest {
-    const FIELDS: &'static [Field] = &[required("ProjectId", Kind::String), required("DeviceId", Kind::String)];
+    const FIELDS: &'static [Field] = &[
+        required("ProjectId", Kind::String),
+        required("DeviceId", Kind::String),
+    ];
 }
 
 /// DescribeDeviceInfo返回参数结构体

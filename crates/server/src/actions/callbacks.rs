@@ -10,7 +10,12 @@ impl Handler for ModifyCallbackUrlRequest {
     type Response = ModifyCallbackUrlResponse;
     async fn handle(self, ctx: &Ctx<'_>) -> Result<Self::Response, DomainError> {
         ctx.domain
-            .set_callback(ctx.account, &self.ProjectId, &self.CallbackUrl, self.SignKey.as_deref())
+            .set_callback(
+                ctx.account,
+                &self.ProjectId,
+                &self.CallbackUrl,
+                self.SignKey.as_deref(),
+            )
             .await?;
         // The vendor's example answer: {"Code": 0, "Msg": "ok"}.
         Ok(ModifyCallbackUrlResponse {

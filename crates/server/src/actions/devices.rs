@@ -17,7 +17,9 @@ impl Handler for CreateDeviceRequest {
             device_type: &self.DeviceType,
             token: &self.DeviceToken,
         };
-        ctx.domain.create_device(ctx.account, &self.ProjectId, new).await?;
+        ctx.domain
+            .create_device(ctx.account, &self.ProjectId, new)
+            .await?;
         Ok(CreateDeviceResponse {})
     }
 }
@@ -30,24 +32,37 @@ impl Handler for DescribeDeviceListRequest {
         // Empty strings mean "no filter": the SDKs send "" for unset strings in some languages.
         let device_type = match self.DeviceType.as_deref() {
             None | Some("") => None,
-            Some(t) => {
-                Some(DeviceType::parse(t).ok_or_else(|| DomainError::invalid("DeviceType", t, "`field` or `remote`"))?)
-            }
+            Some(t) => Some(
+                DeviceType::parse(t)
+                    .ok_or_else(|| DomainError::invalid("DeviceType", t, "`field` or `remote`"))?,
+            ),
         };
         // api.json DescribeDeviceList.DeviceStatus: ["ready","connected","online"], online = ready or
         // connected; `offline` is accepted too (the vendor's own example filters on it).
         let status = match self.DeviceStatus.as_deref() {
             None | Some("") => None,
             Some("online") => Some(StatusFilter::Online),
-            Some(s) => Some(StatusFilter::Is(DeviceStatus::parse(s).ok_or_else(|| {
-                DomainError::invalid("DeviceStatus", s, "`offline`, `ready`, `connected` or `online`")
-            })?)),
+            Some(s) => Some(StatusFilter::Is(DeviceStatus::parse(s).ok_or_else(
+                || {
+                    DomainError::invalid(
+                        "DeviceStatus",
+                        s,
+                        "`offline`, `ready`, `connected` or `online`",
+                    )
+                },
+            )?)),
         };
         // RegisterType: 0 (default) leaves out devices that registered themselves, 1 includes them.
         let include_auto_registered = match self.RegisterType.unwrap_or(0) {
             0 => false,
             1 => true,
-            r => return Err(DomainError::invalid("RegisterType", r.to_string(), "0 or 1")),
+            r => {
+                return Err(DomainError::invalid(
+                    "RegisterType",
+                    r.to_string(),
+                    "0 or 1",
+                ))
+            }
         };
         let filter = DeviceFilter {
             device_type,
@@ -83,7 +98,10 @@ impl Handler for DescribeDeviceListRequest {
 impl Handler for DescribeDeviceInfoRequest {
     type Response = DescribeDeviceInfoResponse;
     async fn handle(self, ctx: &Ctx<'_>) -> Result<Self::Response, DomainError> {
-        let d = ctx.domain.device(ctx.account, &self.ProjectId, &self.DeviceId).await?;
+        let d = ctx
+            .domain
+            .device(ctx.account, &self.ProjectId, &self.DeviceId)
+            .await?;
         Ok(DescribeDeviceInfoResponse {
             DeviceName: d.name,
             DeviceType: d.device_type.as_str().to_owned(),

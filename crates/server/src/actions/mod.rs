@@ -67,7 +67,11 @@ async fn run<R: Handler>(input: Input<'_>, ctx: &Ctx<'_>) -> Result<Value, Actio
 
 /// Runs a served action; `None` if `action` is not one (the gateway decides between
 /// `UnsupportedOperation` and `InvalidAction`).
-pub async fn dispatch(action: &str, input: Input<'_>, ctx: &Ctx<'_>) -> Option<Result<Value, ActionError>> {
+pub async fn dispatch(
+    action: &str,
+    input: Input<'_>,
+    ctx: &Ctx<'_>,
+) -> Option<Result<Value, ActionError>> {
     Some(match action {
         "CreateProject" => run::<CreateProjectRequest>(input, ctx).await,
         "DescribeProjectList" => run::<DescribeProjectListRequest>(input, ctx).await,
@@ -109,7 +113,11 @@ pub const SERVED: &[&str] = &[
 
 /// Paging of PRODUCT.md §2: number from 1, size 1..=100, defaults 1 and 10; zero means "not set"
 /// (the vendor's DescribeProjectList example sends `"PageNumber": 0` and gets the first page).
-pub fn page(number: Option<i64>, size: Option<i64>, number_param: &'static str) -> Result<Page, DomainError> {
+pub fn page(
+    number: Option<i64>,
+    size: Option<i64>,
+    number_param: &'static str,
+) -> Result<Page, DomainError> {
     let number = match number.unwrap_or(0) {
         0 => 1,
         n if n < 0 => {
@@ -141,14 +149,26 @@ mod tests {
 
     #[test]
     fn paging_rules() {
-        assert_eq!(page(None, None, "PageNumber").unwrap(), Page { number: 1, size: 10 });
+        assert_eq!(
+            page(None, None, "PageNumber").unwrap(),
+            Page {
+                number: 1,
+                size: 10
+            }
+        );
         assert_eq!(
             page(Some(0), Some(0), "PageNumber").unwrap(),
-            Page { number: 1, size: 10 }
+            Page {
+                number: 1,
+                size: 10
+            }
         );
         assert_eq!(
             page(Some(3), Some(100), "PageNumber").unwrap(),
-            Page { number: 3, size: 100 }
+            Page {
+                number: 3,
+                size: 100
+            }
         );
         assert!(page(Some(-1), None, "PageNumber").is_err());
         assert!(page(None, Some(101), "PageNumber").is_err());

@@ -68,7 +68,12 @@ impl Handler for BatchDeletePolicyRequest {
     async fn handle(self, ctx: &Ctx<'_>) -> Result<Self::Response, DomainError> {
         let failed = ctx
             .domain
-            .delete_policies(ctx.account, &self.ProjectId, &self.RemoteDeviceIds, &self.PolicyMode)
+            .delete_policies(
+                ctx.account,
+                &self.ProjectId,
+                &self.RemoteDeviceIds,
+                &self.PolicyMode,
+            )
             .await?;
         Ok(BatchDeletePolicyResponse {
             FailedRemoteDeviceIds: failed,

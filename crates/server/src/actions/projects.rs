@@ -87,7 +87,9 @@ impl Handler for ModifyProjectRequest {
 impl Handler for DeleteProjectRequest {
     type Response = DeleteProjectResponse;
     async fn handle(self, ctx: &Ctx<'_>) -> Result<Self::Response, DomainError> {
-        ctx.domain.delete_project(ctx.account, &self.ProjectId).await?;
+        ctx.domain
+            .delete_project(ctx.account, &self.ProjectId)
+            .await?;
         Ok(DeleteProjectResponse {})
     }
 }
@@ -102,7 +104,9 @@ impl Handler for ModifyProjectSecModeRequest {
             auto_register: self.AutoRegister,
             field_list_enable: self.FieldListEnable,
         };
-        ctx.domain.set_sec_mode(ctx.account, &self.ProjectId, req).await?;
+        ctx.domain
+            .set_sec_mode(ctx.account, &self.ProjectId, req)
+            .await?;
         Ok(ModifyProjectSecModeResponse {})
     }
 }

@@ -60,7 +60,11 @@ pub async fn seed(domain: &Domain) -> anyhow::Result<DemoSetup> {
 }
 
 pub fn print(setup: &DemoSetup, config: &Config, addr: std::net::SocketAddr) {
-    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let endpoint = format!("{scheme}://{addr}");
     println!("Teleoscope demo is running at {endpoint}");
     println!();

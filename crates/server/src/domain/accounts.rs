@@ -37,8 +37,13 @@ impl Domain {
             }
         };
         let secret_id = secret_id.map(str::to_owned).unwrap_or_else(ids::secret_id);
-        let secret_key = secret_key.map(str::to_owned).unwrap_or_else(ids::secret_key);
-        if secret_id.is_empty() || secret_id.contains([':', '/']) || secret_id.chars().any(char::is_whitespace) {
+        let secret_key = secret_key
+            .map(str::to_owned)
+            .unwrap_or_else(ids::secret_key);
+        if secret_id.is_empty()
+            || secret_id.contains([':', '/'])
+            || secret_id.chars().any(char::is_whitespace)
+        {
             return Err(DomainError::invalid(
                 "SecretId",
                 secret_id,
@@ -69,11 +74,17 @@ impl Domain {
     }
 
     /// The account and the plain secret key of a SecretId, if it exists.
-    pub async fn key_secret(&self, secret_id: &str) -> Result<Option<(AccountId, String)>, DomainError> {
+    pub async fn key_secret(
+        &self,
+        secret_id: &str,
+    ) -> Result<Option<(AccountId, String)>, DomainError> {
         match self.store.find_key(secret_id).await? {
             None => Ok(None),
             Some(k) => {
-                let plain = self.sealer.open(&k.secret_key_sealed).map_err(DomainError::Secret)?;
+                let plain = self
+                    .sealer
+                    .open(&k.secret_key_sealed)
+                    .map_err(DomainError::Secret)?;
                 Ok(Some((k.account_id, plain)))
             }
         }

@@ -21,8 +21,9 @@ impl Domain {
     ) -> Result<Device, DomainError> {
         rules::device_id("DeviceId", new.device_id)?;
         rules::device_name(new.name)?;
-        let device_type = DeviceType::parse(new.device_type)
-            .ok_or_else(|| DomainError::invalid("DeviceType", new.device_type, "`field` or `remote`"))?;
+        let device_type = DeviceType::parse(new.device_type).ok_or_else(|| {
+            DomainError::invalid("DeviceType", new.device_type, "`field` or `remote`")
+        })?;
         rules::device_token(new.token)?;
         self.project(account, project_id).await?;
         let now = self.clock.now();
@@ -39,18 +40,26 @@ impl Domain {
             modify_time: now,
             created_at: now,
         };
-        self.store.insert_device(&device).await.map_err(|e| match e {
-            StoreError::Conflict => DomainError::AlreadyExists {
-                param: "DeviceId",
-                value: new.device_id.to_owned(),
-            },
-            other => other.into(),
-        })?;
+        self.store
+            .insert_device(&device)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict => DomainError::AlreadyExists {
+                    param: "DeviceId",
+                    value: new.device_id.to_owned(),
+                },
+                other => other.into(),
+            })?;
         Ok(device)
     }
 
     /// The device if it exists in the caller's project; `ResourceNotFound` otherwise.
-    pub async fn device(&self, account: &AccountId, project_id: &str, device_id: &str) -> Result<Device, DomainError> {
+    pub async fn device(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        device_id: &str,
+    ) -> Result<Device, DomainError> {
         self.project(account, project_id).await?;
         self.store
             .device(account, project_id, device_id)
@@ -66,7 +75,10 @@ impl Domain {
         page: Page,
     ) -> Result<(u64, Vec<Device>), DomainError> {
         self.project(account, project_id).await?;
-        Ok(self.store.list_devices(account, project_id, filter, page).await?)
+        Ok(self
+            .store
+            .list_devices(account, project_id, filter, page)
+            .await?)
     }
 
     pub async fn modify_device(
@@ -106,8 +118,15 @@ impl Domain {
         device_ids: &[String],
     ) -> Result<Vec<String>, DomainError> {
         self.project(account, project_id).await?;
-        let deleted = self.store.delete_devices(account, project_id, device_ids).await?;
-        let mut failed: Vec<String> = device_ids.iter().filter(|id| !deleted.contains(id)).cloned().collect();
+        let deleted = self
+            .store
+            .delete_devices(account, project_id, device_ids)
+            .await?;
+        let mut failed: Vec<String> = device_ids
+            .iter()
+            .filter(|id| !deleted.contains(id))
+            .cloned()
+            .collect();
         failed.dedup();
         Ok(failed)
     }

@@ -10,7 +10,9 @@ const LOWER_ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 fn pick(alphabet: &[u8], len: usize) -> String {
     let mut rng = rand::rng();
     let dist = Uniform::new(0, alphabet.len()).expect("non-empty alphabet");
-    (0..len).map(|_| alphabet[dist.sample(&mut rng)] as char).collect()
+    (0..len)
+        .map(|_| alphabet[dist.sample(&mut rng)] as char)
+        .collect()
 }
 
 pub fn project_id() -> String {
@@ -53,7 +55,9 @@ mod tests {
     fn shapes() {
         let p = super::project_id();
         assert_eq!(p.len(), 16);
-        assert!(p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+        assert!(p
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
         let a = super::account_id();
         assert_eq!(a.len(), 12);
         assert!(a.bytes().all(|b| b.is_ascii_digit()));

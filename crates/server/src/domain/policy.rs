@@ -4,6 +4,7 @@
 
 use super::{rules, AccountId, DeviceType, Domain, Page, PolicyEntry, PolicyMode, PolicySearch};
 use crate::errors::DomainError;
+use crate::store::PolicyUpdate;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModifyMode {
@@ -18,7 +19,11 @@ impl ModifyMode {
             "add" => Ok(ModifyMode::Add),
             "remove" => Ok(ModifyMode::Remove),
             "set" => Ok(ModifyMode::Set),
-            _ => Err(DomainError::invalid("ModifyMode", v, "`add`, `remove` or `set`")),
+            _ => Err(DomainError::invalid(
+                "ModifyMode",
+                v,
+                "`add`, `remove` or `set`",
+            )),
         }
     }
 }
@@ -93,9 +98,16 @@ impl Domain {
                 let keep = if mmode == ModifyMode::Add {
                     current.clone()
                 } else {
-                    current.iter().filter(|f| wanted.contains(f)).cloned().collect()
+                    current
+                        .iter()
+                        .filter(|f| wanted.contains(f))
+                        .cloned()
+                        .collect()
                 };
-                let added = wanted.into_iter().filter(|f| !current.contains(f)).collect();
+                let added = wanted
+                    .into_iter()
+                    .filter(|f| !current.contains(f))
+                    .collect();
                 (keep, added)
             }
             ModifyMode::Remove => {
@@ -120,8 +132,7 @@ impl Domain {
                 project_id,
                 pmode,
                 remote_device_id,
-                &keep,
-                &added,
+                &PolicyUpdate { keep, added },
                 self.clock.now(),
             )
             .await?;
@@ -155,7 +166,9 @@ impl Domain {
                 ))
             }
         };
-        let search = search_words.filter(|w| !w.is_empty()).map(|w| (search_kind, w));
+        let search = search_words
+            .filter(|w| !w.is_empty())
+            .map(|w| (search_kind, w));
         let (total, entries) = self
             .store
             .list_policies(account, project_id, pmode, search, page)

@@ -28,7 +28,10 @@ impl Domain {
         let description = description.unwrap_or("");
         rules::project_description(description)?;
         // api.json CreateProject.PolicyMode: "不填默认为black".
-        let policy_mode = mode.map(policy_mode).transpose()?.unwrap_or(PolicyMode::Black);
+        let policy_mode = mode
+            .map(policy_mode)
+            .transpose()?
+            .unwrap_or(PolicyMode::Black);
         let now = self.clock.now();
         loop {
             let project = Project {
@@ -53,14 +56,22 @@ impl Domain {
 
     /// The project if it exists and belongs to `account`; `ResourceNotFound` otherwise, the same
     /// answer for both cases.
-    pub async fn project(&self, account: &AccountId, project_id: &str) -> Result<Project, DomainError> {
+    pub async fn project(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+    ) -> Result<Project, DomainError> {
         self.store
             .project(account, project_id)
             .await?
             .ok_or_else(|| DomainError::not_found(Resource::Project, project_id))
     }
 
-    pub async fn list_projects(&self, account: &AccountId, page: Page) -> Result<(u64, Vec<Project>), DomainError> {
+    pub async fn list_projects(
+        &self,
+        account: &AccountId,
+        page: Page,
+    ) -> Result<(u64, Vec<Project>), DomainError> {
         Ok(self.store.list_projects(account, page).await?)
     }
 
@@ -94,7 +105,11 @@ impl Domain {
     }
 
     /// Deletes the project with its devices, policies and sessions.
-    pub async fn delete_project(&self, account: &AccountId, project_id: &str) -> Result<(), DomainError> {
+    pub async fn delete_project(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+    ) -> Result<(), DomainError> {
         if !self.store.delete_project(account, project_id).await? {
             return Err(DomainError::not_found(Resource::Project, project_id));
         }

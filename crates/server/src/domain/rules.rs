@@ -25,7 +25,11 @@ pub fn project_name(v: &str) -> Rule {
 /// CreateProject.ProjectDescription: "长度不超过120个字符" (at most 120 characters).
 pub fn project_description(v: &str) -> Rule {
     if chars(v) > 120 || v.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(DomainError::invalid("ProjectDescription", v, "at most 120 characters"));
+        return Err(DomainError::invalid(
+            "ProjectDescription",
+            v,
+            "at most 120 characters",
+        ));
     }
     Ok(())
 }
@@ -55,7 +59,10 @@ fn is_cjk(c: char) -> bool {
 /// Chinese, digits, English letters and underscore).
 pub fn device_name(v: &str) -> Rule {
     let n = chars(v);
-    let ok = n > 0 && n < 24 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || is_cjk(c));
+    let ok = n > 0
+        && n < 24
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || is_cjk(c));
     if !ok {
         return Err(DomainError::invalid(
             "DeviceName",
@@ -80,7 +87,11 @@ pub fn device_token(v: &str) -> Rule {
 
 /// ModifyProjectSecMode.Key: "项目密钥 32位 小写英文+数字" (32 lowercase letters and digits).
 pub fn project_key(v: &str) -> Rule {
-    if v.len() != 32 || !v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
+    if v.len() != 32
+        || !v
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    {
         return Err(DomainError::invalid(
             "Key",
             v,
@@ -103,13 +114,17 @@ pub fn in_range(param: &'static str, v: i64, lo: i64, hi: i64) -> Rule {
 
 /// ModifyCallbackUrl.CallbackUrl: an absolute http or https URL with a host.
 pub fn callback_url(v: &str) -> Rule {
-    let rest = v.strip_prefix("http://").or_else(|| v.strip_prefix("https://"));
+    let rest = v
+        .strip_prefix("http://")
+        .or_else(|| v.strip_prefix("https://"));
     let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or(""));
     let ok = v.len() <= 1024
         && matches!(host, Some(h) if !h.is_empty() && !h.starts_with(':'))
         && !v.chars().any(|c| c.is_whitespace() || c.is_control());
     if !ok {
-        return Err(DomainError::InvalidHttpUrl { value: v.to_owned() });
+        return Err(DomainError::InvalidHttpUrl {
+            value: v.to_owned(),
+        });
     }
     Ok(())
 }

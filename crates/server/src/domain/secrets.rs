@@ -54,7 +54,10 @@ impl Sealer {
                     .expect("AES-GCM encryption of a short value cannot fail");
                 let mut raw = nonce.to_vec();
                 raw.extend_from_slice(&ct);
-                format!("{PREFIX}{}", base64::engine::general_purpose::STANDARD.encode(raw))
+                format!(
+                    "{PREFIX}{}",
+                    base64::engine::general_purpose::STANDARD.encode(raw)
+                )
             }
         }
     }

@@ -51,21 +51,29 @@ struct Trace {
     lang: Language,
 }
 
-pub async fn api(axum::extract::State(state): axum::extract::State<Arc<AppState>>, req: Request<Body>) -> Response {
+pub async fn api(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+    req: Request<Body>,
+) -> Response {
     let started = Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
     let mut trace = Trace::default();
     let result = process(&state, req, &mut trace).await;
     let (body, code) = match &result {
         Ok(value) => (envelope::success(value, &request_id), "Success"),
-        Err(err) => (envelope::error(err, trace.lang, &request_id), err.code.as_str()),
+        Err(err) => (
+            envelope::error(err, trace.lang, &request_id),
+            err.code.as_str(),
+        ),
     };
     let action_label = match trace.action.as_deref() {
         Some(a) if VENDOR_ACTIONS.contains(&a) => a,
         _ => "-",
     };
     let elapsed = started.elapsed();
-    state.metrics.observe(action_label, code, elapsed.as_secs_f64());
+    state
+        .metrics
+        .observe(action_label, code, elapsed.as_secs_f64());
     tracing::info!(
         request_id = %request_id,
         action = trace.action.as_deref().unwrap_or("-"),
@@ -74,11 +82,19 @@ pub async fn api(axum::extract::State(state): axum::extract::State<Arc<AppState>
         latency_us = elapsed.as_micros() as u64,
         "request"
     );
-    (StatusCode::OK, [(header::CONTENT_TYPE, envelope::CONTENT_TYPE)], body).into_response()
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, envelope::CONTENT_TYPE)],
+        body,
+    )
+        .into_response()
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
 }
 
 /// `application/x-www-form-urlencoded` pairs, percent-decoded. A segment without `=` is malformed
@@ -87,7 +103,9 @@ fn parse_pairs(raw: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
     let mut out = Vec::new();
     for segment in raw.split(|&b| b == b'&').filter(|s| !s.is_empty()) {
         if !segment.contains(&b'=') {
-            return Err(ApiError::malformed("Url key and value should be splited by `=`"));
+            return Err(ApiError::malformed(
+                "Url key and value should be splited by `=`",
+            ));
         }
         out.extend(form_urlencoded::parse(segment).map(|(k, v)| (k.into_owned(), v.into_owned())));
     }
@@ -137,7 +155,11 @@ enum Scheme<'a> {
     },
 }
 
-async fn process(state: &AppState, req: Request<Body>, trace: &mut Trace) -> Result<serde_json::Value, ApiError> {
+async fn process(
+    state: &AppState,
+    req: Request<Body>,
+    trace: &mut Trace,
+) -> Result<serde_json::Value, ApiError> {
     let (parts, body) = req.into_parts();
     let headers = &parts.headers;
     trace.lang = Language::parse(header_str(headers, "x-tc-language"));
@@ -170,10 +192,19 @@ async fn process(state: &AppState, req: Request<Body>, trace: &mut Trace) -> Res
     let (scheme, common, business) = match authorization {
         Some(auth) => {
             // 4. Common parameters from the X-TC-* headers.
-            let action = required(header_str(headers, "x-tc-action").map(str::to_owned), "Action")?;
+            let action = required(
+                header_str(headers, "x-tc-action").map(str::to_owned),
+                "Action",
+            )?;
             trace.action = Some(action.clone());
-            let version = required(header_str(headers, "x-tc-version").map(str::to_owned), "Version")?;
-            let timestamp_raw = required(header_str(headers, "x-tc-timestamp").map(str::to_owned), "Timestamp")?;
+            let version = required(
+                header_str(headers, "x-tc-version").map(str::to_owned),
+                "Version",
+            )?;
+            let timestamp_raw = required(
+                header_str(headers, "x-tc-timestamp").map(str::to_owned),
+                "Timestamp",
+            )?;
             let timestamp = integer(&timestamp_raw, "Timestamp")?;
             let common = Common {
                 action,
@@ -219,7 +250,12 @@ async fn process(state: &AppState, req: Request<Body>, trace: &mut Trace) -> Res
                 return Err(ApiError::v1_size_limit());
             }
             let params = parse_pairs(if is_get { query.as_bytes() } else { &body })?;
-            let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+            let get = |name: &str| {
+                params
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+            };
             if let Some(l) = get("Language") {
                 trace.lang = Language::parse(Some(&l));
             }
@@ -299,10 +335,15 @@ async fn process(state: &AppState, req: Request<Body>, trace: &mut Trace) -> Res
                 }
                 let request = tc3::SignedRequest {
                     method: parts.method.as_str(),
-                    query: if is_get { query } else { parts.uri.query().unwrap_or("") },
+                    query: if is_get {
+                        query
+                    } else {
+                        parts.uri.query().unwrap_or("")
+                    },
                     headers: signed,
                     body: &body,
-                    unsigned_payload: header_str(headers, "x-tc-content-sha256") == Some(tc3::UNSIGNED_PAYLOAD),
+                    unsigned_payload: header_str(headers, "x-tc-content-sha256")
+                        == Some(tc3::UNSIGNED_PAYLOAD),
                     timestamp: &common.timestamp_raw,
                 };
                 tc3::verify(&request, auth, &secret_key)
@@ -313,7 +354,14 @@ async fn process(state: &AppState, req: Request<Body>, trace: &mut Trace) -> Res
             signature,
             method,
             ..
-        } => v1::verify(*method, &secret_key, parts.method.as_str(), host, params, signature),
+        } => v1::verify(
+            *method,
+            &secret_key,
+            parts.method.as_str(),
+            host,
+            params,
+            signature,
+        ),
     };
     if !valid {
         return Err(ApiError::signature_failure());
@@ -322,7 +370,10 @@ async fn process(state: &AppState, req: Request<Body>, trace: &mut Trace) -> Res
 
     // 9. Version and action.
     if common.version != VERSION {
-        return Err(ApiError::no_such_version(&common.version, &state.config.service));
+        return Err(ApiError::no_such_version(
+            &common.version,
+            &state.config.service,
+        ));
     }
     if !actions::SERVED.contains(&common.action.as_str()) {
         return Err(if VENDOR_ACTIONS.contains(&common.action.as_str()) {

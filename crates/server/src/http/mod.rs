@@ -37,7 +37,10 @@ async fn readyz(
         Ok(()) => (axum::http::StatusCode::OK, "ready\n"),
         Err(e) => {
             tracing::warn!(error = %e, "store not ready");
-            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n")
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "store unavailable\n",
+            )
         }
     }
 }
@@ -46,7 +49,10 @@ async fn metrics_text(
     axum::extract::State(state): axum::extract::State<Arc<AppState>>,
 ) -> ([(axum::http::header::HeaderName, &'static str); 1], String) {
     (
-        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
         state.metrics.render(),
     )
 }

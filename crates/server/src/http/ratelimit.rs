@@ -68,7 +68,13 @@ mod tests {
         for _ in 0..20 {
             assert!(rl.check_at(&"a", 20, 7).is_ok());
         }
-        assert_eq!(rl.check_at(&"a", 20, 7), Err(Exceeded { count: 21, limit: 20 }));
+        assert_eq!(
+            rl.check_at(&"a", 20, 7),
+            Err(Exceeded {
+                count: 21,
+                limit: 20
+            })
+        );
         assert!(rl.check_at(&"b", 20, 7).is_ok());
         assert!(rl.check_at(&"a", 20, 8).is_ok());
     }

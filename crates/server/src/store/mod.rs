@@ -7,7 +7,8 @@
 pub mod sqlite;
 
 use crate::domain::{
-    AccountId, ApiKey, Callback, Device, DeviceFilter, Page, PolicyEntry, PolicyMode, PolicySearch, Project, SecMode,
+    AccountId, ApiKey, Callback, Device, DeviceFilter, Page, PolicyEntry, PolicyMode, PolicySearch,
+    Project, SecMode,
 };
 use crate::errors::StoreError;
 use async_trait::async_trait;
@@ -20,6 +21,13 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 pub struct DeviceChanges {
     pub name: Option<String>,
     pub token_sealed: Option<String>,
+}
+
+/// The new list of one remote device: the ids kept from before, and the ids added now.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyUpdate {
+    pub keep: Vec<String>,
+    pub added: Vec<String>,
 }
 
 /// Changes to a project's metadata (`None` keeps the current value).
@@ -57,15 +65,32 @@ pub trait Store: Send + Sync {
         changes: &ProjectChanges,
         now: i64,
     ) -> Result<bool>;
-    async fn set_sec_mode(&self, account: &AccountId, project_id: &str, mode: &SecMode, now: i64) -> Result<bool>;
-    async fn set_callback(&self, account: &AccountId, project_id: &str, callback: &Callback, now: i64) -> Result<bool>;
+    async fn set_sec_mode(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        mode: &SecMode,
+        now: i64,
+    ) -> Result<bool>;
+    async fn set_callback(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        callback: &Callback,
+        now: i64,
+    ) -> Result<bool>;
     /// Removes the project and everything it owns (devices, policies, sessions).
     async fn delete_project(&self, account: &AccountId, project_id: &str) -> Result<bool>;
 
     // --- devices ---
     /// `Conflict` if the device id is taken in the project.
     async fn insert_device(&self, device: &Device) -> Result<()>;
-    async fn device(&self, account: &AccountId, project_id: &str, device_id: &str) -> Result<Option<Device>>;
+    async fn device(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        device_id: &str,
+    ) -> Result<Option<Device>>;
     /// Ordered by device id; returns (total, page).
     async fn list_devices(
         &self,
@@ -83,8 +108,12 @@ pub trait Store: Send + Sync {
         now: i64,
     ) -> Result<bool>;
     /// Deletes the devices that exist (and their policy entries); returns the ids that were deleted.
-    async fn delete_devices(&self, account: &AccountId, project_id: &str, device_ids: &[String])
-        -> Result<Vec<String>>;
+    async fn delete_devices(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        device_ids: &[String],
+    ) -> Result<Vec<String>>;
 
     // --- policies ---
     async fn policy_fields(
@@ -94,15 +123,14 @@ pub trait Store: Send + Sync {
         mode: PolicyMode,
         remote_device_id: &str,
     ) -> Result<Vec<String>>;
-    /// Replaces the list of one remote device in one mode; `added` get `now` as their time.
+    /// Replaces the list of one remote device in one mode; `added` ids get `now` as their time.
     async fn write_policy(
         &self,
         account: &AccountId,
         project_id: &str,
         mode: PolicyMode,
         remote_device_id: &str,
-        keep: &[String],
-        added: &[String],
+        update: &PolicyUpdate,
         now: i64,
     ) -> Result<()>;
     /// Entries grouped by remote device, ordered by remote id; returns (total remotes, page).

@@ -5,14 +5,16 @@
 //!
 //! Schema changes are numbered migrations, applied in order and recorded in `PRAGMA user_version`.
 
-use super::{DeviceChanges, ProjectChanges, Result, Store};
+use super::{DeviceChanges, PolicyUpdate, ProjectChanges, Result, Store};
 use crate::domain::{
-    AccountId, ApiKey, Callback, Device, DeviceFilter, DeviceStatus, DeviceType, Page, PolicyEntry, PolicyMode,
-    PolicySearch, Project, SecMode, StatusFilter,
+    AccountId, ApiKey, Callback, Device, DeviceFilter, DeviceStatus, DeviceType, Page, PolicyEntry,
+    PolicyMode, PolicySearch, Project, SecMode, StatusFilter,
 };
 use crate::errors::StoreError;
 use async_trait::async_trait;
-use r2d2_sqlite::rusqlite::{self, params, Connection, OptionalExtension, Row, TransactionBehavior};
+use r2d2_sqlite::rusqlite::{
+    self, params, Connection, OptionalExtension, Row, TransactionBehavior,
+};
 use r2d2_sqlite::SqliteConnectionManager;
 use std::path::Path;
 
@@ -153,7 +155,8 @@ fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
     Ok(())
 }
 
-const PROJECT_COLS: &str = "project_id, account_id, name, description, policy_mode, modify_time, created_at, \
+const PROJECT_COLS: &str =
+    "project_id, account_id, name, description, policy_mode, modify_time, created_at, \
      sec_enabled, sec_key, auto_register, field_list_enable, callback_url, callback_sign_key";
 
 fn corrupt(what: &str, value: &str) -> rusqlite::Error {
@@ -188,7 +191,8 @@ fn project_row(r: &Row<'_>) -> rusqlite::Result<Project> {
     })
 }
 
-const DEVICE_COLS: &str = "account_id, project_id, device_id, name, device_type, token, auto_registered, status, \
+const DEVICE_COLS: &str =
+    "account_id, project_id, device_id, name, device_type, token, auto_registered, status, \
      last_report_time, modify_time, created_at";
 
 fn device_row(r: &Row<'_>) -> rusqlite::Result<Device> {
@@ -220,7 +224,10 @@ fn key_row(r: &Row<'_>) -> rusqlite::Result<ApiKey> {
 
 /// `LIKE` pattern matching `s` anywhere, with the wildcards in `s` escaped.
 fn contains_pattern(s: &str) -> String {
-    let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = s
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     format!("%{escaped}%")
 }
 
@@ -231,7 +238,8 @@ fn limit_offset(page: Page) -> (i64, i64) {
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<()> {
-        self.run(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(db)).await
+        self.run(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(db))
+            .await
     }
 
     async fn create_account(&self, account: &AccountId, now: i64) -> Result<()> {
@@ -256,10 +264,12 @@ impl Store for SqliteStore {
     async fn account_exists(&self, account: &AccountId) -> Result<bool> {
         let id = account.0.clone();
         self.run(move |c| {
-            c.query_row("SELECT 1 FROM accounts WHERE account_id = ?1", [id], |_| Ok(()))
-                .optional()
-                .map(|o| o.is_some())
-                .map_err(db)
+            c.query_row("SELECT 1 FROM accounts WHERE account_id = ?1", [id], |_| {
+                Ok(())
+            })
+            .optional()
+            .map(|o| o.is_some())
+            .map_err(db)
         })
         .await
     }
@@ -361,9 +371,11 @@ impl Store for SqliteStore {
         let a = account.0.clone();
         self.run(move |c| {
             let total: i64 = c
-                .query_row("SELECT COUNT(*) FROM projects WHERE account_id = ?1", [&a], |r| {
-                    r.get(0)
-                })
+                .query_row(
+                    "SELECT COUNT(*) FROM projects WHERE account_id = ?1",
+                    [&a],
+                    |r| r.get(0),
+                )
                 .map_err(db)?;
             let (limit, offset) = limit_offset(page);
             let mut s = c
@@ -372,8 +384,13 @@ impl Store for SqliteStore {
                      ORDER BY created_at, project_id LIMIT ?2 OFFSET ?3"
                 ))
                 .map_err(db)?;
-            let rows = s.query_map(params![a, limit, offset], project_row).map_err(db)?;
-            Ok((total as u64, rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)?))
+            let rows = s
+                .query_map(params![a, limit, offset], project_row)
+                .map_err(db)?;
+            Ok((
+                total as u64,
+                rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)?,
+            ))
         })
         .await
     }
@@ -407,7 +424,13 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn set_sec_mode(&self, account: &AccountId, project_id: &str, m: &SecMode, now: i64) -> Result<bool> {
+    async fn set_sec_mode(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        m: &SecMode,
+        now: i64,
+    ) -> Result<bool> {
         let (a, p, m) = (account.0.clone(), project_id.to_owned(), m.clone());
         self.write(move |tx| {
             let n = tx
@@ -422,7 +445,13 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn set_callback(&self, account: &AccountId, project_id: &str, cb: &Callback, now: i64) -> Result<bool> {
+    async fn set_callback(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        cb: &Callback,
+        now: i64,
+    ) -> Result<bool> {
         let (a, p, cb) = (account.0.clone(), project_id.to_owned(), cb.clone());
         self.write(move |tx| {
             let n = tx
@@ -494,8 +523,17 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn device(&self, account: &AccountId, project_id: &str, device_id: &str) -> Result<Option<Device>> {
-        let (a, p, d) = (account.0.clone(), project_id.to_owned(), device_id.to_owned());
+    async fn device(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        device_id: &str,
+    ) -> Result<Option<Device>> {
+        let (a, p, d) = (
+            account.0.clone(),
+            project_id.to_owned(),
+            device_id.to_owned(),
+        );
         self.run(move |c| {
             c.prepare_cached(&format!(
                 "SELECT {DEVICE_COLS} FROM devices WHERE project_id = ?1 AND device_id = ?2 AND account_id = ?3"
@@ -589,7 +627,12 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn delete_devices(&self, account: &AccountId, project_id: &str, ids: &[String]) -> Result<Vec<String>> {
+    async fn delete_devices(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        ids: &[String],
+    ) -> Result<Vec<String>> {
         let (a, p, ids) = (account.0.clone(), project_id.to_owned(), ids.to_vec());
         self.write(move |tx| {
             let mut deleted = Vec::new();
@@ -642,17 +685,11 @@ impl Store for SqliteStore {
         project_id: &str,
         mode: PolicyMode,
         remote: &str,
-        keep: &[String],
-        added: &[String],
+        update: &PolicyUpdate,
         now: i64,
     ) -> Result<()> {
-        let (a, p, r, keep, added) = (
-            account.0.clone(),
-            project_id.to_owned(),
-            remote.to_owned(),
-            keep.to_vec(),
-            added.to_vec(),
-        );
+        let (a, p, r) = (account.0.clone(), project_id.to_owned(), remote.to_owned());
+        let (keep, added) = (update.keep.clone(), update.added.clone());
         self.write(move |tx| {
             let current: Vec<String> = {
                 let mut s = tx
