@@ -14,7 +14,7 @@ DEFAULT_BIN = os.path.join(REPO, "target", "debug", "teleoscope")
 
 @pytest.fixture(scope="session")
 def teleoscope_bin():
-    path = os.environ.get("TELEOSCOPE_BIN") or DEFAULT_BIN
+    path = os.path.abspath(os.environ.get("TELEOSCOPE_BIN") or DEFAULT_BIN)
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
         pytest.exit(
             "teleoscope binary not found or not executable: %s\n"

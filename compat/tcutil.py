@@ -9,9 +9,9 @@ import os
 import re
 import secrets
 import socket
+import ssl
 import string
 import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -56,12 +56,14 @@ class Account:
 class Server:
     """A running `teleoscope serve` on 127.0.0.1:<free port> with its own SQLite file."""
 
-    def __init__(self, binary, workdir, env_extra=None, env_remove=(), ready_timeout=20.0):
-        self.binary = binary
+    def __init__(self, binary, workdir, env_extra=None, env_remove=(), extra_args=(), scheme="http",
+                 ca_file=None, ready_timeout=20.0):
+        self.binary = binary = os.path.abspath(binary)
         self.workdir = workdir
         self.port = free_port()
         self.host = "127.0.0.1:%d" % self.port
-        self.base_url = "http://" + self.host
+        self.base_url = "%s://%s" % (scheme, self.host)
+        self.ssl_context = ssl.create_default_context(cafile=ca_file) if scheme == "https" else None
         self.db_url = "sqlite://" + os.path.join(workdir, "t.db")
         self.stderr_path = os.path.join(workdir, "server.stderr")
         self.stdout_path = os.path.join(workdir, "server.stdout")
@@ -73,7 +75,7 @@ class Server:
         self._out = open(self.stdout_path, "wb")
         self._err = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(
-            [binary, "serve", "--listen", self.host, "--database", self.db_url],
+            [binary, "serve", "--listen", self.host, "--database", self.db_url] + list(extra_args),
             stdout=self._out,
             stderr=self._err,
             stdin=subprocess.DEVNULL,
@@ -101,7 +103,7 @@ class Server:
                     pytrace=False,
                 )
             try:
-                with urllib.request.urlopen(self.base_url + "/readyz", timeout=2) as r:
+                with urllib.request.urlopen(self.base_url + "/readyz", timeout=2, context=self.ssl_context) as r:
                     if r.status == 200:
                         return
                     last = "HTTP %d" % r.status
@@ -272,7 +274,3 @@ def assert_recent(s, slack_seconds=600):
     t = parse_time(s).timestamp()
     now = time.time()
     assert abs(now - t) <= slack_seconds, "time %s is %.0f s away from now" % (s, now - t)
-
-
-def tmp_home():
-    return tempfile.mkdtemp(prefix="tccli-home-")

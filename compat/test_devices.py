@@ -239,20 +239,33 @@ def test_new_devices_are_offline_and_not_online(cli_a, fleet):
 
 
 def test_online_filter_means_ready_or_connected(server, cli_a):
-    """Uses the device API (PRODUCT.md section 4) to bring one device to `ready`."""
+    """Uses the device API (PRODUCT.md section 4): one device heartbeats `ready`, another reports
+    session metrics (so it is `connected`), two never speak (`offline`)."""
     pid = create_project(cli_a, name="online")
-    token = rand_token()
-    create_device(cli_a, pid, "live_truck", "field", token=token)
+    live_tok, sess_tok = rand_token(), rand_token()
+    create_device(cli_a, pid, "live_truck", "field", token=live_tok)
+    create_device(cli_a, pid, "sess_truck", "field", token=sess_tok)
     create_device(cli_a, pid, "sleepy_truck", "field")
-    device_client(server, pid, "live_truck", token).call_json("ReportDeviceStatus", {"Status": "ready"})
-
+    create_device(cli_a, pid, "op_1", "remote")
+    device_client(server, pid, "live_truck", live_tok).call_json("ReportDeviceStatus", {"Status": "ready"})
     info = call(cli_a, "DescribeDeviceInfo", {"ProjectId": pid, "DeviceId": "live_truck"})
     assert info.DeviceStatus == "ready"
     assert_recent(info.LastReportTime)
-    assert device_ids(call(cli_a, "DescribeDeviceList", {"ProjectId": pid, "DeviceStatus": "online"})) == ["live_truck"]
-    assert device_ids(call(cli_a, "DescribeDeviceList", {"ProjectId": pid, "DeviceStatus": "ready"})) == ["live_truck"]
-    assert device_ids(call(cli_a, "DescribeDeviceList", {"ProjectId": pid, "DeviceStatus": "connected"})) == []
-    assert device_ids(call(cli_a, "DescribeDeviceList", {"ProjectId": pid, "DeviceStatus": "offline"})) == ["sleepy_truck"]
+
+    device_client(server, pid, "sess_truck", sess_tok).call_json("ReportSessionMetrics", {
+        "SessionId": "compat-online-" + pid, "PeerDeviceId": "op_1", "StartTime": int(time.time()) - 10,
+        "Ver": "2.4", "SdkMode": "server2", "Width": 1280, "Height": 720, "ConfigWidth": 1920,
+        "ConfigHeight": 1536, "MultiMode": 1,
+        "Samples": [{"TimeOffset": 2, "Fps": 30, "Rate": 900, "Lost": 0, "NetworkLatency": 40}],
+        "Final": False})
+    assert call(cli_a, "DescribeDeviceInfo", {"ProjectId": pid, "DeviceId": "sess_truck"}).DeviceStatus == "connected"
+
+    def listed(status):
+        return device_ids(call(cli_a, "DescribeDeviceList", {"ProjectId": pid, "DeviceStatus": status}))
+    assert listed("online") == ["live_truck", "sess_truck"]
+    assert listed("ready") == ["live_truck"]
+    assert listed("connected") == ["sess_truck"]
+    assert listed("offline") == ["op_1", "sleepy_truck"]
 
 
 @pytest.mark.parametrize("register_type", [0, 1])

@@ -5,11 +5,10 @@ import json
 import time
 
 import pytest
-from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.trro.v20220325 import models
 
 from tcutil import (PROJECT_ID_RE, UUID_RE, assert_error, assert_recent, call, create_device,
-                    create_project, expect_error, made_up_project_id, parse_time, rand_suffix)
+                    create_project, expect_error, made_up_project_id, parse_time)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 (shared/spec/tc-api3-protocol.md)."""
 
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -15,7 +14,7 @@ from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentClo
 
 from tcutil import (CJK_RE, REGION, UUID_RE, Account, Server, assert_error, call, create_device, create_key,
                     create_project, delete_key, expect_error, list_keys, made_up_project_id, make_client,
-                    make_common_client, rand_token)
+                    make_common_client)
 
 # ---------------------------------------------------------------------------------------------
 # Authentication
@@ -311,3 +310,26 @@ def test_create_device_rate_limit_is_50_per_second(limited_server, teleoscope_bi
     time.sleep(1.2)
     assert call(cli, "DescribeDeviceList", {"ProjectId": pid}).Total == ok, \
         "exactly the accepted CreateDevice calls created devices"
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
+def test_methods_other_than_get_and_post_are_unsupported_protocol(server, method):
+    req = urllib.request.Request(server.base_url + "/", data=b"{}", method=method,
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        assert r.status == 200
+        assert r.headers.get("Content-Type") == "application/json"
+        body = json.loads(r.read())
+    assert body["Response"]["Error"]["Code"] == "UnsupportedProtocol"
+    assert UUID_RE.match(body["Response"]["RequestId"])
+
+
+@pytest.mark.parametrize("sign_method,name", [(None, "X-TC-Region"), ("HmacSHA256", "Region")])
+def test_an_unknown_region_is_invalid_parameter_value(server, account_a, sign_method, name):
+    from tencentcloud.common.common_client import CommonClient
+    from tcutil import make_profile
+    cred = credential.Credential(account_a.secret_id, account_a.secret_key)
+    cc = CommonClient("trro", "2022-03-25", cred, "mars-north-1",
+                      profile=make_profile(server.host, sign_method=sign_method))
+    e = expect_error(cc.call_json, "DescribeProjectList", {})
+    assert_error(e, "InvalidParameterValue", name)

@@ -247,6 +247,15 @@ impl ApiError {
         )
     }
 
+    /// An action of the product's scope that this build does not answer yet.
+    pub fn not_yet_served(action: &str) -> ApiError {
+        ApiError::new(
+            Code::UnsupportedOperation,
+            format!("The action `{action}` is not available in this version of the server yet."),
+            format!("当前版本的服务尚未提供接口 `{action}`。"),
+        )
+    }
+
     pub fn invalid_region(param: &str, value: &str) -> ApiError {
         ApiError::new(
             Code::InvalidParameterValue,

@@ -19,7 +19,7 @@ use teleoscope_protocol::envelope;
 use teleoscope_protocol::error::{ApiError, Language};
 use teleoscope_protocol::params::ParamError;
 use teleoscope_protocol::sign::{self, tc3, v1};
-use teleoscope_protocol::wire::VENDOR_ACTIONS;
+use teleoscope_protocol::wire::{SERVED_ACTIONS, VENDOR_ACTIONS};
 
 /// The API version served.
 pub const VERSION: &str = "2022-03-25";
@@ -376,7 +376,9 @@ async fn process(
         ));
     }
     if !actions::SERVED.contains(&common.action.as_str()) {
-        return Err(if VENDOR_ACTIONS.contains(&common.action.as_str()) {
+        return Err(if SERVED_ACTIONS.contains(&common.action.as_str()) {
+            ApiError::not_yet_served(&common.action)
+        } else if VENDOR_ACTIONS.contains(&common.action.as_str()) {
             ApiError::unsupported_action(&common.action)
         } else {
             ApiError::invalid_action(&common.action)

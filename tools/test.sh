@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The test command: formatting, generated-code freshness, lints, unit and integration tests, and the
+# compatibility suite that drives a real `teleoscope serve` with the vendor's own SDK and tccli.
+# Installs what it needs (a Python venv with the pinned vendor packages under target/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "rustfmt"
+cargo fmt --all --check
+
+step "wire types are generated from the vendor model"
+python3 tools/gen_wire.py --check
+
+step "layering: lower modules never import upper ones"
+bash tools/check_layers.sh
+
+step "clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "unit and integration tests"
+cargo test --workspace --locked
+
+step "compatibility suite (official tencentcloud-sdk-python-trro and tccli)"
+cargo build --bin teleoscope --locked
+bash compat/run.sh
