@@ -9,6 +9,7 @@ pub mod ids;
 pub mod policy;
 pub mod projects;
 pub mod rules;
+pub mod samples;
 pub mod secrets;
 
 use crate::store::Store;

@@ -112,6 +112,29 @@ fn parse_pairs(raw: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
     Ok(out)
 }
 
+/// How much of an oversized body is read and thrown away so that the client, still writing, receives
+/// the `RequestSizeLimitExceeded` answer instead of a reset connection.
+const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
+
+/// The whole body if it is at most `limit` bytes; `None` (after draining up to `DRAIN_LIMIT`) if not.
+async fn read_body(mut body: Body, limit: usize) -> Option<bytes::Bytes> {
+    use http_body_util::BodyExt;
+    let mut buf = bytes::BytesMut::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else { return None };
+        if let Ok(data) = frame.into_data() {
+            seen += data.len();
+            if seen <= limit {
+                buf.extend_from_slice(&data);
+            } else if seen > DRAIN_LIMIT {
+                return None;
+            }
+        }
+    }
+    (seen <= limit).then(|| buf.freeze())
+}
+
 fn media_type(headers: &HeaderMap) -> String {
     header_str(headers, "content-type")
         .unwrap_or("")
@@ -175,13 +198,9 @@ async fn process(
     if is_get && query.len() > MAX_GET {
         return Err(ApiError::request_size_limit(MAX_GET));
     }
-    let declared = header_str(headers, "content-length").and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_TC3_POST) {
-        return Err(ApiError::request_size_limit(MAX_TC3_POST));
-    }
-    let body = axum::body::to_bytes(body, MAX_TC3_POST)
+    let body = read_body(body, MAX_TC3_POST)
         .await
-        .map_err(|_| ApiError::request_size_limit(MAX_TC3_POST))?;
+        .ok_or_else(|| ApiError::request_size_limit(MAX_TC3_POST))?;
     if is_get && body.len() > MAX_GET {
         return Err(ApiError::request_size_limit(MAX_GET));
     }
@@ -232,10 +251,11 @@ async fn process(
                     "`Service` in Credential not valid.",
                 )));
             }
+            // Parsed at step 12, after the signature: a caller who cannot sign learns nothing.
             let business = if is_get {
-                BusinessInput::Pairs(parse_pairs(query.as_bytes())?)
+                BusinessInput::Form(Source::Query)
             } else if media == "application/x-www-form-urlencoded" {
-                BusinessInput::Pairs(parse_pairs(&body)?)
+                BusinessInput::Form(Source::Body)
             } else {
                 BusinessInput::Json
             };
@@ -410,16 +430,30 @@ async fn process(
     }
 
     // 12 and 13. Business parameters and execution.
-    let input = match &business {
-        BusinessInput::Json => Input::Json(&body),
-        BusinessInput::Pairs(pairs) => Input::Pairs(pairs),
+    let pairs = match &business {
+        BusinessInput::Json => None,
+        BusinessInput::Form(Source::Query) => Some(parse_pairs(query.as_bytes())?),
+        BusinessInput::Form(Source::Body) => Some(parse_pairs(&body)?),
+        BusinessInput::Pairs(pairs) => Some(pairs.clone()),
+    };
+    let input = match &pairs {
+        None => Input::Json(&body),
+        Some(pairs) => Input::Pairs(pairs),
     };
     execute(state, &account, &common.action, input).await
 }
 
 enum BusinessInput {
     Json,
+    /// TC3 flattened parameters, parsed only once the request is authenticated.
+    Form(Source),
+    /// v1 parameters, parsed up front because the credentials are among them.
     Pairs(Vec<(String, String)>),
+}
+
+enum Source {
+    Query,
+    Body,
 }
 
 /// The Host as sent (§2.6): the Host header, or the HTTP/2 `:authority`.

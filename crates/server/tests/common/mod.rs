@@ -31,24 +31,18 @@ use teleoscope_protocol::sign::{self, tc3, v1};
 pub const SERVICE: &str = "trro";
 pub const VERSION: &str = "2022-03-25";
 
+/// A change to the server's configuration.
+pub type Configure = Box<dyn FnOnce(&mut Config) + Send>;
+
 /// How the server under test is configured.
+#[derive(Default)]
 pub struct Options {
     /// Use the wall clock instead of a `ManualClock` frozen at the start time.
     pub system_clock: bool,
     /// `config.master_key`.
     pub master_key: Option<String>,
     /// Any other change to the default configuration (listen and database are set by the harness).
-    pub configure: Option<Box<dyn FnOnce(&mut Config) + Send>>,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            system_clock: false,
-            master_key: None,
-            configure: None,
-        }
-    }
+    pub configure: Option<Configure>,
 }
 
 /// An API key pair of one account.
@@ -94,10 +88,12 @@ impl Server {
 
     pub async fn start_with(options: Options) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut config = Config::default();
-        config.listen = "127.0.0.1:0".parse().unwrap();
-        config.database = format!("sqlite://{}", dir.path().join("t.db").display());
-        config.master_key = options.master_key.map(Secret);
+        let mut config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            database: format!("sqlite://{}", dir.path().join("t.db").display()),
+            master_key: options.master_key.map(Secret),
+            ..Config::default()
+        };
         if let Some(configure) = options.configure {
             configure(&mut config);
         }
@@ -175,6 +171,14 @@ impl Server {
         let elapsed = self.started_after.elapsed();
         let next = Duration::from_secs(elapsed.as_secs() + 1) + Duration::from_millis(20);
         tokio::time::sleep(next - elapsed).await;
+    }
+
+    /// Whether `from` and `to` certainly fall in the same one-second window of the rate limiter,
+    /// whatever instant between `started_before` and `started_after` its windows count from.
+    pub fn same_window(&self, from: Instant, to: Instant) -> bool {
+        let earliest = from.saturating_duration_since(self.started_after);
+        let latest = to.saturating_duration_since(self.started_before);
+        from >= self.started_after && earliest.as_secs() == latest.as_secs()
     }
 
     /// A TC3-signed `POST /` with a JSON body (the SDKs' default shape).
@@ -526,9 +530,8 @@ pub struct Reply {
 pub fn is_uuid_v4(s: &str) -> bool {
     s.len() == 36
         && s == s.to_ascii_lowercase()
-        && uuid::Uuid::parse_str(s).is_ok_and(|u| {
-            u.get_version_num() == 4 && u.get_variant() == uuid::Variant::RFC4122
-        })
+        && uuid::Uuid::parse_str(s)
+            .is_ok_and(|u| u.get_version_num() == 4 && u.get_variant() == uuid::Variant::RFC4122)
         && s.char_indices()
             .all(|(i, c)| matches!(i, 8 | 13 | 18 | 23) == (c == '-'))
 }
@@ -587,6 +590,7 @@ impl Reply {
     }
 
     /// Assert success; the `Response` object.
+    #[track_caller]
     pub fn ok(&self) -> &Value {
         assert!(
             self.response().get("Error").is_none(),
@@ -598,6 +602,7 @@ impl Reply {
     }
 
     /// Assert an error with this code (and nothing else in `Response`); its message.
+    #[track_caller]
     pub fn err(&self, code: &str) -> &str {
         assert_eq!(
             self.code(),
@@ -612,7 +617,12 @@ impl Reply {
             "{}: empty error message",
             self.label
         );
-        assert_eq!(error.len(), 2, "{}: Error has Code and Message only", self.label);
+        assert_eq!(
+            error.len(),
+            2,
+            "{}: Error has Code and Message only",
+            self.label
+        );
         let keys: Vec<&String> = self.response().as_object().unwrap().keys().collect();
         assert_eq!(
             keys.len(),
@@ -625,6 +635,7 @@ impl Reply {
     }
 
     /// Assert an error with this code whose message names `param` in backticks; the message.
+    #[track_caller]
     pub fn err_naming(&self, code: &str, param: &str) -> &str {
         let msg = self.err(code);
         assert!(
