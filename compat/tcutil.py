@@ -98,8 +98,8 @@ class Server:
             if self.proc.poll() is not None:
                 self._close_files()
                 pytest.fail(
-                    "teleoscope serve exited with code %s before it was ready.\n--- stderr ---\n%s"
-                    % (self.proc.returncode, self.stderr_text()),
+                    "teleoscope serve exited with code %s before it was ready (workdir %s).\n--- stderr ---\n%s"
+                    % (self.proc.returncode, self.workdir, self.stderr_text()),
                     pytrace=False,
                 )
             try:

@@ -10,6 +10,7 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Code {
     AuthFailureInvalidAuthorization,
+    AuthFailureInvalidSecretId,
     AuthFailureSecretIdNotFound,
     AuthFailureSignatureExpire,
     AuthFailureSignatureFailure,
@@ -40,6 +41,7 @@ impl Code {
     pub const fn as_str(self) -> &'static str {
         match self {
             Code::AuthFailureInvalidAuthorization => "AuthFailure.InvalidAuthorization",
+            Code::AuthFailureInvalidSecretId => "AuthFailure.InvalidSecretId",
             Code::AuthFailureSecretIdNotFound => "AuthFailure.SecretIdNotFound",
             Code::AuthFailureSignatureExpire => "AuthFailure.SignatureExpire",
             Code::AuthFailureSignatureFailure => "AuthFailure.SignatureFailure",
@@ -247,12 +249,29 @@ impl ApiError {
         )
     }
 
-    /// An action of the product's scope that this build does not answer yet.
-    pub fn not_yet_served(action: &str) -> ApiError {
+    /// A project-key device password whose ExpireTime has passed (PRODUCT.md §4).
+    pub fn device_password_expired(expire_time: i64) -> ApiError {
         ApiError::new(
-            Code::UnsupportedOperation,
-            format!("The action `{action}` is not available in this version of the server yet."),
-            format!("当前版本的服务尚未提供接口 `{action}`。"),
+            Code::AuthFailureSignatureExpire,
+            format!("The device password expired at `{expire_time}`; derive a new one with a later ExpireTime."),
+            format!("设备密码已于 `{expire_time}` 过期，请用更晚的 ExpireTime 重新生成。"),
+        )
+    }
+
+    /// A device whose token is `USEPROJECTKEYPWD` logging in with its token.
+    pub fn project_key_only() -> ApiError {
+        ApiError::new(
+            Code::AuthFailureInvalidSecretId,
+            "This device logs in only with the project key: use SecretId `<ProjectId>:<DeviceId>:<ExpireTime>`.",
+            "该设备只能使用项目密钥登录：SecretId 应为 `<ProjectId>:<DeviceId>:<ExpireTime>`。",
+        )
+    }
+
+    pub fn unauthorized(detail: &str) -> ApiError {
+        ApiError::new(
+            Code::AuthFailureUnauthorizedOperation,
+            format!("The request is not authorized: {detail}."),
+            format!("请求未授权：{detail}。"),
         )
     }
 

@@ -2,6 +2,7 @@
 //! `TELEOSCOPE_*` environment variables, then command-line flags (clap reads the last two: a flag
 //! wins over its variable). Every field is documented here; secrets are redacted from `Debug`.
 
+use crate::domain::quality::QualityConfig;
 use anyhow::{bail, Context};
 use chrono::FixedOffset;
 use serde::Deserialize;
@@ -73,6 +74,14 @@ pub struct Config {
     pub regions: Vec<String>,
     /// Allowed clock skew of signed requests, seconds. Default 300 (the vendor's five minutes).
     pub signature_window_seconds: i64,
+    /// Device requests per second per device. Default 50 (PRODUCT.md §4).
+    pub device_rate_limit_per_second: u32,
+    /// Seconds without a report after which a device's part of a session ends. Default 60.
+    pub idle_timeout_seconds: i64,
+    /// Seconds a `ready` heartbeat lasts. Default 30.
+    pub heartbeat_timeout_seconds: i64,
+    /// The quality scorer's thresholds (docs/quality.md), TOML table `[quality]`.
+    pub quality: QualityConfig,
 }
 
 impl Default for Config {
@@ -93,6 +102,10 @@ impl Default for Config {
             .collect(),
             regions: KNOWN_REGIONS.iter().map(|r| r.to_string()).collect(),
             signature_window_seconds: 300,
+            device_rate_limit_per_second: 50,
+            idle_timeout_seconds: 60,
+            heartbeat_timeout_seconds: 30,
+            quality: QualityConfig::default(),
         }
     }
 }
@@ -113,6 +126,10 @@ struct FileConfig {
     rate_limits: Option<BTreeMap<String, u32>>,
     regions: Option<Vec<String>>,
     signature_window_seconds: Option<i64>,
+    device_rate_limit_per_second: Option<u32>,
+    idle_timeout_seconds: Option<i64>,
+    heartbeat_timeout_seconds: Option<i64>,
+    quality: Option<QualityConfig>,
 }
 
 /// Options every command shares: where the store is, and how secrets are sealed.
@@ -240,6 +257,18 @@ impl Config {
         }
         if let Some(w) = file.signature_window_seconds {
             c.signature_window_seconds = w;
+        }
+        if let Some(r) = file.device_rate_limit_per_second {
+            c.device_rate_limit_per_second = r;
+        }
+        if let Some(t) = file.idle_timeout_seconds {
+            c.idle_timeout_seconds = t;
+        }
+        if let Some(t) = file.heartbeat_timeout_seconds {
+            c.heartbeat_timeout_seconds = t;
+        }
+        if let Some(q) = file.quality {
+            c.quality = q;
         }
         Ok(c)
     }

@@ -14,7 +14,7 @@ pub mod http;
 pub mod store;
 
 use config::Config;
-use domain::{clock::SystemClock, Domain, Sealer};
+use domain::{clock::SystemClock, Domain, Sealer, Settings};
 use std::sync::Arc;
 
 /// Open the store and build the domain for a configuration.
@@ -24,5 +24,10 @@ pub fn open_domain(config: &Config) -> anyhow::Result<Domain> {
         store,
         sealer: Sealer::new(config.master_key.as_ref().map(|k| k.0.as_str())),
         clock: Arc::new(SystemClock),
+        settings: Arc::new(Settings {
+            idle_timeout: config.idle_timeout_seconds,
+            heartbeat_timeout: config.heartbeat_timeout_seconds,
+            quality: config.quality.clone(),
+        }),
     })
 }

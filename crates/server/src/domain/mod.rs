@@ -4,13 +4,18 @@
 
 pub mod accounts;
 pub mod clock;
+pub mod codec;
+pub mod device_login;
 pub mod devices;
 pub mod ids;
 pub mod policy;
 pub mod projects;
+pub mod quality;
 pub mod rules;
 pub mod samples;
 pub mod secrets;
+pub mod sessions;
+pub mod usage;
 
 use crate::store::Store;
 use std::sync::Arc;
@@ -24,6 +29,27 @@ pub struct Domain {
     pub store: Arc<dyn Store>,
     pub sealer: Sealer,
     pub clock: Arc<dyn Clock>,
+    pub settings: Arc<Settings>,
+}
+
+/// The product's tunables that the domain applies.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Seconds without a report after which a device's part of a session ends (PRODUCT.md §4: 60).
+    pub idle_timeout: i64,
+    /// Seconds a `ready` heartbeat lasts (PRODUCT.md §4: 30).
+    pub heartbeat_timeout: i64,
+    pub quality: quality::QualityConfig,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            idle_timeout: 60,
+            heartbeat_timeout: 30,
+            quality: quality::QualityConfig::default(),
+        }
+    }
 }
 
 /// A tenant. Every project belongs to exactly one.

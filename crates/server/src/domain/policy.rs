@@ -201,4 +201,25 @@ impl Domain {
             .cloned()
             .collect())
     }
+
+    /// Whether `remote` may control `field` under the project's policy in force: in `black` mode
+    /// every pair except the listed ones, in `white` mode only the listed ones (PRODUCT.md §4).
+    pub async fn policy_allows(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        remote: &str,
+        field: &str,
+    ) -> Result<bool, DomainError> {
+        let project = self.project(account, project_id).await?;
+        let listed = self
+            .store
+            .policy_fields(account, project_id, project.policy_mode, remote)
+            .await?;
+        let in_list = listed.iter().any(|f| f == field);
+        Ok(match project.policy_mode {
+            PolicyMode::Black => !in_list,
+            PolicyMode::White => in_list,
+        })
+    }
 }

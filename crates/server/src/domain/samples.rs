@@ -200,3 +200,81 @@ impl Columns {
         per_sample * self.len()
     }
 }
+
+impl Columns {
+    /// Which metrics and links the columns carry, e.g. `m0,1,5|n0,1`. A device keeps one schema for
+    /// its whole part of a session, so every array stays aligned with `TimeOffset`.
+    pub fn schema(&self) -> String {
+        let metrics: Vec<String> = self
+            .metrics
+            .iter()
+            .map(|(m, _)| (*m as u8).to_string())
+            .collect();
+        let nets: Vec<String> = self.nets.iter().map(|n| n.net_id.to_string()).collect();
+        format!("m{}|n{}", metrics.join(","), nets.join(","))
+    }
+
+    /// The samples whose offset `keep` accepts.
+    pub fn retain(&self, keep: impl Fn(i64) -> bool) -> Columns {
+        let mask: Vec<bool> = self.time_offset.iter().map(|&o| keep(o)).collect();
+        let pick = |v: &[f64]| -> Vec<f64> {
+            v.iter()
+                .zip(&mask)
+                .filter(|(_, k)| **k)
+                .map(|(x, _)| *x)
+                .collect()
+        };
+        Columns {
+            time_offset: self
+                .time_offset
+                .iter()
+                .zip(&mask)
+                .filter(|(_, k)| **k)
+                .map(|(o, _)| *o)
+                .collect(),
+            metrics: self.metrics.iter().map(|(m, v)| (*m, pick(v))).collect(),
+            nets: self
+                .nets
+                .iter()
+                .map(|n| NetColumns {
+                    net_id: n.net_id,
+                    net_ip: n.net_ip.clone(),
+                    rtt: pick(&n.rtt),
+                    lost: pick(&n.lost),
+                    send_bps: pick(&n.send_bps),
+                    recv_bps: pick(&n.recv_bps),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_and_retain() {
+        let c = Columns {
+            time_offset: vec![0, 2, 4],
+            metrics: vec![
+                (Metric::Rate, vec![1.0, 2.0, 3.0]),
+                (Metric::CpuUsed, vec![35.02, 35.02, 35.5]),
+            ],
+            nets: vec![NetColumns {
+                net_id: 1,
+                rtt: vec![10.0, 20.0, 30.0],
+                lost: vec![0.0; 3],
+                send_bps: vec![1.0; 3],
+                recv_bps: vec![2.0; 3],
+                ..Default::default()
+            }],
+        };
+        assert_eq!(c.schema(), "m0,5|n1");
+        assert_eq!(c.value_count(), 3 * (1 + 2 + 4));
+        let r = c.retain(|o| o != 2);
+        assert_eq!(r.time_offset, vec![0, 4]);
+        assert_eq!(r.metric(Metric::CpuUsed).unwrap(), &[35.02, 35.5]);
+        assert_eq!(r.nets[0].rtt, vec![10.0, 30.0]);
+    }
+}

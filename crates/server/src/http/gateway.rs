@@ -8,6 +8,7 @@
 
 use super::AppState;
 use crate::actions::{self, ActionError, Ctx, Input};
+use crate::domain::device_login::{DeviceLogin, LoginRefusal};
 use crate::domain::AccountId;
 use crate::errors::DomainError;
 use axum::body::Body;
@@ -19,7 +20,7 @@ use teleoscope_protocol::envelope;
 use teleoscope_protocol::error::{ApiError, Language};
 use teleoscope_protocol::params::ParamError;
 use teleoscope_protocol::sign::{self, tc3, v1};
-use teleoscope_protocol::wire::{SERVED_ACTIONS, VENDOR_ACTIONS};
+use teleoscope_protocol::wire::{DEVICE_ACTIONS, SERVED_ACTIONS, VENDOR_ACTIONS};
 
 /// The API version served.
 pub const VERSION: &str = "2022-03-25";
@@ -325,10 +326,24 @@ async fn process(
         Scheme::Tc3(a) => a.secret_id,
         Scheme::V1 { secret_id, .. } => secret_id.as_str(),
     };
-    let (account, secret_key) = match state.domain.key_secret(secret_id).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return Err(ApiError::secret_id_not_found()),
-        Err(e) => return Err(internal(&e)),
+    // Device credentials name a project and a device (`<ProjectId>:<DeviceId>[:<ExpireTime>]`, PRODUCT.md §4);
+    // API keys never contain ':'.
+    let (principal, secret_key) = if secret_id.contains(':') {
+        match state.domain.device_login(secret_id).await {
+            Ok(Some(Ok((login, key)))) => (Principal::Device(Box::new(login)), key),
+            Ok(Some(Err(LoginRefusal::Expired { expire_time }))) => {
+                return Err(ApiError::device_password_expired(expire_time))
+            }
+            Ok(Some(Err(LoginRefusal::ProjectKeyOnly))) => return Err(ApiError::project_key_only()),
+            Ok(None) => return Err(ApiError::secret_id_not_found()),
+            Err(e) => return Err(internal(&e)),
+        }
+    } else {
+        match state.domain.key_secret(secret_id).await {
+            Ok(Some((account, key))) => (Principal::Account(account), key),
+            Ok(None) => return Err(ApiError::secret_id_not_found()),
+            Err(e) => return Err(internal(&e)),
+        }
     };
     if common.token.is_some() {
         return Err(ApiError::token_failure());
@@ -386,7 +401,10 @@ async fn process(
     if !valid {
         return Err(ApiError::signature_failure());
     }
-    trace.account = Some(account.0.clone());
+    trace.account = Some(match &principal {
+        Principal::Account(a) => a.0.clone(),
+        Principal::Device(d) => format!("{}/{}:{}", d.account.0, d.project_id, d.device_id),
+    });
 
     // 9. Version and action.
     if common.version != VERSION {
@@ -395,14 +413,28 @@ async fn process(
             &state.config.service,
         ));
     }
-    if !actions::SERVED.contains(&common.action.as_str()) {
-        return Err(if SERVED_ACTIONS.contains(&common.action.as_str()) {
-            ApiError::not_yet_served(&common.action)
-        } else if VENDOR_ACTIONS.contains(&common.action.as_str()) {
-            ApiError::unsupported_action(&common.action)
+    let action = common.action.as_str();
+    let is_device_action = DEVICE_ACTIONS.contains(&action);
+    if !is_device_action && !SERVED_ACTIONS.contains(&action) {
+        return Err(if VENDOR_ACTIONS.contains(&action) {
+            ApiError::unsupported_action(action)
         } else {
-            ApiError::invalid_action(&common.action)
+            ApiError::invalid_action(action)
         });
+    }
+    // Device credentials reach only the device API, and API keys only the control plane.
+    match (&principal, is_device_action) {
+        (Principal::Device(_), false) => {
+            return Err(ApiError::unauthorized(
+                "device credentials may call only ReportDeviceStatus and ReportSessionMetrics",
+            ))
+        }
+        (Principal::Account(_), true) => {
+            return Err(ApiError::unauthorized(
+                "device actions need device credentials (SecretId `<ProjectId>:<DeviceId>`)",
+            ))
+        }
+        _ => {}
     }
 
     // 10. Region: optional here (some TRRO pages say it "will not take effect even if passed").
@@ -420,12 +452,18 @@ async fn process(
         }
     }
 
-    // 11. Rate limit per (account, action).
-    let limit = state.config.rate_limit(&common.action);
-    if let Err(e) = state
-        .api_limiter
-        .check(&(account.0.clone(), common.action.clone()), limit)
-    {
+    // 11. Rate limit per (account, action); per device for the device API (PRODUCT.md §4).
+    let limited = match &principal {
+        Principal::Account(account) => state.api_limiter.check(
+            &(account.0.clone(), common.action.clone()),
+            state.config.rate_limit(action),
+        ),
+        Principal::Device(d) => state.device_limiter.check(
+            &(d.project_id.clone(), d.device_id.clone()),
+            state.config.device_rate_limit_per_second,
+        ),
+    };
+    if let Err(e) = limited {
         return Err(ApiError::request_limit(e.count, e.limit));
     }
 
@@ -440,7 +478,13 @@ async fn process(
         None => Input::Json(&body),
         Some(pairs) => Input::Pairs(pairs),
     };
-    execute(state, &account, &common.action, input).await
+    execute(state, &principal, action, input).await
+}
+
+/// Who signed the request.
+enum Principal {
+    Account(AccountId),
+    Device(Box<DeviceLogin>),
 }
 
 enum BusinessInput {
@@ -469,16 +513,24 @@ fn host_of(parts: &axum::http::request::Parts) -> &str {
 
 async fn execute(
     state: &AppState,
-    account: &AccountId,
+    principal: &Principal,
     action: &str,
     input: Input<'_>,
 ) -> Result<serde_json::Value, ApiError> {
-    let ctx = Ctx {
-        domain: &state.domain,
-        account,
-        tz: state.config.time_zone,
+    let outcome = match principal {
+        Principal::Account(account) => {
+            let ctx = Ctx {
+                domain: &state.domain,
+                account,
+                tz: state.config.time_zone,
+            };
+            actions::dispatch(action, input, &ctx).await
+        }
+        Principal::Device(login) => {
+            actions::device::dispatch(action, input, &state.domain, login).await
+        }
     };
-    match actions::dispatch(action, input, &ctx).await {
+    match outcome {
         None => Err(ApiError::invalid_action(action)),
         Some(Ok(value)) => Ok(value),
         Some(Err(ActionError::Params(p))) => Err(param_error(&p)),

@@ -19,6 +19,8 @@ pub struct AppState {
     pub metrics: metrics::Metrics,
     /// Per (account, action).
     pub api_limiter: ratelimit::RateLimiter<(String, String)>,
+    /// Per (project, device), for the device API.
+    pub device_limiter: ratelimit::RateLimiter<(String, String)>,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -62,6 +64,8 @@ pub struct Running {
     pub addr: SocketAddr,
     pub handle: axum_server::Handle<SocketAddr>,
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// Ends idle parts, expires heartbeats and scores sessions, every second.
+    pub upkeep: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
@@ -69,6 +73,7 @@ impl Running {
     pub async fn shutdown(self, grace: Duration) {
         self.handle.graceful_shutdown(Some(grace));
         let _ = self.task.await;
+        self.upkeep.abort();
     }
 }
 
@@ -76,11 +81,13 @@ impl Running {
 pub async fn start(config: Config, domain: Domain) -> anyhow::Result<Running> {
     let listen = config.listen;
     let tls = config.tls.clone();
+    let upkeep = tokio::spawn(upkeep_loop(domain.clone()));
     let state = Arc::new(AppState {
         config,
         domain,
         metrics: metrics::Metrics::new(),
         api_limiter: ratelimit::RateLimiter::new(),
+        device_limiter: ratelimit::RateLimiter::new(),
     });
     let app = router(state).into_make_service();
     let handle = axum_server::Handle::new();
@@ -101,7 +108,23 @@ pub async fn start(config: Config, domain: Domain) -> anyhow::Result<Running> {
         .listening()
         .await
         .ok_or_else(|| anyhow::anyhow!("could not listen on {listen}"))?;
-    Ok(Running { addr, handle, task })
+    Ok(Running {
+        addr,
+        handle,
+        task,
+        upkeep,
+    })
+}
+
+async fn upkeep_loop(domain: Domain) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = domain.upkeep().await {
+            tracing::error!(error = %e, "upkeep failed");
+        }
+    }
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

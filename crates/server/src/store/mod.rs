@@ -6,9 +6,10 @@
 
 pub mod sqlite;
 
+use crate::domain::samples::Columns;
 use crate::domain::{
-    AccountId, ApiKey, Callback, Device, DeviceFilter, Page, PolicyEntry, PolicyMode, PolicySearch,
-    Project, SecMode,
+    AccountId, ApiKey, Callback, Device, DeviceFilter, DeviceStatus, DeviceType, Page, PolicyEntry,
+    PolicyMode, PolicySearch, Project, SecMode,
 };
 use crate::errors::StoreError;
 use async_trait::async_trait;
@@ -36,6 +37,125 @@ pub struct ProjectChanges {
     pub name: Option<String>,
     pub description: Option<String>,
     pub policy_mode: Option<PolicyMode>,
+}
+
+/// The video and SDK facts a device states about its part of a session.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PartMeta {
+    pub ver: String,
+    pub sdk_mode: String,
+    pub width: i64,
+    pub height: i64,
+    pub config_width: i64,
+    pub config_height: i64,
+    pub multi_mode: i64,
+}
+
+/// One device's report of samples, as the store appends it atomically.
+#[derive(Debug, Clone)]
+pub struct Append {
+    pub account: AccountId,
+    pub project_id: String,
+    pub session_id: String,
+    pub device_id: String,
+    pub device_type: DeviceType,
+    pub peer_device_id: String,
+    pub start_time: i64,
+    pub meta: PartMeta,
+    /// The samples, ordered by offset, and their encoding (codec), made off the writer's thread.
+    pub columns: Columns,
+    pub encoded: Vec<u8>,
+    /// Which metrics and links the samples carry (`Columns::schema`); fixed per part.
+    pub schema: String,
+    pub last: bool,
+    pub now: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AppendOutcome {
+    pub accepted: u64,
+    pub duplicates: u64,
+}
+
+/// Why the store refused an append: the session's invariants, checked atomically with the write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppendRejection {
+    /// The SessionId is in use in another project of the account.
+    SessionInOtherProject,
+    /// The session already has another device of this type.
+    OtherDevice {
+        device_type: DeviceType,
+        existing: String,
+    },
+    /// PeerDeviceId is not the session's device of the other type.
+    PeerMismatch { expected: String },
+    /// The samples carry other metrics or links than this device's earlier samples of the session.
+    SchemaMismatch { expected: String, got: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub session_key: i64,
+    pub project_id: String,
+    pub session_id: String,
+    pub field_device_id: String,
+    pub remote_device_id: String,
+    pub start_time: i64,
+    pub end_time: i64,
+    /// The field device's video (`Resolution`) and configured size (billing class).
+    pub width: i64,
+    pub height: i64,
+    pub config_width: i64,
+    pub config_height: i64,
+    pub multi_mode: i64,
+    pub has_field_part: bool,
+    pub quality: String,
+    pub quality_final: bool,
+    pub reasons: String,
+    pub live: bool,
+    pub last_update: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct PartRow {
+    pub part_key: i64,
+    pub device_id: String,
+    pub device_type: DeviceType,
+    pub start_time: i64,
+    pub meta: PartMeta,
+    pub last_offset: i64,
+    pub samples: i64,
+    pub last_report: i64,
+    pub ended: bool,
+}
+
+/// Which sessions a list shows (DescribeDeviceSessionList, DescribeRecentSessionList).
+#[derive(Debug, Clone, Default)]
+pub struct SessionFilter {
+    /// Either end of the session.
+    pub device_id: Option<String>,
+    /// The session's span [start, end] overlaps [from, to] (either bound optional).
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    /// Last report at or after this time.
+    pub updated_since: Option<i64>,
+}
+
+/// One session's contribution to statistics and usage.
+#[derive(Debug, Clone)]
+pub struct SessionFacts {
+    pub field_device_id: String,
+    pub remote_device_id: String,
+    pub start_time: i64,
+    pub end_time: i64,
+    pub config_width: i64,
+    pub config_height: i64,
+    pub width: i64,
+    pub height: i64,
+    pub multi_mode: i64,
+    pub quality: String,
+    /// Seconds each part was in the session (start to last sample).
+    pub part_seconds: Vec<i64>,
 }
 
 #[async_trait]
@@ -114,6 +234,71 @@ pub trait Store: Send + Sync {
         project_id: &str,
         device_ids: &[String],
     ) -> Result<Vec<String>>;
+
+    /// A project by id alone: device credentials name the project, not the account.
+    async fn project_by_id(&self, project_id: &str) -> Result<Option<Project>>;
+    /// Registers a device that logged in with the project key (`AutoRegister`); `Conflict` if taken.
+    async fn insert_auto_device(&self, device: &Device) -> Result<()>;
+    /// A heartbeat (`ready`) or a log-out (`offline`); returns the status after it.
+    async fn report_status(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        device_id: &str,
+        status: DeviceStatus,
+        now: i64,
+    ) -> Result<DeviceStatus>;
+
+    // --- sessions and samples ---
+    /// Appends one report atomically: creates or joins the session and the device's part, stores
+    /// the samples not stored before, and updates the session and the device's status. Durable
+    /// when it returns.
+    async fn append(
+        &self,
+        append: Append,
+    ) -> Result<std::result::Result<AppendOutcome, AppendRejection>>;
+    async fn session(
+        &self,
+        account: &AccountId,
+        session_id: &str,
+    ) -> Result<Option<(SessionRow, Vec<PartRow>)>>;
+    async fn session_by_key(&self, session_key: i64) -> Result<Option<(SessionRow, Vec<PartRow>)>>;
+    /// The encoded chunks of a part, in append order.
+    async fn part_chunks(&self, part_key: i64) -> Result<Vec<Vec<u8>>>;
+    /// Newest start first, ties by SessionId; returns (total, page).
+    async fn list_sessions(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        filter: &SessionFilter,
+        page: Page,
+    ) -> Result<(u64, Vec<SessionRow>)>;
+    /// The sessions that start in [from, to), for statistics and usage.
+    async fn session_facts(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        device_id: Option<&str>,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<SessionFacts>>;
+
+    // --- upkeep (idle timeouts, heartbeats, scoring) ---
+    /// Ends parts without a report since `cutoff`; their devices become `ready` if they sent a
+    /// heartbeat since `heartbeat_cutoff`, else `offline`. Returns how many parts ended.
+    async fn end_idle_parts(&self, cutoff: i64, heartbeat_cutoff: i64, now: i64) -> Result<u64>;
+    /// Ready devices without a heartbeat since `cutoff` go offline; returns how many.
+    async fn expire_heartbeats(&self, cutoff: i64, now: i64) -> Result<u64>;
+    /// Sessions whose quality is stale (new samples, or ended but not finally scored).
+    async fn sessions_to_score(&self, limit: u32) -> Result<Vec<i64>>;
+    async fn save_quality(
+        &self,
+        session_key: i64,
+        grade: &str,
+        reasons: &str,
+        is_final: bool,
+        scored_at: i64,
+    ) -> Result<()>;
 
     // --- policies ---
     async fn policy_fields(

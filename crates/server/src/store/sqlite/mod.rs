@@ -5,7 +5,13 @@
 //!
 //! Schema changes are numbered migrations, applied in order and recorded in `PRAGMA user_version`.
 
-use super::{DeviceChanges, PolicyUpdate, ProjectChanges, Result, Store};
+mod sessions;
+mod writer;
+
+use super::{
+    Append, AppendOutcome, AppendRejection, DeviceChanges, PartRow, PolicyUpdate, ProjectChanges,
+    Result, SessionFacts, SessionFilter, SessionRow, Store,
+};
 use crate::domain::{
     AccountId, ApiKey, Callback, Device, DeviceFilter, DeviceStatus, DeviceType, Page, PolicyEntry,
     PolicyMode, PolicySearch, Project, SecMode, StatusFilter,
@@ -72,11 +78,83 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (project_id, mode, remote_device_id, field_device_id)
     ) WITHOUT ROWID;
     "#,
+    // 2: sessions, their device parts, and sample chunks (docs/storage.md); device heartbeats.
+    r#"
+    ALTER TABLE devices ADD COLUMN heartbeat_at INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX devices_ready ON devices(heartbeat_at) WHERE status = 'ready';
+    CREATE TABLE sessions (
+        session_key INTEGER PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        project_id TEXT NOT NULL REFERENCES projects(project_id) ON DELETE CASCADE,
+        session_id TEXT NOT NULL,
+        field_device_id TEXT NOT NULL,
+        remote_device_id TEXT NOT NULL,
+        start_time INTEGER NOT NULL,
+        end_time INTEGER NOT NULL,
+        width INTEGER NOT NULL DEFAULT 0,
+        height INTEGER NOT NULL DEFAULT 0,
+        config_width INTEGER NOT NULL DEFAULT 0,
+        config_height INTEGER NOT NULL DEFAULT 0,
+        multi_mode INTEGER NOT NULL DEFAULT 0,
+        has_field_part INTEGER NOT NULL DEFAULT 0,
+        quality TEXT NOT NULL DEFAULT 'good',
+        quality_final INTEGER NOT NULL DEFAULT 0,
+        reasons TEXT NOT NULL DEFAULT '[]',
+        live INTEGER NOT NULL DEFAULT 1,
+        last_update INTEGER NOT NULL,
+        scored_at INTEGER NOT NULL DEFAULT -1,
+        UNIQUE (account_id, session_id)
+    );
+    CREATE INDEX sessions_by_start ON sessions(project_id, start_time DESC, session_id);
+    CREATE INDEX sessions_by_field ON sessions(project_id, field_device_id, start_time DESC, session_id);
+    CREATE INDEX sessions_by_remote ON sessions(project_id, remote_device_id, start_time DESC, session_id);
+    CREATE INDEX sessions_unscored ON sessions(session_key) WHERE quality_final = 0;
+    CREATE TABLE parts (
+        part_key INTEGER PRIMARY KEY,
+        session_key INTEGER NOT NULL REFERENCES sessions(session_key) ON DELETE CASCADE,
+        device_id TEXT NOT NULL,
+        device_type TEXT NOT NULL,
+        start_time INTEGER NOT NULL,
+        ver TEXT NOT NULL,
+        sdk_mode TEXT NOT NULL,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        config_width INTEGER NOT NULL,
+        config_height INTEGER NOT NULL,
+        multi_mode INTEGER NOT NULL,
+        schema TEXT NOT NULL,
+        last_offset INTEGER NOT NULL DEFAULT -1,
+        samples INTEGER NOT NULL DEFAULT 0,
+        chunks INTEGER NOT NULL DEFAULT 0,
+        last_report INTEGER NOT NULL,
+        ended INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (session_key, device_type)
+    );
+    CREATE INDEX parts_open ON parts(last_report) WHERE ended = 0;
+    CREATE INDEX parts_open_by_device ON parts(device_id) WHERE ended = 0;
+    CREATE TABLE chunks (
+        part_key INTEGER NOT NULL REFERENCES parts(part_key) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (part_key, seq)
+    ) WITHOUT ROWID;
+    "#,
 ];
+
+/// SQL shared by the device-status updates.
+mod device_status_sql {
+    /// Whether the `devices` row in scope has a part that has not ended.
+    pub const HAS_OPEN_PART: &str = "EXISTS (SELECT 1 FROM parts p JOIN sessions s ON s.session_key = p.session_key
+         WHERE p.ended = 0 AND p.device_id = devices.device_id AND s.project_id = devices.project_id)";
+}
 
 pub struct SqliteStore {
     pool: r2d2::Pool<SqliteConnectionManager>,
+    writer: writer::Writer,
 }
+
+const PRAGMAS: &str = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;
+     PRAGMA busy_timeout=10000;";
 
 fn db<E: std::fmt::Display>(e: E) -> StoreError {
     StoreError::Database(e.to_string())
@@ -93,16 +171,14 @@ impl SqliteStore {
                 std::fs::create_dir_all(dir)?;
             }
         }
-        let manager = SqliteConnectionManager::file(path).with_init(|c| {
-            c.execute_batch(
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;
-                 PRAGMA busy_timeout=10000;",
-            )
-        });
+        let manager = SqliteConnectionManager::file(path).with_init(|c| c.execute_batch(PRAGMAS));
         let pool = r2d2::Pool::builder().max_size(8).build(manager)?;
         let mut conn = pool.get()?;
         migrate(&mut conn)?;
-        Ok(SqliteStore { pool })
+        let write_conn = Connection::open(path)?;
+        write_conn.execute_batch(PRAGMAS)?;
+        let writer = writer::Writer::start(write_conn)?;
+        Ok(SqliteStore { pool, writer })
     }
 
     /// Run blocking database work off the async threads.
@@ -654,6 +730,178 @@ impl Store for SqliteStore {
                 }
             }
             Ok(deleted)
+        })
+        .await
+    }
+
+    async fn project_by_id(&self, project_id: &str) -> Result<Option<Project>> {
+        let p = project_id.to_owned();
+        self.run(move |c| {
+            c.prepare_cached(&format!(
+                "SELECT {PROJECT_COLS} FROM projects WHERE project_id = ?1"
+            ))
+            .and_then(|mut s| s.query_row([p], project_row).optional())
+            .map_err(db)
+        })
+        .await
+    }
+
+    async fn insert_auto_device(&self, d: &Device) -> Result<()> {
+        self.insert_device(d).await
+    }
+
+    async fn report_status(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        device_id: &str,
+        status: DeviceStatus,
+        now: i64,
+    ) -> Result<DeviceStatus> {
+        let (a, p, d) = (
+            account.0.clone(),
+            project_id.to_owned(),
+            device_id.to_owned(),
+        );
+        self.write(move |tx| {
+            match status {
+                DeviceStatus::Offline => {
+                    sessions::end_parts_of_device(tx, &p, &d, now)?;
+                    tx.execute(
+                        "UPDATE devices SET status = 'offline', last_report_time = ?4
+                         WHERE project_id = ?1 AND device_id = ?2 AND account_id = ?3 AND status != 'offline'",
+                        params![p, d, a, now],
+                    )
+                    .map_err(db)?;
+                }
+                DeviceStatus::Ready | DeviceStatus::Connected => {
+                    tx.execute(
+                        "UPDATE devices SET heartbeat_at = ?4,
+                           last_report_time = CASE WHEN status = 'offline' THEN ?4 ELSE last_report_time END,
+                           status = CASE WHEN status = 'offline' THEN 'ready' ELSE status END
+                         WHERE project_id = ?1 AND device_id = ?2 AND account_id = ?3",
+                        params![p, d, a, now],
+                    )
+                    .map_err(db)?;
+                }
+            }
+            let s: String = tx
+                .query_row(
+                    "SELECT status FROM devices WHERE project_id = ?1 AND device_id = ?2 AND account_id = ?3",
+                    params![p, d, a],
+                    |r| r.get(0),
+                )
+                .map_err(db)?;
+            DeviceStatus::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("device status {s}")))
+        })
+        .await
+    }
+
+    async fn append(
+        &self,
+        append: Append,
+    ) -> Result<std::result::Result<AppendOutcome, AppendRejection>> {
+        self.writer.append(append).await
+    }
+
+    async fn session(
+        &self,
+        account: &AccountId,
+        session_id: &str,
+    ) -> Result<Option<(SessionRow, Vec<PartRow>)>> {
+        let (a, s) = (account.clone(), session_id.to_owned());
+        self.run(move |c| sessions::session_by(c, &a, &s)).await
+    }
+
+    async fn session_by_key(&self, session_key: i64) -> Result<Option<(SessionRow, Vec<PartRow>)>> {
+        self.run(move |c| sessions::session_by_key(c, session_key))
+            .await
+    }
+
+    async fn part_chunks(&self, part_key: i64) -> Result<Vec<Vec<u8>>> {
+        self.run(move |c| sessions::chunks_of(c, part_key)).await
+    }
+
+    async fn list_sessions(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        filter: &SessionFilter,
+        page: Page,
+    ) -> Result<(u64, Vec<SessionRow>)> {
+        let (a, p, f) = (account.clone(), project_id.to_owned(), filter.clone());
+        self.run(move |c| sessions::list(c, &a, &p, &f, page)).await
+    }
+
+    async fn session_facts(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        device_id: Option<&str>,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<SessionFacts>> {
+        let (a, p, d) = (
+            account.clone(),
+            project_id.to_owned(),
+            device_id.map(str::to_owned),
+        );
+        self.run(move |c| sessions::facts(c, &a, &p, d.as_deref(), from, to))
+            .await
+    }
+
+    async fn end_idle_parts(&self, cutoff: i64, heartbeat_cutoff: i64, now: i64) -> Result<u64> {
+        self.write(move |tx| sessions::end_idle_parts(tx, cutoff, heartbeat_cutoff, now))
+            .await
+    }
+
+    async fn expire_heartbeats(&self, cutoff: i64, now: i64) -> Result<u64> {
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    "UPDATE devices SET status = 'offline', last_report_time = ?2
+                     WHERE status = 'ready' AND heartbeat_at < ?1",
+                    params![cutoff, now],
+                )
+                .map_err(db)?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
+    async fn sessions_to_score(&self, limit: u32) -> Result<Vec<i64>> {
+        self.run(move |c| {
+            let mut s = c
+                .prepare_cached(
+                    "SELECT session_key FROM sessions WHERE quality_final = 0 AND (scored_at < last_update OR live = 0)
+                     ORDER BY session_key LIMIT ?1",
+                )
+                .map_err(db)?;
+            let rows = s.query_map([limit], |r| r.get(0)).map_err(db)?;
+            rows.collect::<rusqlite::Result<Vec<i64>>>().map_err(db)
+        })
+        .await
+    }
+
+    async fn save_quality(
+        &self,
+        key: i64,
+        grade: &str,
+        reasons: &str,
+        is_final: bool,
+        scored_at: i64,
+    ) -> Result<()> {
+        let (g, r) = (grade.to_owned(), reasons.to_owned());
+        self.write(move |tx| {
+            // A session that got new samples while it was being scored stays unfinal.
+            tx.execute(
+                "UPDATE sessions SET quality = ?2, reasons = ?3, scored_at = ?5,
+                   quality_final = CASE WHEN ?4 AND live = 0 AND last_update <= ?5 THEN 1 ELSE 0 END
+                 WHERE session_key = ?1",
+                params![key, g, r, is_final, scored_at],
+            )
+            .map_err(db)?;
+            Ok(())
         })
         .await
     }

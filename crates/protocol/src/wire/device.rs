@@ -1,0 +1,230 @@
+//! The device API (PRODUCT.md §4): this product's extension of the vendor protocol, so these wire
+//! types are hand-written rather than generated. Devices call `ReportDeviceStatus` and
+//! `ReportSessionMetrics` on the same endpoint, TC3-signed with device credentials.
+
+use super::Float;
+use crate::params::{Field, Kind, Params};
+use serde::{Deserialize, Serialize};
+
+const fn field(name: &'static str, kind: Kind, required: bool) -> Field {
+    Field {
+        name,
+        kind,
+        required,
+    }
+}
+
+/// Device actions, answered only to device credentials.
+pub const DEVICE_ACTIONS: &[&str] = &["ReportDeviceStatus", "ReportSessionMetrics"];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportDeviceStatusRequest {
+    /// `ready` (heartbeat) or `offline` (logging out).
+    pub Status: String,
+    /// Only needed when the device registers itself and the project allows both types.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub DeviceType: Option<String>,
+}
+
+impl Params for ReportDeviceStatusRequest {
+    const FIELDS: &'static [Field] = &[
+        field("Status", Kind::String, true),
+        field("DeviceType", Kind::String, false),
+    ];
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReportDeviceStatusResponse {
+    /// The device's status after the report: offline, ready or connected.
+    pub DeviceStatus: String,
+}
+
+/// One link of a bonded connection in one sample.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetSample {
+    pub NetId: i64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub NetIp: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub Rtt: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub Lost: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub SendBps: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub RecvBps: Option<i64>,
+}
+
+pub const NET_SAMPLE_FIELDS: &[Field] = &[
+    field("NetId", Kind::Integer, true),
+    field("NetIp", Kind::String, false),
+    field("Rtt", Kind::Integer, false),
+    field("Lost", Kind::Integer, false),
+    field("SendBps", Kind::Integer, false),
+    field("RecvBps", Kind::Integer, false),
+];
+
+macro_rules! sample {
+    ($( $name:ident : $ty:ty => $kind:expr ),* $(,)?) => {
+        /// One 2-second sample: the singular of `SessionDeviceDetail`'s metric arrays.
+        #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+        pub struct Sample {
+            pub TimeOffset: i64,
+            $(
+                #[serde(skip_serializing_if = "Option::is_none", default)]
+                pub $name: Option<$ty>,
+            )*
+            #[serde(skip_serializing_if = "Option::is_none", default)]
+            pub MultiNet: Option<Vec<NetSample>>,
+        }
+
+        pub const SAMPLE_FIELDS: &[Field] = &[
+            field("TimeOffset", Kind::Integer, true),
+            $( field(stringify!($name), $kind, false), )*
+            field("MultiNet", Kind::List(&Kind::Object(NET_SAMPLE_FIELDS)), false),
+        ];
+
+        impl Sample {
+            /// The reported metrics by vendor name, in model order.
+            pub fn metrics(&self) -> impl Iterator<Item = (&'static str, f64)> + '_ {
+                [$( (stringify!($name), self.$name.map(|v| v.to_f64())), )*]
+                    .into_iter()
+                    .filter_map(|(n, v)| v.map(|v| (n, v)))
+            }
+        }
+    };
+}
+
+/// Conversion of a sample's scalar to the stored `f64`.
+pub trait ToF64: Copy {
+    fn to_f64(self) -> f64;
+}
+impl ToF64 for i64 {
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+}
+impl ToF64 for Float {
+    fn to_f64(self) -> f64 {
+        self.0
+    }
+}
+
+sample! {
+    Rate: i64 => Kind::Integer,
+    Fps: i64 => Kind::Integer,
+    Lost: Float => Kind::Float,
+    NetworkLatency: i64 => Kind::Integer,
+    VideoLatency: i64 => Kind::Integer,
+    CpuUsed: Float => Kind::Float,
+    MemUsed: Float => Kind::Float,
+    DecodeCost: i64 => Kind::Integer,
+    K100: Float => Kind::Float,
+    K150: Float => Kind::Float,
+    NACK: i64 => Kind::Integer,
+    BitRateEstimate: i64 => Kind::Integer,
+    EncodeCost: i64 => Kind::Integer,
+    CaptureCost: i64 => Kind::Integer,
+    RenderCost: i64 => Kind::Integer,
+    FrameDelta: i64 => Kind::Integer,
+    MaxFrameDelta: i64 => Kind::Integer,
+    TotalBitrateEstimate: i64 => Kind::Integer,
+    Lag100Duration: i64 => Kind::Integer,
+    Lag150Duration: i64 => Kind::Integer,
+    ControlLatency: i64 => Kind::Integer,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportSessionMetricsRequest {
+    pub SessionId: String,
+    pub PeerDeviceId: String,
+    /// The device's start of this session, UNIX seconds; `TimeOffset` counts from it.
+    pub StartTime: i64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub Ver: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub SdkMode: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub Width: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub Height: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ConfigWidth: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ConfigHeight: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub MultiMode: Option<i64>,
+    /// Only needed when the device registers itself and the project allows both types.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub DeviceType: Option<String>,
+    pub Samples: Vec<Sample>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub Final: Option<bool>,
+}
+
+impl Params for ReportSessionMetricsRequest {
+    const FIELDS: &'static [Field] = &[
+        field("SessionId", Kind::String, true),
+        field("PeerDeviceId", Kind::String, true),
+        field("StartTime", Kind::Integer, true),
+        field("Ver", Kind::String, false),
+        field("SdkMode", Kind::String, false),
+        field("Width", Kind::Integer, false),
+        field("Height", Kind::Integer, false),
+        field("ConfigWidth", Kind::Integer, false),
+        field("ConfigHeight", Kind::Integer, false),
+        field("MultiMode", Kind::Integer, false),
+        field("DeviceType", Kind::String, false),
+        field("Samples", Kind::List(&Kind::Object(SAMPLE_FIELDS)), true),
+        field("Final", Kind::Boolean, false),
+    ];
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReportSessionMetricsResponse {
+    /// Samples stored by this call.
+    pub Accepted: i64,
+    /// Samples already stored (same SessionId, DeviceId and TimeOffset) and ignored.
+    pub Duplicates: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::from_json;
+
+    #[test]
+    fn the_product_example_decodes() {
+        let body = br#"{"SessionId": "c52cc0cc-3663-467b-a6d1-2f01d20ad7ae-1", "PeerDeviceId": "driver_456",
+          "StartTime": 1731399569, "Ver": "2.4", "SdkMode": "server2", "Width": 1280, "Height": 720,
+          "ConfigWidth": 1920, "ConfigHeight": 1536, "MultiMode": 1,
+          "Samples": [{"TimeOffset": 2, "Rate": 0, "Fps": 0, "Lost": 0, "NetworkLatency": -1, "CpuUsed": 35.02,
+            "MemUsed": 71.25, "EncodeCost": 0, "BitRateEstimate": 975, "FrameDelta": 48, "MaxFrameDelta": 59,
+            "TotalBitrateEstimate": 2635, "NACK": 0, "CaptureCost": 0,
+            "MultiNet": [{"NetId": 0, "NetIp": "192.168.11.2", "Rtt": 0, "Lost": 0, "SendBps": 77, "RecvBps": 53}]}],
+          "Final": false}"#;
+        let r: ReportSessionMetricsRequest = from_json(body).unwrap();
+        assert_eq!(r.Samples.len(), 1);
+        let s = &r.Samples[0];
+        assert_eq!(s.CpuUsed, Some(Float(35.02)));
+        assert_eq!(s.metrics().count(), 13);
+        assert_eq!(s.MultiNet.as_ref().unwrap()[0].SendBps, Some(77));
+        assert_eq!(r.Final, Some(false));
+    }
+
+    #[test]
+    fn unknown_metric_and_wrong_type_are_named() {
+        let unknown = br#"{"SessionId":"s","PeerDeviceId":"p","StartTime":1,"Samples":[{"TimeOffset":0,"Foo":1}]}"#;
+        assert_eq!(
+            from_json::<ReportSessionMetricsRequest>(unknown).unwrap_err(),
+            crate::params::ParamError::Unknown("Samples.0.Foo".into())
+        );
+        let float_rate = br#"{"SessionId":"s","PeerDeviceId":"p","StartTime":1,"Samples":[{"TimeOffset":0,"Rate":1.5}]}"#;
+        assert!(matches!(
+            from_json::<ReportSessionMetricsRequest>(float_rate).unwrap_err(),
+            crate::params::ParamError::Type { path, .. } if path == "Samples.0.Rate"
+        ));
+    }
+}

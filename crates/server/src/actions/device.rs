@@ -1,0 +1,108 @@
+//! The device API (PRODUCT.md §4): ReportDeviceStatus and ReportSessionMetrics, answered only to
+//! device credentials.
+
+use super::{ActionError, Input};
+use crate::domain::device_login::DeviceLogin;
+use crate::domain::samples::Metric;
+use crate::domain::sessions::{MetricsReport, NetIn, SampleIn};
+use crate::domain::Domain;
+use crate::store::PartMeta;
+use serde_json::Value;
+use teleoscope_protocol::params::{self, ParamError, Params};
+use teleoscope_protocol::wire::*;
+
+fn decode<R: Params>(input: Input<'_>) -> Result<R, ActionError> {
+    match input {
+        Input::Json(body) => params::from_json(body),
+        Input::Pairs(pairs) => params::from_pairs(pairs),
+    }
+    .map_err(ActionError::Params)
+}
+
+fn to_value<T: serde::Serialize>(out: T) -> Result<Value, ActionError> {
+    serde_json::to_value(out).map_err(|e| ActionError::Params(ParamError::Malformed(e.to_string())))
+}
+
+fn sample(s: Sample) -> SampleIn {
+    let metrics = s
+        .metrics()
+        .map(|(name, v)| {
+            (
+                Metric::parse(name).expect("sample fields are metric names"),
+                v,
+            )
+        })
+        .collect();
+    let nets = s
+        .MultiNet
+        .unwrap_or_default()
+        .into_iter()
+        .map(|n| NetIn {
+            net_id: n.NetId,
+            net_ip: n.NetIp,
+            values: [n.Rtt, n.Lost, n.SendBps, n.RecvBps].map(|v| v.map(|v| v as f64)),
+        })
+        .collect();
+    SampleIn {
+        time_offset: s.TimeOffset,
+        metrics,
+        nets,
+    }
+}
+
+/// Runs a device action; `None` if `action` is not one.
+pub async fn dispatch(
+    action: &str,
+    input: Input<'_>,
+    domain: &Domain,
+    login: &DeviceLogin,
+) -> Option<Result<Value, ActionError>> {
+    let domain_err = ActionError::Domain;
+    Some(match action {
+        "ReportDeviceStatus" => {
+            async {
+                let req: ReportDeviceStatusRequest = decode(input)?;
+                let status = domain
+                    .report_status(login, &req.Status, req.DeviceType.as_deref())
+                    .await
+                    .map_err(domain_err)?;
+                to_value(ReportDeviceStatusResponse {
+                    DeviceStatus: status.as_str().to_owned(),
+                })
+            }
+            .await
+        }
+        "ReportSessionMetrics" => {
+            async {
+                let req: ReportSessionMetricsRequest = decode(input)?;
+                let report = MetricsReport {
+                    session_id: req.SessionId,
+                    peer_device_id: req.PeerDeviceId,
+                    start_time: req.StartTime,
+                    meta: PartMeta {
+                        ver: req.Ver.unwrap_or_default(),
+                        sdk_mode: req.SdkMode.unwrap_or_default(),
+                        width: req.Width.unwrap_or(0),
+                        height: req.Height.unwrap_or(0),
+                        config_width: req.ConfigWidth.unwrap_or(0),
+                        config_height: req.ConfigHeight.unwrap_or(0),
+                        multi_mode: req.MultiMode.unwrap_or(0),
+                    },
+                    device_type: req.DeviceType,
+                    samples: req.Samples.into_iter().map(sample).collect(),
+                    last: req.Final.unwrap_or(false),
+                };
+                let outcome = domain
+                    .report_metrics(login, report)
+                    .await
+                    .map_err(domain_err)?;
+                to_value(ReportSessionMetricsResponse {
+                    Accepted: outcome.accepted as i64,
+                    Duplicates: outcome.duplicates as i64,
+                })
+            }
+            .await
+        }
+        _ => return None,
+    })
+}

@@ -1,0 +1,200 @@
+//! DescribeDeviceSessionList, DescribeDeviceSessionDetails, DescribeRecentSessionList.
+
+use super::{page, Ctx, Handler};
+use crate::domain::samples::{Columns, Metric};
+use crate::domain::sessions::PartDetail;
+use crate::errors::DomainError;
+use crate::store::{SessionFilter, SessionRow};
+use async_trait::async_trait;
+use teleoscope_protocol::wire::*;
+
+/// `SessionInfo.Resolution` is `<Width>*<Height>` of the field device's video (PRODUCT.md §2); empty
+/// until the field device has reported.
+fn resolution(s: &SessionRow) -> String {
+    if s.has_field_part {
+        format!("{}*{}", s.width, s.height)
+    } else {
+        String::new()
+    }
+}
+
+/// Unset optional device filters may arrive as empty strings from some SDKs.
+fn device_filter(d: Option<String>) -> Option<String> {
+    d.filter(|d| !d.is_empty())
+}
+
+fn non_negative(param: &'static str, v: Option<i64>) -> Result<Option<i64>, DomainError> {
+    match v {
+        Some(t) if t < 0 => Err(DomainError::invalid(
+            param,
+            t.to_string(),
+            "UNIX seconds, not negative",
+        )),
+        other => Ok(other),
+    }
+}
+
+#[async_trait]
+impl Handler for DescribeDeviceSessionListRequest {
+    type Response = DescribeDeviceSessionListResponse;
+    async fn handle(self, ctx: &Ctx<'_>) -> Result<Self::Response, DomainError> {
+        let page = page(Some(self.PageNumber), Some(self.PageSize), "PageNumber")?;
+        // The seed's example sends `"StartTime": "0"`: zero is "from the beginning".
+        let filter = SessionFilter {
+            device_id: device_filter(self.DeviceId),
+            from: non_negative("StartTime", self.StartTime)?.filter(|t| *t > 0),
+            to: non_negative("EndTime", self.EndTime)?.filter(|t| *t > 0),
+            updated_since: None,
+        };
+        let (total, rows) = ctx
+            .domain
+            .list_sessions(ctx.account, &self.ProjectId, &filter, page)
+            .await?;
+        let list: Vec<SessionInfo> = rows
+            .iter()
+            .map(|s| SessionInfo {
+                SessionId: s.session_id.clone(),
+                RemoteDeviceId: s.remote_device_id.clone(),
+                FieldDeviceId: s.field_device_id.clone(),
+                Resolution: resolution(s),
+                StartTime: s.start_time,
+                EndTime: s.end_time,
+                Quality: s.quality.clone(),
+            })
+            .collect();
+        Ok(DescribeDeviceSessionListResponse {
+            Total: total as i64,
+            Num: list.len() as i64,
+            DeviceSessionList: list,
+        })
+    }
+}
+
+#[async_trait]
+impl Handler for DescribeRecentSessionListRequest {
+    type Response = DescribeRecentSessionListResponse;
+    async fn handle(self, ctx: &Ctx<'_>) -> Result<Self::Response, DomainError> {
+        let page = page(Some(self.PageNumber), Some(self.PageSize), "PageNumber")?;
+        // api.json: the window is at most the last two hours; an absent or out-of-range StartTime is
+        // two hours ago, an absent or out-of-range EndTime is now.
+        let now = ctx.domain.clock.now();
+        let earliest = now - 2 * 3600;
+        let within = |t: Option<i64>| t.filter(|t| (earliest..=now).contains(t));
+        let from = within(non_negative("StartTime", self.StartTime)?).unwrap_or(earliest);
+        let to = within(non_negative("EndTime", self.EndTime)?).unwrap_or(now);
+        let filter = SessionFilter {
+            device_id: device_filter(self.DeviceId),
+            from: None,
+            to: Some(to),
+            updated_since: Some(from),
+        };
+        let (total, rows) = ctx
+            .domain
+            .list_sessions(ctx.account, &self.ProjectId, &filter, page)
+            .await?;
+        let list: Vec<RecentSessionInfo> = rows
+            .iter()
+            .map(|s| RecentSessionInfo {
+                SessionId: s.session_id.clone(),
+                RemoteDeviceId: s.remote_device_id.clone(),
+                FieldDeviceId: s.field_device_id.clone(),
+                Resolution: resolution(s),
+                StartTime: s.start_time,
+                LatestUpdateTime: s.last_update,
+            })
+            .collect();
+        Ok(DescribeRecentSessionListResponse {
+            Total: total as i64,
+            Num: list.len() as i64,
+            RecentSessionList: list,
+        })
+    }
+}
+
+fn floats(v: Option<&[f64]>) -> Vec<Float> {
+    v.map(|v| v.iter().map(|x| Float(*x)).collect())
+        .unwrap_or_default()
+}
+
+fn ints(v: Option<&[f64]>) -> Vec<i64> {
+    v.map(|v| v.iter().map(|x| *x as i64).collect())
+        .unwrap_or_default()
+}
+
+fn detail(session_id: &str, project_id: &str, d: PartDetail) -> SessionDeviceDetail {
+    let c: &Columns = &d.columns;
+    let p = &d.part;
+    let i = |m: Metric| ints(c.metric(m));
+    let f = |m: Metric| floats(c.metric(m));
+    // With a time cut, the span is that of the points shown; TimeOffset stays relative to the
+    // device's StartTime, so StartTime + TimeOffset is always a point's time.
+    let end = p.start_time + c.time_offset.last().copied().unwrap_or(0);
+    SessionDeviceDetail {
+        DeviceType: p.device_type.as_str().to_owned(),
+        StartTime: p.start_time,
+        EndTime: end,
+        SessionId: session_id.to_owned(),
+        Rate: i(Metric::Rate),
+        Fps: i(Metric::Fps),
+        Lost: f(Metric::Lost),
+        NetworkLatency: i(Metric::NetworkLatency),
+        VideoLatency: i(Metric::VideoLatency),
+        CpuUsed: f(Metric::CpuUsed),
+        MemUsed: f(Metric::MemUsed),
+        TimeOffset: c.time_offset.clone(),
+        ProjectId: project_id.to_owned(),
+        DeviceId: p.device_id.clone(),
+        Ver: p.meta.ver.clone(),
+        SdkMode: p.meta.sdk_mode.clone(),
+        DecodeCost: i(Metric::DecodeCost),
+        K100: f(Metric::K100),
+        K150: f(Metric::K150),
+        NACK: i(Metric::NACK),
+        BitRateEstimate: i(Metric::BitRateEstimate),
+        Width: p.meta.width,
+        Height: p.meta.height,
+        EncodeCost: i(Metric::EncodeCost),
+        CaptureCost: i(Metric::CaptureCost),
+        RenderCost: i(Metric::RenderCost),
+        ConfigWidth: p.meta.config_width,
+        ConfigHeight: p.meta.config_height,
+        FrameDelta: i(Metric::FrameDelta),
+        MaxFrameDelta: i(Metric::MaxFrameDelta),
+        TotalBitrateEstimate: i(Metric::TotalBitrateEstimate),
+        Lag100Duration: i(Metric::Lag100Duration),
+        Lag150Duration: i(Metric::Lag150Duration),
+        MultiMode: p.meta.multi_mode,
+        MultiNet: c
+            .nets
+            .iter()
+            .map(|n| MultiNet {
+                NetId: n.net_id,
+                NetIp: n.net_ip.clone(),
+                Rtt: ints(Some(&n.rtt)),
+                Lost: ints(Some(&n.lost)),
+                SendBps: ints(Some(&n.send_bps)),
+                RecvBps: ints(Some(&n.recv_bps)),
+            })
+            .collect(),
+        ControlLatency: i(Metric::ControlLatency),
+    }
+}
+
+#[async_trait]
+impl Handler for DescribeDeviceSessionDetailsRequest {
+    type Response = DescribeDeviceSessionDetailsResponse;
+    async fn handle(self, ctx: &Ctx<'_>) -> Result<Self::Response, DomainError> {
+        let from = non_negative("StartTime", self.StartTime)?;
+        let to = non_negative("EndTime", self.EndTime)?;
+        let (session, parts) = ctx
+            .domain
+            .session_details(ctx.account, &self.SessionId, from, to)
+            .await?;
+        // Field first, then remote (PRODUCT.md §2): the store returns them in that order.
+        let details = parts
+            .into_iter()
+            .map(|d| detail(&session.session_id, &session.project_id, d))
+            .collect();
+        Ok(DescribeDeviceSessionDetailsResponse { Details: details })
+    }
+}

@@ -1,0 +1,183 @@
+//! DescribeSessionStatistics, DescribeSessionStatisticsByInterval, GetTotalDuration,
+//! GetDurationDetails. Semantics in `domain::usage`.
+
+use super::{page, Ctx, Handler};
+use crate::domain::usage::{Interval, Scope, Usage};
+use crate::errors::DomainError;
+use async_trait::async_trait;
+use teleoscope_protocol::wire::*;
+
+/// [from, to) from optional bounds; an absent end is "now + 1".
+fn window(ctx: &Ctx<'_>, from: Option<i64>, to: Option<i64>) -> Result<(i64, i64), DomainError> {
+    let from = from.unwrap_or(0);
+    let to = to.map(|t| t + 1).unwrap_or(ctx.domain.clock.now() + 1);
+    if from < 0 {
+        return Err(DomainError::invalid(
+            "StartTime",
+            from.to_string(),
+            "UNIX seconds, not negative",
+        ));
+    }
+    if to <= from {
+        return Err(DomainError::invalid(
+            "EndTime",
+            (to - 1).to_string(),
+            "not before StartTime",
+        ));
+    }
+    Ok((from, to))
+}
+
+fn scope<'a>(project_id: &'a str, device_id: &'a Option<String>, from: i64, to: i64) -> Scope<'a> {
+    // Unset optional device filters may arrive as empty strings from some SDKs.
+    Scope {
+        project_id,
+        device_id: device_id.as_deref().filter(|d| !d.is_empty()),
+        from,
+        to,
+    }
+}
+
+#[async_trait]
+impl Handler for DescribeSessionStatisticsRequest {
+    type Response = DescribeSessionStatisticsResponse;
+    async fn handle(self, ctx: &Ctx<'_>) -> Result<Self::Response, DomainError> {
+        let (from, to) = window(ctx, self.StartTime, self.EndTime)?;
+        let s = ctx
+            .domain
+            .statistics(
+                ctx.account,
+                scope(&self.ProjectId, &self.DeviceId, from, to),
+            )
+            .await?;
+        Ok(DescribeSessionStatisticsResponse {
+            SessionNum: s.session_num,
+            TotalDuration: s.total_minutes,
+            ActiveFieldDeviceNum: s.active_field,
+            ActiveRemoteDeviceNum: s.active_remote,
+            NotBadSessionRatio: s.not_bad_ratio,
+        })
+    }
+}
+
+#[async_trait]
+impl Handler for DescribeSessionStatisticsByIntervalRequest {
+    type Response = DescribeSessionStatisticsByIntervalResponse;
+    async fn handle(self, ctx: &Ctx<'_>) -> Result<Self::Response, DomainError> {
+        let interval = match self.StatisticInterval.as_str() {
+            "hour" => Interval::Hour,
+            "day" => Interval::Day,
+            "month" => Interval::Month,
+            other => {
+                return Err(DomainError::invalid(
+                    "StatisticInterval",
+                    other,
+                    "`hour`, `day` or `month`",
+                ))
+            }
+        };
+        let (from, to) = window(ctx, self.StartTime, self.EndTime)?;
+        let rows = ctx
+            .domain
+            .statistics_by_interval(
+                ctx.account,
+                scope(&self.ProjectId, &self.DeviceId, from, to),
+                interval,
+                ctx.tz,
+            )
+            .await?;
+        Ok(DescribeSessionStatisticsByIntervalResponse {
+            SessionStatistics: rows
+                .into_iter()
+                .map(|(start, end, s)| SessionIntervalStatistic {
+                    ActiveFieldDeviceNum: s.active_field,
+                    ActiveRemoteDeviceNum: s.active_remote,
+                    SessionNum: s.session_num,
+                    TotalDuration: s.total_minutes,
+                    StartTime: start,
+                    EndTime: end,
+                    NotBadSessionRatio: s.not_bad_ratio,
+                })
+                .collect(),
+        })
+    }
+}
+
+#[async_trait]
+impl Handler for GetTotalDurationRequest {
+    type Response = GetTotalDurationResponse;
+    async fn handle(self, ctx: &Ctx<'_>) -> Result<Self::Response, DomainError> {
+        let (from, to) = window(ctx, Some(self.StartTime), Some(self.EndTime))?;
+        let u = ctx
+            .domain
+            .usage(
+                ctx.account,
+                scope(&self.ProjectId, &self.DeviceId, from, to),
+            )
+            .await?;
+        Ok(GetTotalDurationResponse {
+            Voice: u.voice + u.multi_voice,
+            SD: u.video[0],
+            HD: u.video[1],
+            FHD: u.video[2],
+            TwoK: u.video[3],
+            FourK: u.video[4],
+            Online: u.online,
+            MultiSD: u.multi_video[0],
+            MultiHD: u.multi_video[1],
+            MultiFHD: u.multi_video[2],
+            MultiTwoK: u.multi_video[3],
+            MultiFourK: u.multi_video[4],
+            MultiOnline: u.multi_online,
+            DeductDuration: u.deduct(),
+        })
+    }
+}
+
+fn day(start: i64, u: &Usage) -> DurationDetails {
+    DurationDetails {
+        SessionTime: start.to_string(),
+        Voice: u.voice + u.multi_voice,
+        SD: u.video[0],
+        HD: u.video[1],
+        FHD: u.video[2],
+        TwoK: u.video[3],
+        FourK: u.video[4],
+        Online: u.online,
+        MultiSD: u.multi_video[0],
+        MultiHD: u.multi_video[1],
+        MultiFHD: u.multi_video[2],
+        MultiTwoK: u.multi_video[3],
+        MultiFourK: u.multi_video[4],
+        MultiOnline: u.multi_online,
+        DeductDuration: u.deduct(),
+    }
+}
+
+#[async_trait]
+impl Handler for GetDurationDetailsRequest {
+    type Response = GetDurationDetailsResponse;
+    async fn handle(self, ctx: &Ctx<'_>) -> Result<Self::Response, DomainError> {
+        let page = page(Some(self.PageNum), Some(self.PageSize), "PageNum")?;
+        let (from, to) = window(ctx, Some(self.StartTime), Some(self.EndTime))?;
+        let days = ctx
+            .domain
+            .usage_by_day(
+                ctx.account,
+                scope(&self.ProjectId, &self.DeviceId, from, to),
+                ctx.tz,
+            )
+            .await?;
+        let total = days.len() as i64;
+        let list = days
+            .iter()
+            .skip(page.offset() as usize)
+            .take(page.size as usize)
+            .map(|(start, u)| day(*start, u))
+            .collect();
+        Ok(GetDurationDetailsResponse {
+            TotalCount: total,
+            DurationDetails: list,
+        })
+    }
+}

@@ -1,0 +1,145 @@
+//! Device credentials (PRODUCT.md §4, FIELD-NOTES "Device login"):
+//! - a registered device signs with SecretId `<ProjectId>:<DeviceId>` and its 16-character DeviceToken;
+//! - in project shared-key mode, SecretId `<ProjectId>:<DeviceId>:<ExpireTime>` and the password
+//!   Base64(HMAC-SHA256(project key, DeviceId + ExpireTime)) without `+`, `/`, `=`, then `_<ExpireTime>`.
+//!   An unknown device may then register itself if the project's `AutoRegister` allows its type.
+//!
+//! A device whose token is `USEPROJECTKEYPWD` may log in only with the project key (api.json
+//! ModifyProjectSecMode document).
+
+use super::{AccountId, Device, Domain};
+use crate::errors::DomainError;
+use base64::Engine;
+use sha2::Sha256;
+
+/// The sentinel token of devices that must use the project key.
+pub const USE_PROJECT_KEY: &str = "USEPROJECTKEYPWD";
+
+/// Who a device credential names.
+#[derive(Debug, Clone)]
+pub struct DeviceLogin {
+    pub account: AccountId,
+    pub project_id: String,
+    pub device_id: String,
+    /// None: not registered yet (project-key login under `AutoRegister`).
+    pub device: Option<Device>,
+    /// The project's `AutoRegister` (0 off, 1 field, 2 remote, 3 both).
+    pub auto_register: i64,
+}
+
+/// Why a device credential is refused although it names a project and device.
+#[derive(Debug)]
+pub enum LoginRefusal {
+    Expired { expire_time: i64 },
+    ProjectKeyOnly,
+}
+
+/// The shared-key password of a device (the vendor's derivation).
+pub fn project_key_password(project_key: &str, device_id: &str, expire_time: i64) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<Sha256>::new_from_slice(project_key.as_bytes()).expect("any key length");
+    mac.update(format!("{device_id}{expire_time}").as_bytes());
+    let b64 = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    let cleaned: String = b64
+        .chars()
+        .filter(|c| !matches!(c, '+' | '/' | '='))
+        .collect();
+    format!("{cleaned}_{expire_time}")
+}
+
+impl Domain {
+    /// Resolve a device SecretId to the login and the secret key its signature must use.
+    /// `Ok(None)`: no such credential (`AuthFailure.SecretIdNotFound`).
+    pub async fn device_login(
+        &self,
+        secret_id: &str,
+    ) -> Result<Option<Result<(DeviceLogin, String), LoginRefusal>>, DomainError> {
+        let parts: Vec<&str> = secret_id.split(':').collect();
+        let (project_id, device_id, expire) = match parts.as_slice() {
+            [p, d] => (*p, *d, None),
+            [p, d, e] => match e.parse::<i64>() {
+                Ok(e) => (*p, *d, Some(e)),
+                Err(_) => return Ok(None),
+            },
+            _ => return Ok(None),
+        };
+        let Some(project) = self.store.project_by_id(project_id).await? else {
+            return Ok(None);
+        };
+        let device = self
+            .store
+            .device(&project.account_id, project_id, device_id)
+            .await?;
+        let login = |device: Option<Device>| DeviceLogin {
+            account: project.account_id.clone(),
+            project_id: project_id.to_owned(),
+            device_id: device_id.to_owned(),
+            device,
+            auto_register: project.sec_mode.auto_register,
+        };
+        match expire {
+            None => {
+                let Some(device) = device else {
+                    return Ok(None);
+                };
+                let token = self
+                    .sealer
+                    .open(&device.token_sealed)
+                    .map_err(DomainError::Secret)?;
+                if token == USE_PROJECT_KEY {
+                    return Ok(Some(Err(LoginRefusal::ProjectKeyOnly)));
+                }
+                Ok(Some(Ok((login(Some(device)), token))))
+            }
+            Some(expire_time) => {
+                let key = match (&project.sec_mode.key_sealed, project.sec_mode.enabled) {
+                    (Some(k), true) => self.sealer.open(k).map_err(DomainError::Secret)?,
+                    _ => return Ok(None),
+                };
+                if device.is_none() && project.sec_mode.auto_register == 0 {
+                    return Ok(None);
+                }
+                if expire_time < self.clock.now() {
+                    return Ok(Some(Err(LoginRefusal::Expired { expire_time })));
+                }
+                let password = project_key_password(&key, device_id, expire_time);
+                Ok(Some(Ok((login(device), password))))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_shape() {
+        let p = project_key_password(
+            "123456789012345678901234567abcde",
+            "truck_01",
+            1_900_000_000,
+        );
+        assert!(p.ends_with("_1900000000"));
+        let head = p.trim_end_matches("_1900000000");
+        assert!(head.chars().all(|c| c.is_ascii_alphanumeric()), "{p}");
+        assert!(head.len() >= 40 && head.len() <= 43);
+        // Deterministic, and bound to the device and the expiry.
+        assert_eq!(
+            p,
+            project_key_password(
+                "123456789012345678901234567abcde",
+                "truck_01",
+                1_900_000_000
+            )
+        );
+        assert_ne!(
+            p,
+            project_key_password(
+                "123456789012345678901234567abcde",
+                "truck_02",
+                1_900_000_000
+            )
+        );
+    }
+}

@@ -1,0 +1,524 @@
+//! Sessions: the device API's ingest (status heartbeats, metric reports), the reads of the session
+//! actions, and the upkeep that ends idle parts, expires heartbeats and scores quality.
+//!
+//! A session has one field and one remote device; each device's samples form its *part*. The
+//! session spans from the earliest part start to the latest part end (part end = its StartTime +
+//! last TimeOffset, PRODUCT.md §2) and is live while a part is open. A part ends with `Final` or
+//! after `idle_timeout` seconds without a report; a device that comes back later reopens it.
+
+use super::device_login::{DeviceLogin, USE_PROJECT_KEY};
+use super::quality::{score_part, score_session, Assessment, Grade};
+use super::samples::{Columns, Metric, NetColumns};
+use super::{codec, rules, Device, DeviceStatus, DeviceType, Domain, Page};
+use crate::errors::{DomainError, Resource, StoreError};
+use crate::store::{
+    Append, AppendOutcome, AppendRejection, PartMeta, PartRow, SessionFilter, SessionRow,
+};
+
+/// One sample as reported: its offset, its metrics and its links.
+#[derive(Debug, Clone, Default)]
+pub struct SampleIn {
+    pub time_offset: i64,
+    pub metrics: Vec<(Metric, f64)>,
+    pub nets: Vec<NetIn>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NetIn {
+    pub net_id: i64,
+    pub net_ip: Option<String>,
+    /// Rtt, Lost, SendBps, RecvBps as reported.
+    pub values: [Option<f64>; 4],
+}
+
+/// A `ReportSessionMetrics` call, in domain terms.
+#[derive(Debug, Clone)]
+pub struct MetricsReport {
+    pub session_id: String,
+    pub peer_device_id: String,
+    pub start_time: i64,
+    pub meta: PartMeta,
+    pub device_type: Option<String>,
+    pub samples: Vec<SampleIn>,
+    pub last: bool,
+}
+
+/// One device's part of a session with its samples (possibly cut to a time window).
+pub struct PartDetail {
+    pub part: PartRow,
+    pub columns: Columns,
+}
+
+/// Limits of the device API.
+pub const MAX_SAMPLES_PER_REPORT: usize = 1800;
+/// A week: no device part is longer.
+pub const MAX_TIME_OFFSET: i64 = 7 * 24 * 3600;
+
+fn check_session_id(v: &str) -> Result<(), DomainError> {
+    let ok = !v.is_empty()
+        && v.len() <= 128
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+    if !ok {
+        return Err(DomainError::invalid(
+            "SessionId",
+            v,
+            "1 to 128 characters of letters, digits and - _ . :",
+        ));
+    }
+    Ok(())
+}
+
+/// Builds aligned columns from samples: sorted by offset, every sample carrying the same metrics and
+/// the same links (so each array stays aligned with TimeOffset).
+pub fn columns_from_samples(mut samples: Vec<SampleIn>) -> Result<Columns, DomainError> {
+    if samples.len() > MAX_SAMPLES_PER_REPORT {
+        return Err(DomainError::invalid(
+            "Samples",
+            format!("{} samples", samples.len()),
+            format!("at most {MAX_SAMPLES_PER_REPORT} samples per report"),
+        ));
+    }
+    for (i, s) in samples.iter().enumerate() {
+        if !(0..=MAX_TIME_OFFSET).contains(&s.time_offset) {
+            return Err(DomainError::invalid(
+                "TimeOffset",
+                format!("{} (Samples.{i})", s.time_offset),
+                format!("seconds since the device's StartTime, 0 to {MAX_TIME_OFFSET}"),
+            ));
+        }
+    }
+    samples.sort_by_key(|s| s.time_offset);
+    for w in samples.windows(2) {
+        if w[0].time_offset == w[1].time_offset {
+            return Err(DomainError::invalid(
+                "TimeOffset",
+                w[0].time_offset.to_string(),
+                "unique within a report: one sample per TimeOffset",
+            ));
+        }
+    }
+    let Some(first) = samples.first() else {
+        return Ok(Columns::default());
+    };
+    let mut metric_set: Vec<Metric> = first.metrics.iter().map(|(m, _)| *m).collect();
+    metric_set.sort();
+    let mut net_ids: Vec<i64> = first.nets.iter().map(|n| n.net_id).collect();
+    net_ids.sort();
+    if net_ids.windows(2).any(|w| w[0] == w[1]) {
+        return Err(DomainError::invalid(
+            "MultiNet.NetId",
+            net_ids[0].to_string(),
+            "unique within a sample",
+        ));
+    }
+    let mut c = Columns {
+        time_offset: Vec::with_capacity(samples.len()),
+        metrics: metric_set
+            .iter()
+            .map(|m| (*m, Vec::with_capacity(samples.len())))
+            .collect(),
+        nets: net_ids
+            .iter()
+            .map(|&id| NetColumns {
+                net_id: id,
+                ..Default::default()
+            })
+            .collect(),
+    };
+    for s in &samples {
+        let mut ms: Vec<Metric> = s.metrics.iter().map(|(m, _)| *m).collect();
+        ms.sort();
+        if ms != metric_set {
+            let names = |v: &[Metric]| v.iter().map(|m| m.name()).collect::<Vec<_>>().join(",");
+            return Err(DomainError::invalid(
+                "Samples",
+                format!("TimeOffset {} reports [{}]", s.time_offset, names(&ms)),
+                format!(
+                    "every sample of a report carries the same metrics: [{}]",
+                    names(&metric_set)
+                ),
+            ));
+        }
+        c.time_offset.push(s.time_offset);
+        for (m, v) in &s.metrics {
+            let i = metric_set.binary_search(m).expect("checked above");
+            c.metrics[i].1.push(*v);
+        }
+        let mut ids: Vec<i64> = s.nets.iter().map(|n| n.net_id).collect();
+        ids.sort();
+        if ids != net_ids {
+            return Err(DomainError::invalid(
+                "MultiNet",
+                format!("TimeOffset {} reports links {ids:?}", s.time_offset),
+                format!("every sample of a report carries the same links: {net_ids:?}"),
+            ));
+        }
+        for n in &s.nets {
+            let i = net_ids.binary_search(&n.net_id).expect("checked above");
+            let col = &mut c.nets[i];
+            if let Some(ip) = &n.net_ip {
+                if col.net_ip.is_empty() {
+                    col.net_ip = ip.clone();
+                }
+            }
+            for (k, v) in n.values.iter().enumerate() {
+                let Some(v) = v else {
+                    return Err(DomainError::invalid(
+                        "MultiNet",
+                        format!("NetId {} at TimeOffset {}", n.net_id, s.time_offset),
+                        "each link reports Rtt, Lost, SendBps and RecvBps",
+                    ));
+                };
+                let column = match k {
+                    0 => &mut col.rtt,
+                    1 => &mut col.lost,
+                    2 => &mut col.send_bps,
+                    _ => &mut col.recv_bps,
+                };
+                column.push(*v);
+            }
+        }
+    }
+    Ok(c)
+}
+
+fn rejection(r: AppendRejection, report: &MetricsReport, device_type: DeviceType) -> DomainError {
+    match r {
+        AppendRejection::SessionInOtherProject => {
+            DomainError::invalid("SessionId", &report.session_id, "a session id not used by another project")
+        }
+        AppendRejection::OtherDevice { existing, .. } => DomainError::invalid(
+            "SessionId",
+            &report.session_id,
+            format!("a session has one {} device, and this one's is `{existing}`", device_type.as_str()),
+        ),
+        AppendRejection::PeerMismatch { expected } => DomainError::invalid(
+            "PeerDeviceId",
+            &report.peer_device_id,
+            format!("the session's other device, `{expected}`"),
+        ),
+        AppendRejection::SchemaMismatch { expected, got } => DomainError::invalid(
+            "Samples",
+            format!("metrics/links {got}"),
+            format!("the same metrics and links as this device's earlier samples of the session ({expected})"),
+        ),
+    }
+}
+
+impl Domain {
+    /// The device of a login, registering it first when the project allows it (`AutoRegister`).
+    async fn login_device(
+        &self,
+        login: &DeviceLogin,
+        wanted: Option<DeviceType>,
+    ) -> Result<Device, DomainError> {
+        if let Some(d) = &login.device {
+            return Ok(d.clone());
+        }
+        let allowed: &[DeviceType] = match login.auto_register {
+            1 => &[DeviceType::Field],
+            2 => &[DeviceType::Remote],
+            3 => &[DeviceType::Field, DeviceType::Remote],
+            _ => &[],
+        };
+        let device_type = match (wanted, allowed) {
+            (Some(t), _) if allowed.contains(&t) => t,
+            (None, [only]) => *only,
+            (None, [_, _]) => {
+                return Err(DomainError::invalid(
+                    "DeviceType",
+                    "",
+                    "`field` or `remote`: needed for a device's first report when the project auto-registers both",
+                ))
+            }
+            _ => return Err(DomainError::Denied("the project does not auto-register this device".into())),
+        };
+        rules::device_id("DeviceId", &login.device_id)?;
+        let now = self.clock.now();
+        let device = Device {
+            account_id: login.account.clone(),
+            project_id: login.project_id.clone(),
+            device_id: login.device_id.clone(),
+            name: login.device_id.chars().take(23).collect(),
+            device_type,
+            token_sealed: self.sealer.seal(USE_PROJECT_KEY),
+            auto_registered: true,
+            status: DeviceStatus::Offline,
+            last_report_time: now,
+            modify_time: now,
+            created_at: now,
+        };
+        match self.store.insert_auto_device(&device).await {
+            Ok(()) => Ok(device),
+            // Registered by a concurrent first report.
+            Err(StoreError::Conflict) => {
+                self.device(&login.account, &login.project_id, &login.device_id)
+                    .await
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn report_status(
+        &self,
+        login: &DeviceLogin,
+        status: &str,
+        device_type: Option<&str>,
+    ) -> Result<DeviceStatus, DomainError> {
+        let status = match status {
+            "ready" => DeviceStatus::Ready,
+            "offline" => DeviceStatus::Offline,
+            other => {
+                return Err(DomainError::invalid(
+                    "Status",
+                    other,
+                    "`ready` or `offline`",
+                ))
+            }
+        };
+        let wanted = device_type.map(parse_type).transpose()?;
+        let device = self.login_device(login, wanted).await?;
+        Ok(self
+            .store
+            .report_status(
+                &login.account,
+                &login.project_id,
+                &device.device_id,
+                status,
+                self.clock.now(),
+            )
+            .await?)
+    }
+
+    pub async fn report_metrics(
+        &self,
+        login: &DeviceLogin,
+        report: MetricsReport,
+    ) -> Result<AppendOutcome, DomainError> {
+        check_session_id(&report.session_id)?;
+        rules::device_id("PeerDeviceId", &report.peer_device_id)?;
+        let now = self.clock.now();
+        if report.start_time < 0 || report.start_time > now + 300 {
+            return Err(DomainError::invalid(
+                "StartTime",
+                report.start_time.to_string(),
+                "UNIX seconds, not in the future",
+            ));
+        }
+        for (name, v) in [
+            ("Width", report.meta.width),
+            ("Height", report.meta.height),
+            ("ConfigWidth", report.meta.config_width),
+            ("ConfigHeight", report.meta.config_height),
+        ] {
+            rules::in_range(name, v, 0, 16384)?;
+        }
+        rules::in_range("MultiMode", report.meta.multi_mode, 0, 1)?;
+        let peer = self
+            .store
+            .device(&login.account, &login.project_id, &report.peer_device_id)
+            .await?;
+        let wanted = match report.device_type.as_deref() {
+            Some(t) => Some(parse_type(t)?),
+            // A new device's type follows from its peer's.
+            None => peer.as_ref().map(|p| other_type(p.device_type)),
+        };
+        let device = self.login_device(login, wanted).await?;
+        if let Some(t) = wanted {
+            if report.device_type.is_some() && t != device.device_type {
+                return Err(DomainError::invalid(
+                    "DeviceType",
+                    t.as_str(),
+                    format!(
+                        "the device's registered type, `{}`",
+                        device.device_type.as_str()
+                    ),
+                ));
+            }
+        }
+        let peer = match peer {
+            Some(p) if p.device_type != device.device_type => p,
+            _ => {
+                return Err(DomainError::invalid(
+                    "PeerDeviceId",
+                    &report.peer_device_id,
+                    format!(
+                        "a {} device of the project",
+                        other_type(device.device_type).as_str()
+                    ),
+                ))
+            }
+        };
+        // Policy decides when a device joins a session (PRODUCT.md §4).
+        let joined = match self
+            .store
+            .session(&login.account, &report.session_id)
+            .await?
+        {
+            Some((_, parts)) => parts.iter().any(|p| p.device_id == device.device_id),
+            None => false,
+        };
+        if !joined {
+            let (remote, field) = match device.device_type {
+                DeviceType::Remote => (&device.device_id, &peer.device_id),
+                DeviceType::Field => (&peer.device_id, &device.device_id),
+            };
+            if !self
+                .policy_allows(&login.account, &login.project_id, remote, field)
+                .await?
+            {
+                return Err(DomainError::Denied(format!(
+                    "the project's policy does not let remote device `{remote}` control field device `{field}`"
+                )));
+            }
+        }
+        let columns = columns_from_samples(report.samples.clone())?;
+        let encoded = codec::encode(&columns);
+        let append = Append {
+            account: login.account.clone(),
+            project_id: login.project_id.clone(),
+            session_id: report.session_id.clone(),
+            device_id: device.device_id.clone(),
+            device_type: device.device_type,
+            peer_device_id: peer.device_id.clone(),
+            start_time: report.start_time,
+            meta: report.meta.clone(),
+            schema: columns.schema(),
+            columns,
+            encoded,
+            last: report.last,
+            now,
+        };
+        match self.store.append(append).await? {
+            Ok(outcome) => Ok(outcome),
+            Err(r) => Err(rejection(r, &report, device.device_type)),
+        }
+    }
+
+    /// A session with its parts' samples, optionally cut to [from, to] by absolute time.
+    pub async fn session_details(
+        &self,
+        account: &super::AccountId,
+        session_id: &str,
+        from: Option<i64>,
+        to: Option<i64>,
+    ) -> Result<(SessionRow, Vec<PartDetail>), DomainError> {
+        let (session, parts) = self
+            .store
+            .session(account, session_id)
+            .await?
+            .ok_or_else(|| DomainError::not_found(Resource::Session, session_id))?;
+        let mut details = Vec::with_capacity(parts.len());
+        for part in parts {
+            let columns = self.part_columns(part.part_key).await?;
+            let start = part.start_time;
+            let columns = if from.is_some() || to.is_some() {
+                columns.retain(|o| {
+                    from.is_none_or(|f| start + o >= f) && to.is_none_or(|t| start + o <= t)
+                })
+            } else {
+                columns
+            };
+            details.push(PartDetail { part, columns });
+        }
+        Ok((session, details))
+    }
+
+    async fn part_columns(&self, part_key: i64) -> Result<Columns, DomainError> {
+        let chunks = self.store.part_chunks(part_key).await?;
+        let decoded = chunks
+            .iter()
+            .map(|c| codec::decode(c))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| DomainError::Store(StoreError::Corrupt(e.to_string())))?;
+        codec::merge(decoded).map_err(|e| DomainError::Store(StoreError::Corrupt(e.to_string())))
+    }
+
+    pub async fn list_sessions(
+        &self,
+        account: &super::AccountId,
+        project_id: &str,
+        filter: &SessionFilter,
+        page: Page,
+    ) -> Result<(u64, Vec<SessionRow>), DomainError> {
+        self.project(account, project_id).await?;
+        Ok(self
+            .store
+            .list_sessions(account, project_id, filter, page)
+            .await?)
+    }
+
+    /// Ends idle parts, expires heartbeats, and scores the sessions whose quality is stale.
+    /// The server runs it every second; tests call it after moving a `ManualClock`.
+    pub async fn upkeep(&self) -> Result<(), DomainError> {
+        let now = self.clock.now();
+        let s = &self.settings;
+        self.store
+            .end_idle_parts(now - s.idle_timeout, now - s.heartbeat_timeout, now)
+            .await?;
+        self.store
+            .expire_heartbeats(now - s.heartbeat_timeout, now)
+            .await?;
+        loop {
+            let keys = self.store.sessions_to_score(200).await?;
+            if keys.is_empty() {
+                break;
+            }
+            for key in &keys {
+                self.score(*key).await?;
+            }
+            if keys.len() < 200 {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Scores one session from its stored samples: provisional while live, final once ended.
+    pub async fn score(&self, session_key: i64) -> Result<Assessment, DomainError> {
+        let Some((session, parts)) = self.store.session_by_key(session_key).await? else {
+            return Err(DomainError::not_found(
+                Resource::Session,
+                session_key.to_string(),
+            ));
+        };
+        let mut assessments = Vec::with_capacity(parts.len());
+        for part in &parts {
+            let columns = self.part_columns(part.part_key).await?;
+            assessments.push(score_part(
+                part.device_type.as_str(),
+                &columns,
+                &self.settings.quality,
+            ));
+        }
+        let result = score_session(&assessments);
+        let reasons = serde_json::to_string(&result.reasons).unwrap_or_else(|_| "[]".into());
+        self.store
+            .save_quality(
+                session_key,
+                result.grade.as_str(),
+                &reasons,
+                !session.live,
+                session.last_update,
+            )
+            .await?;
+        Ok(result)
+    }
+}
+
+fn parse_type(t: &str) -> Result<DeviceType, DomainError> {
+    DeviceType::parse(t).ok_or_else(|| DomainError::invalid("DeviceType", t, "`field` or `remote`"))
+}
+
+fn other_type(t: DeviceType) -> DeviceType {
+    match t {
+        DeviceType::Field => DeviceType::Remote,
+        DeviceType::Remote => DeviceType::Field,
+    }
+}
+
+/// Whether a stored grade counts as not bad (NotBadSessionRatio).
+pub fn not_bad(grade: &str) -> bool {
+    grade != Grade::Bad.as_str()
+}

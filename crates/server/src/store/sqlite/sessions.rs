@@ -1,0 +1,480 @@
+//! Sessions, parts and sample chunks in SQLite: the append transaction (run by the writer, many
+//! appends per commit), the reads of the session actions, and the upkeep of idle parts and heartbeats.
+//!
+//! Layout (docs/storage.md): `sessions` one row per session, `parts` one row per device of a session,
+//! `chunks` the encoded samples of a part, one row per accepted report, keyed (part_key, seq) in a
+//! WITHOUT ROWID table so the key is the only index.
+
+use super::{db, device_status_sql};
+use crate::domain::codec;
+use crate::domain::{AccountId, DeviceType, Page};
+use crate::errors::StoreError;
+use crate::store::{
+    Append, AppendOutcome, AppendRejection, PartMeta, PartRow, Result, SessionFacts, SessionFilter,
+    SessionRow,
+};
+use r2d2_sqlite::rusqlite::{self, params, Connection, OptionalExtension, Row};
+use std::collections::HashSet;
+
+pub const SESSION_COLS: &str = "session_key, project_id, session_id, field_device_id, remote_device_id, start_time, \
+     end_time, width, height, config_width, config_height, multi_mode, has_field_part, quality, quality_final, \
+     reasons, live, last_update";
+
+pub fn session_row(r: &Row<'_>) -> rusqlite::Result<SessionRow> {
+    Ok(SessionRow {
+        session_key: r.get(0)?,
+        project_id: r.get(1)?,
+        session_id: r.get(2)?,
+        field_device_id: r.get(3)?,
+        remote_device_id: r.get(4)?,
+        start_time: r.get(5)?,
+        end_time: r.get(6)?,
+        width: r.get(7)?,
+        height: r.get(8)?,
+        config_width: r.get(9)?,
+        config_height: r.get(10)?,
+        multi_mode: r.get(11)?,
+        has_field_part: r.get(12)?,
+        quality: r.get(13)?,
+        quality_final: r.get(14)?,
+        reasons: r.get(15)?,
+        live: r.get(16)?,
+        last_update: r.get(17)?,
+    })
+}
+
+const PART_COLS: &str =
+    "part_key, device_id, device_type, start_time, ver, sdk_mode, width, height, config_width, \
+     config_height, multi_mode, last_offset, samples, last_report, ended";
+
+fn part_row(r: &Row<'_>) -> rusqlite::Result<PartRow> {
+    let ty: String = r.get(2)?;
+    Ok(PartRow {
+        part_key: r.get(0)?,
+        device_id: r.get(1)?,
+        device_type: DeviceType::parse(&ty).unwrap_or(DeviceType::Field),
+        start_time: r.get(3)?,
+        meta: PartMeta {
+            ver: r.get(4)?,
+            sdk_mode: r.get(5)?,
+            width: r.get(6)?,
+            height: r.get(7)?,
+            config_width: r.get(8)?,
+            config_height: r.get(9)?,
+            multi_mode: r.get(10)?,
+        },
+        last_offset: r.get(11)?,
+        samples: r.get(12)?,
+        last_report: r.get(13)?,
+        ended: r.get(14)?,
+    })
+}
+
+pub fn parts_of(c: &Connection, session_key: i64) -> Result<Vec<PartRow>> {
+    let mut s = c
+        .prepare_cached(&format!(
+            "SELECT {PART_COLS} FROM parts WHERE session_key = ?1 ORDER BY device_type = 'remote', part_key"
+        ))
+        .map_err(db)?;
+    let rows = s.query_map([session_key], part_row).map_err(db)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)
+}
+
+pub fn chunks_of(c: &Connection, part_key: i64) -> Result<Vec<Vec<u8>>> {
+    let mut s = c
+        .prepare_cached("SELECT data FROM chunks WHERE part_key = ?1 ORDER BY seq")
+        .map_err(db)?;
+    let rows = s.query_map([part_key], |r| r.get(0)).map_err(db)?;
+    rows.collect::<rusqlite::Result<Vec<Vec<u8>>>>().map_err(db)
+}
+
+/// After a part ended: the session is live while any part is open; a device with no open part is
+/// `ready` if its heartbeat is fresh, else `offline`.
+fn after_part_end(
+    c: &Connection,
+    session_key: i64,
+    device_id: &str,
+    heartbeat_cutoff: i64,
+    now: i64,
+) -> Result<()> {
+    c.prepare_cached(
+        "UPDATE sessions SET live = EXISTS (SELECT 1 FROM parts WHERE session_key = ?1 AND ended = 0)
+         WHERE session_key = ?1",
+    )
+    .and_then(|mut s| s.execute([session_key]))
+    .map_err(db)?;
+    c.prepare_cached(&format!(
+        "UPDATE devices SET status = CASE WHEN heartbeat_at >= ?3 THEN 'ready' ELSE 'offline' END, last_report_time = ?4
+         WHERE project_id = (SELECT project_id FROM sessions WHERE session_key = ?1) AND device_id = ?2
+           AND status = 'connected' AND NOT ({})",
+        device_status_sql::HAS_OPEN_PART
+    ))
+    .and_then(|mut s| s.execute(params![session_key, device_id, heartbeat_cutoff, now]))
+    .map_err(db)?;
+    Ok(())
+}
+
+/// One append inside the writer's transaction (a savepoint of it).
+pub fn apply(
+    c: &Connection,
+    a: &Append,
+) -> Result<std::result::Result<AppendOutcome, AppendRejection>> {
+    let (field_id, remote_id) = match a.device_type {
+        DeviceType::Field => (a.device_id.as_str(), a.peer_device_id.as_str()),
+        DeviceType::Remote => (a.peer_device_id.as_str(), a.device_id.as_str()),
+    };
+    let existing: Option<(i64, String, String, String)> = c
+        .prepare_cached(
+            "SELECT session_key, project_id, field_device_id, remote_device_id FROM sessions
+             WHERE account_id = ?1 AND session_id = ?2",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![a.account.0, a.session_id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()
+        })
+        .map_err(db)?;
+    let session_key = match existing {
+        None => {
+            c.prepare_cached(
+                "INSERT INTO sessions (account_id, project_id, session_id, field_device_id, remote_device_id,
+                 start_time, end_time, last_update) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![a.account.0, a.project_id, a.session_id, field_id, remote_id, a.start_time, a.now])
+            })
+            .map_err(db)?;
+            c.last_insert_rowid()
+        }
+        Some((key, project, field, remote)) => {
+            if project != a.project_id {
+                return Ok(Err(AppendRejection::SessionInOtherProject));
+            }
+            let (mine, other) = match a.device_type {
+                DeviceType::Field => (field, remote),
+                DeviceType::Remote => (remote, field),
+            };
+            if mine != a.device_id {
+                return Ok(Err(AppendRejection::OtherDevice {
+                    device_type: a.device_type,
+                    existing: mine,
+                }));
+            }
+            if other != a.peer_device_id {
+                return Ok(Err(AppendRejection::PeerMismatch { expected: other }));
+            }
+            key
+        }
+    };
+
+    let part: Option<(i64, String, i64, i64, i64)> = c
+        .prepare_cached(
+            "SELECT part_key, schema, last_offset, samples, start_time FROM parts
+             WHERE session_key = ?1 AND device_type = ?2",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![session_key, a.device_type.as_str()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .optional()
+        })
+        .map_err(db)?;
+    let m = &a.meta;
+    let (part_key, last_offset, part_start) = match part {
+        None => {
+            c.prepare_cached(
+                "INSERT INTO parts (session_key, device_id, device_type, start_time, ver, sdk_mode, width, height,
+                 config_width, config_height, multi_mode, schema, last_report)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    session_key, a.device_id, a.device_type.as_str(), a.start_time, m.ver, m.sdk_mode, m.width,
+                    m.height, m.config_width, m.config_height, m.multi_mode, a.schema, a.now
+                ])
+            })
+            .map_err(db)?;
+            (c.last_insert_rowid(), -1, a.start_time)
+        }
+        Some((key, schema, last, samples, start)) => {
+            if !a.columns.is_empty() {
+                if samples == 0 {
+                    c.execute(
+                        "UPDATE parts SET schema = ?2 WHERE part_key = ?1",
+                        params![key, a.schema],
+                    )
+                    .map_err(db)?;
+                } else if schema != a.schema {
+                    return Ok(Err(AppendRejection::SchemaMismatch {
+                        expected: schema,
+                        got: a.schema.clone(),
+                    }));
+                }
+            }
+            (key, last, start)
+        }
+    };
+
+    // Samples already stored are duplicates: only a batch reaching back to or before the part's
+    // last offset needs the stored offsets (a retried or late batch).
+    let mut outcome = AppendOutcome::default();
+    let mut new_last = last_offset;
+    if !a.columns.is_empty() {
+        let first = a.columns.time_offset[0];
+        let fresh_blob;
+        let (blob, accepted, max) = if first > last_offset {
+            (
+                &a.encoded,
+                a.columns.len(),
+                *a.columns.time_offset.last().unwrap_or(&first),
+            )
+        } else {
+            let mut stored = HashSet::new();
+            for chunk in chunks_of(c, part_key)? {
+                stored.extend(
+                    codec::decode_offsets(&chunk)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                );
+            }
+            let fresh = a.columns.retain(|o| !stored.contains(&o));
+            fresh_blob = codec::encode(&fresh);
+            let max = fresh.time_offset.last().copied().unwrap_or(last_offset);
+            (&fresh_blob, fresh.len(), max)
+        };
+        outcome.accepted = accepted as u64;
+        outcome.duplicates = (a.columns.len() - accepted) as u64;
+        if accepted > 0 {
+            c.prepare_cached(
+                "INSERT INTO chunks (part_key, seq, data)
+                 VALUES (?1, (SELECT chunks + 1 FROM parts WHERE part_key = ?1), ?2)",
+            )
+            .and_then(|mut s| s.execute(params![part_key, blob]))
+            .map_err(db)?;
+            new_last = new_last.max(max);
+        }
+    }
+    c.prepare_cached(
+        "UPDATE parts SET last_offset = ?2, samples = samples + ?3, chunks = chunks + (?3 > 0), last_report = ?4,
+         ended = ?5 WHERE part_key = ?1",
+    )
+    .and_then(|mut s| s.execute(params![part_key, new_last, outcome.accepted as i64, a.now, a.last]))
+    .map_err(db)?;
+
+    // The session: span over its parts (PRODUCT.md §2), the field device's video, liveness.
+    let part_end = part_start + new_last.max(0);
+    c.prepare_cached(
+        "UPDATE sessions SET start_time = MIN(start_time, ?2), end_time = MAX(end_time, ?3), last_update = ?4,
+         live = EXISTS (SELECT 1 FROM parts WHERE session_key = ?1 AND ended = 0), quality_final = 0
+         WHERE session_key = ?1",
+    )
+    .and_then(|mut s| s.execute(params![session_key, part_start, part_end, a.now]))
+    .map_err(db)?;
+    if a.device_type == DeviceType::Field {
+        c.prepare_cached(
+            "UPDATE sessions SET width = ?2, height = ?3, config_width = ?4, config_height = ?5, multi_mode = ?6,
+             has_field_part = 1 WHERE session_key = ?1",
+        )
+        .and_then(|mut s| {
+            s.execute(params![session_key, m.width, m.height, m.config_width, m.config_height, m.multi_mode])
+        })
+        .map_err(db)?;
+    }
+
+    // The device is connected while a part of it is open.
+    c.prepare_cached(
+        "UPDATE devices SET heartbeat_at = ?3,
+           last_report_time = CASE WHEN status = 'connected' THEN last_report_time ELSE ?3 END,
+           status = 'connected'
+         WHERE project_id = ?1 AND device_id = ?2 AND account_id = ?4",
+    )
+    .and_then(|mut s| s.execute(params![a.project_id, a.device_id, a.now, a.account.0]))
+    .map_err(db)?;
+    if a.last {
+        after_part_end(c, session_key, &a.device_id, a.now, a.now)?;
+    }
+    Ok(Ok(outcome))
+}
+
+pub fn session_by(
+    c: &Connection,
+    account: &AccountId,
+    session_id: &str,
+) -> Result<Option<(SessionRow, Vec<PartRow>)>> {
+    let row = c
+        .prepare_cached(&format!(
+            "SELECT {SESSION_COLS} FROM sessions WHERE account_id = ?1 AND session_id = ?2"
+        ))
+        .and_then(|mut s| {
+            s.query_row(params![account.0, session_id], session_row)
+                .optional()
+        })
+        .map_err(db)?;
+    match row {
+        None => Ok(None),
+        Some(s) => {
+            let parts = parts_of(c, s.session_key)?;
+            Ok(Some((s, parts)))
+        }
+    }
+}
+
+pub fn session_by_key(c: &Connection, key: i64) -> Result<Option<(SessionRow, Vec<PartRow>)>> {
+    let row = c
+        .prepare_cached(&format!(
+            "SELECT {SESSION_COLS} FROM sessions WHERE session_key = ?1"
+        ))
+        .and_then(|mut s| s.query_row([key], session_row).optional())
+        .map_err(db)?;
+    match row {
+        None => Ok(None),
+        Some(s) => {
+            let parts = parts_of(c, s.session_key)?;
+            Ok(Some((s, parts)))
+        }
+    }
+}
+
+pub fn list(
+    c: &Connection,
+    account: &AccountId,
+    project_id: &str,
+    f: &SessionFilter,
+    page: Page,
+) -> Result<(u64, Vec<SessionRow>)> {
+    let mut cond = String::from("project_id = ?1 AND account_id = ?2");
+    let mut args: Vec<rusqlite::types::Value> =
+        vec![project_id.to_owned().into(), account.0.clone().into()];
+    if let Some(d) = &f.device_id {
+        args.push(d.clone().into());
+        let n = args.len();
+        cond.push_str(&format!(
+            " AND (field_device_id = ?{n} OR remote_device_id = ?{n})"
+        ));
+    }
+    if let Some(from) = f.from {
+        args.push(from.into());
+        cond.push_str(&format!(" AND end_time >= ?{}", args.len()));
+    }
+    if let Some(to) = f.to {
+        args.push(to.into());
+        cond.push_str(&format!(" AND start_time <= ?{}", args.len()));
+    }
+    if let Some(since) = f.updated_since {
+        args.push(since.into());
+        cond.push_str(&format!(" AND last_update >= ?{}", args.len()));
+    }
+    let total: i64 = c
+        .prepare_cached(&format!("SELECT COUNT(*) FROM sessions WHERE {cond}"))
+        .and_then(|mut s| s.query_row(rusqlite::params_from_iter(&args), |r| r.get(0)))
+        .map_err(db)?;
+    let n = args.len();
+    args.push((page.size as i64).into());
+    args.push((page.offset() as i64).into());
+    let mut s = c
+        .prepare_cached(&format!(
+            "SELECT {SESSION_COLS} FROM sessions WHERE {cond} ORDER BY start_time DESC, session_id
+             LIMIT ?{} OFFSET ?{}",
+            n + 1,
+            n + 2
+        ))
+        .map_err(db)?;
+    let rows = s
+        .query_map(rusqlite::params_from_iter(&args), session_row)
+        .map_err(db)?;
+    Ok((
+        total as u64,
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)?,
+    ))
+}
+
+pub fn facts(
+    c: &Connection,
+    account: &AccountId,
+    project_id: &str,
+    device_id: Option<&str>,
+    from: i64,
+    to: i64,
+) -> Result<Vec<SessionFacts>> {
+    let mut s = c
+        .prepare_cached(
+            "SELECT s.field_device_id, s.remote_device_id, s.start_time, s.end_time, s.config_width,
+                    s.config_height, s.width, s.height, s.multi_mode, s.quality,
+                    (SELECT group_concat(MAX(p.last_offset, 0), ',') FROM parts p WHERE p.session_key = s.session_key)
+             FROM sessions s
+             WHERE s.project_id = ?1 AND s.account_id = ?2 AND s.start_time >= ?3 AND s.start_time < ?4
+               AND (?5 IS NULL OR s.field_device_id = ?5 OR s.remote_device_id = ?5)",
+        )
+        .map_err(db)?;
+    let rows = s
+        .query_map(params![project_id, account.0, from, to, device_id], |r| {
+            let parts: Option<String> = r.get(10)?;
+            Ok(SessionFacts {
+                field_device_id: r.get(0)?,
+                remote_device_id: r.get(1)?,
+                start_time: r.get(2)?,
+                end_time: r.get(3)?,
+                config_width: r.get(4)?,
+                config_height: r.get(5)?,
+                width: r.get(6)?,
+                height: r.get(7)?,
+                multi_mode: r.get(8)?,
+                quality: r.get(9)?,
+                part_seconds: parts
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter_map(|v| v.parse().ok())
+                    .collect(),
+            })
+        })
+        .map_err(db)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)
+}
+
+/// Ends the parts idle since `cutoff`.
+pub fn end_idle_parts(c: &Connection, cutoff: i64, heartbeat_cutoff: i64, now: i64) -> Result<u64> {
+    let idle: Vec<(i64, i64, String)> = {
+        let mut s = c
+            .prepare_cached("SELECT part_key, session_key, device_id FROM parts WHERE ended = 0 AND last_report < ?1")
+            .map_err(db)?;
+        let rows = s
+            .query_map([cutoff], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(db)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)?
+    };
+    for (part, session, device) in &idle {
+        c.execute("UPDATE parts SET ended = 1 WHERE part_key = ?1", [part])
+            .map_err(db)?;
+        after_part_end(c, *session, device, heartbeat_cutoff, now)?;
+    }
+    Ok(idle.len() as u64)
+}
+
+/// Ends the open parts of one device (it logged out).
+pub fn end_parts_of_device(
+    c: &Connection,
+    project_id: &str,
+    device_id: &str,
+    now: i64,
+) -> Result<()> {
+    let open: Vec<(i64, i64)> = {
+        let mut s = c
+            .prepare_cached(
+                "SELECT p.part_key, p.session_key FROM parts p JOIN sessions s ON s.session_key = p.session_key
+                 WHERE p.ended = 0 AND p.device_id = ?2 AND s.project_id = ?1",
+            )
+            .map_err(db)?;
+        let rows = s
+            .query_map(params![project_id, device_id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .map_err(db)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)?
+    };
+    for (part, session) in open {
+        c.execute("UPDATE parts SET ended = 1 WHERE part_key = ?1", [part])
+            .map_err(db)?;
+        after_part_end(c, session, device_id, now, now)?;
+    }
+    Ok(())
+}

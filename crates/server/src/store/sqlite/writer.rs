@@ -1,0 +1,95 @@
+//! Group commit: one thread owns a write connection and applies appends in batches — every append
+//! waiting when a batch starts goes into the same transaction, each in its own savepoint so a refused
+//! append changes nothing, and all are answered after the one commit (one fsync for the batch). An
+//! answer therefore means "durable" (PRAGMA synchronous=FULL), while throughput does not pay one fsync
+//! per request.
+
+use super::{db, sessions};
+use crate::errors::StoreError;
+use crate::store::{Append, AppendOutcome, AppendRejection, Result};
+use r2d2_sqlite::rusqlite::{Connection, TransactionBehavior};
+use std::sync::mpsc;
+use tokio::sync::oneshot;
+
+type Reply = std::result::Result<AppendOutcome, AppendRejection>;
+
+struct Job {
+    append: Append,
+    reply: oneshot::Sender<Result<Reply>>,
+}
+
+/// The most appends one transaction takes.
+const MAX_BATCH: usize = 512;
+
+pub struct Writer {
+    jobs: mpsc::SyncSender<Job>,
+}
+
+impl Writer {
+    pub fn start(conn: Connection) -> std::io::Result<Writer> {
+        let (jobs, rx) = mpsc::sync_channel::<Job>(4096);
+        std::thread::Builder::new()
+            .name("teleoscope-writer".into())
+            .spawn(move || run(conn, rx))?;
+        Ok(Writer { jobs })
+    }
+
+    pub async fn append(&self, append: Append) -> Result<Reply> {
+        let (reply, answer) = oneshot::channel();
+        let jobs = self.jobs.clone();
+        // The queue is bounded: a full queue makes callers wait here (back-pressure), off the runtime.
+        tokio::task::spawn_blocking(move || jobs.send(Job { append, reply }).is_ok())
+            .await
+            .map_err(db)?
+            .then_some(())
+            .ok_or_else(|| StoreError::Database("the writer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Database("the writer dropped the append".into()))?
+    }
+}
+
+fn run(mut conn: Connection, rx: mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let results = commit(&mut conn, &batch);
+        for (job, result) in batch.into_iter().zip(results) {
+            let _ = job.reply.send(result);
+        }
+    }
+}
+
+fn commit(conn: &mut Connection, batch: &[Job]) -> Vec<Result<Reply>> {
+    let fail_all = |e: &StoreError| {
+        batch
+            .iter()
+            .map(|_| Err(StoreError::Database(e.to_string())))
+            .collect()
+    };
+    let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => return fail_all(&db(e)),
+    };
+    let mut results = Vec::with_capacity(batch.len());
+    for job in batch {
+        let result = match tx.savepoint() {
+            Err(e) => Err(db(e)),
+            Ok(sp) => match sessions::apply(&sp, &job.append) {
+                Ok(Ok(outcome)) => sp.commit().map(|_| Ok(outcome)).map_err(db),
+                // A refusal or an error leaves nothing behind: the savepoint rolls back on drop.
+                other => other,
+            },
+        };
+        results.push(result);
+    }
+    if let Err(e) = tx.commit() {
+        return fail_all(&db(e));
+    }
+    results
+}
