@@ -1188,6 +1188,38 @@ mod tests {
         assert!(remote.nets.is_empty());
     }
 
+    /// Bytes taken by each column of `c`.
+    fn print_breakdown(c: &Columns) {
+        let offsets_only = Columns {
+            time_offset: c.time_offset.clone(),
+            ..Default::default()
+        };
+        let base = encode(&offsets_only).len();
+        println!("  {:<22} {:>5} bytes", "TimeOffset", base - 4);
+        for (m, v) in &c.metrics {
+            let one = Columns {
+                metrics: vec![(*m, v.clone())],
+                ..offsets_only.clone()
+            };
+            println!(
+                "  {:<22} {:>5} bytes",
+                m.name(),
+                encode(&one).len() - base - 1
+            );
+        }
+        for net in &c.nets {
+            let one = Columns {
+                nets: vec![net.clone()],
+                ..offsets_only.clone()
+            };
+            println!(
+                "  net {:<18} {:>5} bytes",
+                net.net_id,
+                encode(&one).len() - base
+            );
+        }
+    }
+
     #[test]
     fn seed_bytes_per_value() {
         let (mut bytes, mut values) = (0, 0);
@@ -1199,6 +1231,7 @@ mod tests {
                 c.value_count(),
                 len as f64 / c.value_count() as f64
             );
+            print_breakdown(&c);
             bytes += len;
             values += c.value_count();
         }
@@ -1421,22 +1454,7 @@ mod tests {
             c.value_count(),
             bytes.len()
         );
-        for (m, v) in &c.metrics {
-            let one = Columns {
-                time_offset: c.time_offset.clone(),
-                metrics: vec![(*m, v.clone())],
-                nets: vec![],
-            };
-            let alone = Columns {
-                time_offset: c.time_offset.clone(),
-                ..Default::default()
-            };
-            println!(
-                "  {:<22} {:>5} bytes",
-                m.name(),
-                encode(&one).len() - encode(&alone).len() - 1
-            );
-        }
+        print_breakdown(&c);
         assert!(per_value <= 2.0, "{per_value}");
 
         // Timing, printed and never asserted (run with --release for meaningful numbers).

@@ -7,7 +7,7 @@
 //! after `idle_timeout` seconds without a report; a device that comes back later reopens it.
 
 use super::device_login::{DeviceLogin, USE_PROJECT_KEY};
-use super::quality::{score_part, score_session, Assessment, Grade};
+use super::quality::{score_part, score_session, Assessment};
 use super::samples::{Columns, Metric, NetColumns};
 use super::{codec, rules, Device, DeviceStatus, DeviceType, Domain, Page};
 use crate::errors::{DomainError, Resource, StoreError};
@@ -516,9 +516,4 @@ fn other_type(t: DeviceType) -> DeviceType {
         DeviceType::Field => DeviceType::Remote,
         DeviceType::Remote => DeviceType::Field,
     }
-}
-
-/// Whether a stored grade counts as not bad (NotBadSessionRatio).
-pub fn not_bad(grade: &str) -> bool {
-    grade != Grade::Bad.as_str()
 }

@@ -9,7 +9,7 @@
 //! - Online is the minutes both devices spent in sessions (each part's minutes, summed);
 //! - DeductDuration weighs minutes: Online 1, Voice 1, SD 3, HD 5, FHD 12, 2K 24, 4K 48, Multi* ×1.2.
 
-use super::sessions::not_bad;
+use super::quality::{not_bad_session_ratio, Grade};
 use super::{AccountId, Domain};
 use crate::errors::DomainError;
 use crate::store::SessionFacts;
@@ -22,7 +22,7 @@ pub struct Statistics {
     pub total_minutes: i64,
     pub active_field: i64,
     pub active_remote: i64,
-    /// Percent of sessions that are good or normal; 0 without sessions.
+    /// Whole percent (rounded down) of sessions that are good or normal; 0 without sessions.
     pub not_bad_ratio: i64,
 }
 
@@ -110,18 +110,17 @@ fn class_of(f: &SessionFacts) -> Option<usize> {
 fn statistics(facts: &[&SessionFacts]) -> Statistics {
     let field: HashSet<&str> = facts.iter().map(|f| f.field_device_id.as_str()).collect();
     let remote: HashSet<&str> = facts.iter().map(|f| f.remote_device_id.as_str()).collect();
-    let not_bad_count = facts.iter().filter(|f| not_bad(&f.quality)).count() as i64;
+    let grades: Vec<Grade> = facts
+        .iter()
+        .map(|f| Grade::parse(&f.quality).unwrap_or(Grade::Good))
+        .collect();
     let n = facts.len() as i64;
     Statistics {
         session_num: n,
         total_minutes: facts.iter().map(|f| session_minutes(f)).sum(),
         active_field: field.len() as i64,
         active_remote: remote.len() as i64,
-        not_bad_ratio: if n == 0 {
-            0
-        } else {
-            (not_bad_count * 100 + n / 2) / n
-        },
+        not_bad_ratio: not_bad_session_ratio(&grades),
     }
 }
 
@@ -294,7 +293,7 @@ mod tests {
                 total_minutes: 2 + 1 + 10,
                 active_field: 2,
                 active_remote: 1,
-                not_bad_ratio: 67
+                not_bad_ratio: 66
             }
         );
         assert_eq!(statistics(&[]).not_bad_ratio, 0);
