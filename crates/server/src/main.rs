@@ -25,6 +25,14 @@ enum Command {
     Serve(ServeArgs),
     /// Serve a fresh embedded store with a demo account, project and devices.
     Demo(ServeArgs),
+    /// Import DescribeDeviceSessionDetails responses (JSON files as the vendor returns them).
+    Import {
+        /// The project to import into; missing devices are created in it.
+        #[arg(long)]
+        project: String,
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+    },
     /// Manage API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -106,6 +114,12 @@ async fn main() -> anyhow::Result<()> {
             cli::demo::print(&setup, &config, running.addr);
             http::shutdown_signal().await;
             running.shutdown(Duration::from_secs(5)).await;
+        }
+        Command::Import { project, files } => {
+            let config = Config::load(&cli.store, &ServeArgs::default())?;
+            let domain =
+                open_domain(&config).with_context(|| format!("opening {}", config.database))?;
+            cli::import::run(&domain, &project, &files).await?;
         }
         Command::Keys(cmd) => {
             let config = Config::load(&cli.store, &ServeArgs::default())?;

@@ -1,4 +1,5 @@
 //! The commands besides `serve`: key management and the demo.
 
 pub mod demo;
+pub mod import;
 pub mod keys;

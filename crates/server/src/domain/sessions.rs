@@ -43,6 +43,16 @@ pub struct MetricsReport {
     pub last: bool,
 }
 
+/// One device's part of an imported session.
+#[derive(Debug, Clone)]
+pub struct ImportedPart {
+    pub device_id: String,
+    pub device_type: DeviceType,
+    pub start_time: i64,
+    pub meta: PartMeta,
+    pub columns: Columns,
+}
+
 /// One device's part of a session with its samples (possibly cut to a time window).
 pub struct PartDetail {
     pub part: PartRow,
@@ -183,19 +193,24 @@ pub fn columns_from_samples(mut samples: Vec<SampleIn>) -> Result<Columns, Domai
     Ok(c)
 }
 
-fn rejection(r: AppendRejection, report: &MetricsReport, device_type: DeviceType) -> DomainError {
+fn rejection(
+    r: AppendRejection,
+    session_id: &str,
+    peer_device_id: &str,
+    device_type: DeviceType,
+) -> DomainError {
     match r {
         AppendRejection::SessionInOtherProject => {
-            DomainError::invalid("SessionId", &report.session_id, "a session id not used by another project")
+            DomainError::invalid("SessionId", session_id, "a session id not used by another project")
         }
         AppendRejection::OtherDevice { existing, .. } => DomainError::invalid(
             "SessionId",
-            &report.session_id,
+            session_id,
             format!("a session has one {} device, and this one's is `{existing}`", device_type.as_str()),
         ),
         AppendRejection::PeerMismatch { expected } => DomainError::invalid(
             "PeerDeviceId",
-            &report.peer_device_id,
+            peer_device_id,
             format!("the session's other device, `{expected}`"),
         ),
         AppendRejection::SchemaMismatch { expected, got } => DomainError::invalid(
@@ -389,11 +404,102 @@ impl Domain {
             encoded,
             last: report.last,
             now,
+            from_device: true,
         };
         match self.store.append(append).await? {
             Ok(outcome) => Ok(outcome),
-            Err(r) => Err(rejection(r, &report, device.device_type)),
+            Err(r) => Err(rejection(
+                r,
+                &report.session_id,
+                &report.peer_device_id,
+                device.device_type,
+            )),
         }
+    }
+
+    /// Imports a finished session (e.g. exported from the cloud service): creates the devices that
+    /// are missing, with their type, and stores both parts as ended. History is not subject to the
+    /// policy, which decides only when live sessions start. Returns the samples stored.
+    pub async fn import_session(
+        &self,
+        account: &super::AccountId,
+        project_id: &str,
+        session_id: &str,
+        parts: Vec<ImportedPart>,
+    ) -> Result<u64, DomainError> {
+        check_session_id(session_id)?;
+        self.project(account, project_id).await?;
+        let field = parts.iter().find(|p| p.device_type == DeviceType::Field);
+        let remote = parts.iter().find(|p| p.device_type == DeviceType::Remote);
+        let (Some(field), Some(remote)) = (field, remote) else {
+            return Err(DomainError::invalid(
+                "Details",
+                session_id,
+                "one field and one remote device per session",
+            ));
+        };
+        let (field_id, remote_id) = (field.device_id.clone(), remote.device_id.clone());
+        let mut stored = 0;
+        for part in parts {
+            rules::device_id("DeviceId", &part.device_id)?;
+            match self
+                .store
+                .device(account, project_id, &part.device_id)
+                .await?
+            {
+                Some(d) if d.device_type != part.device_type => {
+                    return Err(DomainError::invalid(
+                        "DeviceType",
+                        part.device_type.as_str(),
+                        format!(
+                            "the type of existing device `{}`, `{}`",
+                            d.device_id,
+                            d.device_type.as_str()
+                        ),
+                    ))
+                }
+                Some(_) => {}
+                None => {
+                    let token = super::ids::device_token();
+                    let name: String = part.device_id.chars().take(23).collect();
+                    let new = super::devices::NewDevice {
+                        device_id: &part.device_id,
+                        name: &name,
+                        device_type: part.device_type.as_str(),
+                        token: &token,
+                    };
+                    self.create_device(account, project_id, new).await?;
+                }
+            }
+            let peer = if part.device_type == DeviceType::Field {
+                &remote_id
+            } else {
+                &field_id
+            };
+            let end = part.start_time + part.columns.time_offset.last().copied().unwrap_or(0);
+            let append = Append {
+                account: account.clone(),
+                project_id: project_id.to_owned(),
+                session_id: session_id.to_owned(),
+                device_id: part.device_id.clone(),
+                device_type: part.device_type,
+                peer_device_id: peer.clone(),
+                start_time: part.start_time,
+                meta: part.meta,
+                schema: part.columns.schema(),
+                encoded: codec::encode(&part.columns),
+                columns: part.columns,
+                last: true,
+                now: end,
+                from_device: false,
+            };
+            let device_type = append.device_type;
+            match self.store.append(append).await? {
+                Ok(outcome) => stored += outcome.accepted,
+                Err(r) => return Err(rejection(r, session_id, peer, device_type)),
+            }
+        }
+        Ok(stored)
     }
 
     /// A session with its parts' samples, optionally cut to [from, to] by absolute time.

@@ -69,6 +69,8 @@ pub struct Append {
     pub schema: String,
     pub last: bool,
     pub now: i64,
+    /// A live report from the device (updates its status); false for imported history.
+    pub from_device: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -281,6 +281,9 @@ pub fn apply(
         .map_err(db)?;
     }
 
+    if !a.from_device {
+        return Ok(Ok(outcome));
+    }
     // The device is connected while a part of it is open.
     c.prepare_cached(
         "UPDATE devices SET heartbeat_at = ?3,
