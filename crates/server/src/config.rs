@@ -166,7 +166,7 @@ pub struct ServeArgs {
     /// TLS private key (PEM).
     #[arg(long, env = "TELEOSCOPE_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
-    /// Requests per second per (account, action) for actions without their own limit.
+    /// Requests per second per (account, action), for every action (replaces the per-action limits).
     #[arg(long, env = "TELEOSCOPE_RATE_LIMIT_PER_SECOND")]
     pub rate_limit_per_second: Option<u32>,
     /// Time zone of ISO times and day buckets, e.g. +08:00.

@@ -404,16 +404,18 @@ fn put_pfor_block(block: &[i64], out: &mut Vec<u8>) {
     // Without patches: the frame [min, max] (the difference is exact as a wrapping u64).
     let full_w = bit_len((max as u64).wrapping_sub(min as u64));
     let (mut best_w, mut best_base) = (full_w, min);
-    let mut best_cost = (len * full_w as usize).div_ceil(8);
-    for w in 0..full_w {
+    let mut best_cost = uvarint_len(zigzag(min)) + (len * full_w as usize).div_ceil(8);
+    // From wide to narrow: narrower frames leave more values outside, and once the patches alone
+    // (two bytes or more each) cost as much as the best so far, no narrower frame can win.
+    for w in (0..full_w).rev() {
         let packed = (len * w as usize).div_ceil(8);
-        if packed + 1 >= best_cost {
-            break; // wider frames only cost more
-        }
         // The frame [base, base + 2^w) holding the most values; the others become patches.
         let span = 1u64 << w;
         let (mut start, mut covered, mut j) = (0, 0, 0);
         for i in 0..len {
+            if len - i <= covered {
+                break;
+            }
             while j < len && (sorted[j] as u64).wrapping_sub(sorted[i] as u64) < span {
                 j += 1;
             }
@@ -421,17 +423,19 @@ fn put_pfor_block(block: &[i64], out: &mut Vec<u8>) {
                 (start, covered) = (i, j - i);
             }
         }
-        if len - covered > PFOR_MAX_PATCHES {
+        let patches = len - covered;
+        if patches > PFOR_MAX_PATCHES || 1 + 2 * patches >= best_cost {
+            break;
+        }
+        if packed + 1 + 2 * patches >= best_cost {
             continue;
         }
         let base = sorted[start];
-        let mut cost = packed + 1;
-        for &x in block {
-            let d = x.wrapping_sub(base);
-            if d as u64 >= span {
-                cost += 1 + uvarint_len(zigzag(d >> w));
-            }
-        }
+        let outside = sorted[..start].iter().chain(&sorted[start + covered..]);
+        let patch_bytes: usize = outside
+            .map(|&x| 1 + uvarint_len(zigzag(x.wrapping_sub(base) >> w)))
+            .sum();
+        let cost = uvarint_len(zigzag(base)) + packed + 1 + patch_bytes;
         if cost < best_cost {
             (best_w, best_base, best_cost) = (w, base, cost);
         }

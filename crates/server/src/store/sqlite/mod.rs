@@ -139,6 +139,21 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (part_key, seq)
     ) WITHOUT ROWID;
     "#,
+    // 3: session counts per start hour, so that any page of a 1,000,000-session list is found without
+    // stepping over the sessions before it (docs/storage.md); the list index covers the account.
+    r#"
+    CREATE TABLE session_hours (
+        project_id TEXT NOT NULL REFERENCES projects(project_id) ON DELETE CASCADE,
+        account_id TEXT NOT NULL,
+        hour INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (project_id, hour)
+    ) WITHOUT ROWID;
+    INSERT INTO session_hours (project_id, account_id, hour, n)
+        SELECT project_id, account_id, start_time / 3600, COUNT(*) FROM sessions GROUP BY project_id, start_time / 3600;
+    DROP INDEX sessions_by_start;
+    CREATE INDEX sessions_by_start ON sessions(project_id, account_id, start_time DESC, session_id);
+    "#,
 ];
 
 /// SQL shared by the device-status updates.

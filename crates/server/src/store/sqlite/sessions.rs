@@ -114,6 +114,24 @@ fn after_part_end(
     Ok(())
 }
 
+/// Keeps `session_hours` (sessions by start hour) in step with the sessions.
+fn count_hour(c: &Connection, a: &Append, start_time: i64, delta: i64) -> Result<()> {
+    c.prepare_cached(
+        "INSERT INTO session_hours (project_id, account_id, hour, n) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (project_id, hour) DO UPDATE SET n = n + excluded.n",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            a.project_id,
+            a.account.0,
+            start_time.div_euclid(3600),
+            delta
+        ])
+    })
+    .map_err(db)?;
+    Ok(())
+}
+
 /// One append inside the writer's transaction (a savepoint of it).
 pub fn apply(
     c: &Connection,
@@ -123,20 +141,22 @@ pub fn apply(
         DeviceType::Field => (a.device_id.as_str(), a.peer_device_id.as_str()),
         DeviceType::Remote => (a.peer_device_id.as_str(), a.device_id.as_str()),
     };
-    let existing: Option<(i64, String, String, String)> = c
+    let existing: Option<(i64, String, String, String, i64)> = c
         .prepare_cached(
-            "SELECT session_key, project_id, field_device_id, remote_device_id FROM sessions
+            "SELECT session_key, project_id, field_device_id, remote_device_id, start_time FROM sessions
              WHERE account_id = ?1 AND session_id = ?2",
         )
         .and_then(|mut s| {
             s.query_row(params![a.account.0, a.session_id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
             })
             .optional()
         })
         .map_err(db)?;
+    let mut old_start = None;
     let session_key = match existing {
         None => {
+            count_hour(c, a, a.start_time, 1)?;
             c.prepare_cached(
                 "INSERT INTO sessions (account_id, project_id, session_id, field_device_id, remote_device_id,
                  start_time, end_time, last_update) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
@@ -147,7 +167,8 @@ pub fn apply(
             .map_err(db)?;
             c.last_insert_rowid()
         }
-        Some((key, project, field, remote)) => {
+        Some((key, project, field, remote, start)) => {
+            old_start = Some(start);
             if project != a.project_id {
                 return Ok(Err(AppendRejection::SessionInOtherProject));
             }
@@ -263,6 +284,11 @@ pub fn apply(
 
     // The session: span over its parts (PRODUCT.md §2), the field device's video, liveness.
     let part_end = part_start + new_last.max(0);
+    if let Some(old) = old_start.filter(|old| part_start < *old && part_start / 3600 != old / 3600)
+    {
+        count_hour(c, a, old, -1)?;
+        count_hour(c, a, part_start, 1)?;
+    }
     c.prepare_cached(
         "UPDATE sessions SET start_time = MIN(start_time, ?2), end_time = MAX(end_time, ?3), last_update = ?4,
          live = EXISTS (SELECT 1 FROM parts WHERE session_key = ?1 AND ended = 0), quality_final = 0
@@ -338,6 +364,68 @@ pub fn session_by_key(c: &Connection, key: i64) -> Result<Option<(SessionRow, Ve
     }
 }
 
+/// The whole list (no filter): the page is found from the per-hour counts, so the database steps over
+/// at most one hour's sessions whatever the page number. The reads share one snapshot.
+fn list_all(
+    c: &Connection,
+    account: &AccountId,
+    project_id: &str,
+    page: Page,
+) -> Result<(u64, Vec<SessionRow>)> {
+    c.execute_batch("BEGIN").map_err(db)?;
+    let result = (|| {
+        let mut hours = c
+            .prepare_cached(
+                "SELECT hour, n FROM session_hours WHERE project_id = ?1 AND account_id = ?2 AND n > 0
+                 ORDER BY hour DESC",
+            )
+            .map_err(db)?;
+        let counts: Vec<(i64, i64)> = hours
+            .query_map(params![project_id, account.0], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .map_err(db)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(db)?;
+        let total: i64 = counts.iter().map(|(_, n)| n).sum();
+        let mut skipped = 0i64;
+        let offset = page.offset() as i64;
+        let Some(&(hour, _)) = counts.iter().find(|(_, n)| {
+            let inside = skipped + n > offset;
+            if !inside {
+                skipped += n;
+            }
+            inside
+        }) else {
+            return Ok((total as u64, Vec::new()));
+        };
+        let mut s = c
+            .prepare_cached(&format!(
+                "SELECT {SESSION_COLS} FROM sessions WHERE project_id = ?1 AND account_id = ?2 AND start_time < ?3
+                 ORDER BY start_time DESC, session_id LIMIT ?4 OFFSET ?5"
+            ))
+            .map_err(db)?;
+        let rows = s
+            .query_map(
+                params![
+                    project_id,
+                    account.0,
+                    (hour + 1) * 3600,
+                    page.size as i64,
+                    offset - skipped
+                ],
+                session_row,
+            )
+            .map_err(db)?;
+        Ok((
+            total as u64,
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)?,
+        ))
+    })();
+    c.execute_batch("COMMIT").map_err(db)?;
+    result
+}
+
 pub fn list(
     c: &Connection,
     account: &AccountId,
@@ -345,6 +433,9 @@ pub fn list(
     f: &SessionFilter,
     page: Page,
 ) -> Result<(u64, Vec<SessionRow>)> {
+    if f.device_id.is_none() && f.from.is_none() && f.to.is_none() && f.updated_since.is_none() {
+        return list_all(c, account, project_id, page);
+    }
     let mut cond = String::from("project_id = ?1 AND account_id = ?2");
     let mut args: Vec<rusqlite::types::Value> =
         vec![project_id.to_owned().into(), account.0.clone().into()];

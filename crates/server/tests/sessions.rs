@@ -1,0 +1,277 @@
+//! Sessions end to end with a controllable clock: idle timeouts end device parts and sessions,
+//! heartbeats expire, statuses move offline → ready → connected, a device back from an outage
+//! reopens its part; and the session list's fast paging (per-hour counts) returns exactly the pages
+//! of the plain ordered query.
+
+mod common;
+
+use common::{Key, Options, Server};
+use serde_json::{json, Value};
+use teleoscope::domain::AccountId;
+use teleoscope::store::SessionFilter;
+
+async fn project_with_pair(s: &Server, key: &Key) -> (String, Key, Key) {
+    let pid = s
+        .ok(key, "CreateProject", json!({"ProjectName": "fleet"}))
+        .await["ProjectId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (id, ty, token) in [
+        ("truck_1", "field", "aaaaaaaaaaaaaaa1"),
+        ("desk_1", "remote", "bbbbbbbbbbbbbbb2"),
+    ] {
+        s.ok(
+            key,
+            "CreateDevice",
+            json!({"ProjectId": pid, "DeviceId": id, "DeviceName": id, "DeviceType": ty, "DeviceToken": token}),
+        )
+        .await;
+    }
+    let device = |id: &str, token: &str| Key {
+        account_id: key.account_id.clone(),
+        secret_id: format!("{pid}:{id}"),
+        secret_key: token.to_owned(),
+    };
+    let field = device("truck_1", "aaaaaaaaaaaaaaa1");
+    let remote = device("desk_1", "bbbbbbbbbbbbbbb2");
+    (pid, field, remote)
+}
+
+fn report(session: &str, peer: &str, start: i64, offsets: &[i64], last: bool) -> Value {
+    let samples: Vec<Value> = offsets
+        .iter()
+        .map(|o| json!({"TimeOffset": o, "Rate": 800, "Fps": 25, "CpuUsed": 35.02}))
+        .collect();
+    json!({"SessionId": session, "PeerDeviceId": peer, "StartTime": start, "Width": 1280, "Height": 720,
+           "Samples": samples, "Final": last})
+}
+
+async fn status(s: &Server, key: &Key, pid: &str, device: &str) -> String {
+    s.ok(
+        key,
+        "DescribeDeviceInfo",
+        json!({"ProjectId": pid, "DeviceId": device}),
+    )
+    .await["DeviceStatus"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn idle_timeout_ends_the_part_and_the_session_and_a_returning_device_reopens_it() {
+    let s = Server::start().await;
+    let clock = s.clock.clone().unwrap();
+    let key = s.new_key().await;
+    let (pid, field, remote) = project_with_pair(&s, &key).await;
+    let t0 = s.now();
+
+    assert_eq!(status(&s, &key, &pid, "truck_1").await, "offline");
+    let r = s
+        .ok(
+            &field,
+            "ReportSessionMetrics",
+            report("s-1", "desk_1", t0, &[0, 2, 4], false),
+        )
+        .await;
+    assert_eq!(
+        (r["Accepted"].as_i64(), r["Duplicates"].as_i64()),
+        (Some(3), Some(0))
+    );
+    s.ok(
+        &remote,
+        "ReportSessionMetrics",
+        report("s-1", "truck_1", t0 + 1, &[0, 2], false),
+    )
+    .await;
+    assert_eq!(status(&s, &key, &pid, "truck_1").await, "connected");
+    assert_eq!(status(&s, &key, &pid, "desk_1").await, "connected");
+
+    // 59 s without a report: still live. 61 s: both parts end, the devices go offline (no heartbeat).
+    clock.advance(59);
+    s.domain.upkeep().await.unwrap();
+    let live = s
+        .domain
+        .store
+        .session(&AccountId(key.account_id.clone()), "s-1")
+        .await
+        .unwrap()
+        .unwrap()
+        .0;
+    assert!(live.live);
+    clock.advance(2);
+    s.domain.upkeep().await.unwrap();
+    let (ended, parts) = s
+        .domain
+        .store
+        .session(&AccountId(key.account_id.clone()), "s-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !ended.live,
+        "the session ends when all its parts have ended"
+    );
+    assert!(parts.iter().all(|p| p.ended));
+    assert!(ended.quality_final, "an ended session is scored finally");
+    assert_eq!(status(&s, &key, &pid, "truck_1").await, "offline");
+
+    // Back from an outage: the buffered batch is accepted and the part is open again.
+    let r = s
+        .ok(
+            &field,
+            "ReportSessionMetrics",
+            report("s-1", "desk_1", t0, &[4, 6, 8], false),
+        )
+        .await;
+    assert_eq!(
+        (r["Accepted"].as_i64(), r["Duplicates"].as_i64()),
+        (Some(2), Some(1))
+    );
+    let (again, _) = s
+        .domain
+        .store
+        .session(&AccountId(key.account_id.clone()), "s-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(again.live);
+    assert!(!again.quality_final);
+    assert_eq!(again.end_time, t0 + 8);
+    assert_eq!(status(&s, &key, &pid, "truck_1").await, "connected");
+}
+
+#[tokio::test]
+async fn heartbeats_make_a_device_ready_until_they_stop() {
+    let s = Server::start().await;
+    let clock = s.clock.clone().unwrap();
+    let key = s.new_key().await;
+    let (pid, field, _) = project_with_pair(&s, &key).await;
+    let r = s
+        .ok(&field, "ReportDeviceStatus", json!({"Status": "ready"}))
+        .await;
+    assert_eq!(r["DeviceStatus"], "ready");
+    let listed = s
+        .ok(
+            &key,
+            "DescribeDeviceList",
+            json!({"ProjectId": pid, "DeviceStatus": "online"}),
+        )
+        .await;
+    assert_eq!(listed["Total"], 1);
+    clock.advance(30);
+    s.domain.upkeep().await.unwrap();
+    assert_eq!(status(&s, &key, &pid, "truck_1").await, "ready");
+    clock.advance(1);
+    s.domain.upkeep().await.unwrap();
+    assert_eq!(status(&s, &key, &pid, "truck_1").await, "offline");
+    let info = s
+        .ok(
+            &key,
+            "DescribeDeviceInfo",
+            json!({"ProjectId": pid, "DeviceId": "truck_1"}),
+        )
+        .await;
+    assert!(info["LastReportTime"].as_str().unwrap().ends_with("+08:00"));
+
+    // A final report leaves a device that still sends heartbeats ready.
+    s.ok(&field, "ReportDeviceStatus", json!({"Status": "ready"}))
+        .await;
+    s.ok(
+        &field,
+        "ReportSessionMetrics",
+        report("s-2", "desk_1", s.now(), &[0], true),
+    )
+    .await;
+    assert_eq!(status(&s, &key, &pid, "truck_1").await, "ready");
+    let r = s
+        .ok(&field, "ReportDeviceStatus", json!({"Status": "offline"}))
+        .await;
+    assert_eq!(r["DeviceStatus"], "offline");
+}
+
+#[tokio::test]
+async fn every_page_of_the_fast_list_equals_the_plain_ordered_query() {
+    let s = Server::start_with(Options {
+        configure: Some(Box::new(|c| c.device_rate_limit_per_second = 10_000)),
+        ..Default::default()
+    })
+    .await;
+    let key = s.new_key().await;
+    let (pid, field, remote) = project_with_pair(&s, &key).await;
+    let t0 = s.now() - 40 * 3600;
+    // 60 sessions over 40 hours, several per hour, ties on start time, and sessions whose remote part
+    // starts hours before the field part (the session's start moves to an earlier hour).
+    for i in 0..60i64 {
+        let id = format!("s-{i:03}");
+        let start = t0 + (i * 7919) % (40 * 3600) / 600 * 600;
+        s.ok(
+            &field,
+            "ReportSessionMetrics",
+            report(&id, "desk_1", start, &[0, 2], true),
+        )
+        .await;
+        let remote_start = if i % 9 == 0 {
+            start - 3 * 3600
+        } else {
+            start + 1
+        };
+        s.ok(
+            &remote,
+            "ReportSessionMetrics",
+            report(&id, "truck_1", remote_start, &[0], true),
+        )
+        .await;
+    }
+    let account = AccountId(key.account_id.clone());
+    let everything = SessionFilter {
+        from: Some(1),
+        ..Default::default()
+    };
+    let page = |number| teleoscope::domain::Page { number, size: 7 };
+    let mut seen = 0;
+    for number in 1..=10 {
+        let (total, fast) = s
+            .domain
+            .list_sessions(&account, &pid, &SessionFilter::default(), page(number))
+            .await
+            .unwrap();
+        let (plain_total, plain) = s
+            .domain
+            .list_sessions(&account, &pid, &everything, page(number))
+            .await
+            .unwrap();
+        assert_eq!((total, plain_total), (60, 60));
+        let ids = |rows: &[teleoscope::store::SessionRow]| {
+            rows.iter()
+                .map(|r| r.session_id.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&fast), ids(&plain), "page {number}");
+        seen += fast.len();
+    }
+    assert_eq!(seen, 60);
+    // Through the API, with the seed's numbers-as-strings request shape.
+    let r = s
+        .ok(
+            &key,
+            "DescribeDeviceSessionList",
+            json!({"ProjectId": pid, "PageNumber": "9", "PageSize": "7"}),
+        )
+        .await;
+    assert_eq!(
+        (r["Total"].as_i64(), r["Num"].as_i64()),
+        (Some(60), Some(4))
+    );
+    let starts: Vec<i64> = r["DeviceSessionList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["StartTime"].as_i64().unwrap())
+        .collect();
+    assert!(
+        starts.windows(2).all(|w| w[0] >= w[1]),
+        "newest first: {starts:?}"
+    );
+}
