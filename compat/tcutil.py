@@ -274,3 +274,60 @@ def assert_recent(s, slack_seconds=600):
     t = parse_time(s).timestamp()
     now = time.time()
     assert abs(now - t) <= slack_seconds, "time %s is %.0f s away from now" % (s, now - t)
+
+
+# ----------------------------------------------------------------------------------------------
+# The device API (PRODUCT.md section 4), the seeds, and `teleoscope import`
+
+
+SEEDS_DIR = os.environ.get("TELEOSCOPE_SEEDS_DIR") or os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "shared", "seeds")
+
+
+def project_key_password(project_key, device_id, expire_time):
+    """The vendor's shared-key password: Base64(HMAC-SHA256(project key, DeviceId + ExpireTime))
+    without `+`, `/`, `=`, then `_<ExpireTime>`."""
+    import base64
+    import hashlib
+    import hmac
+    mac = hmac.new(project_key.encode(), (device_id + str(expire_time)).encode(), hashlib.sha256).digest()
+    b64 = base64.b64encode(mac).decode()
+    return "".join(c for c in b64 if c not in "+/=") + "_" + str(expire_time)
+
+
+def device_client(host, project_id, device_id, secret, expire_time=None, language="en-US"):
+    """A device's own CommonClient: SecretId `<ProjectId>:<DeviceId>` (secret: its DeviceToken), or
+    `<ProjectId>:<DeviceId>:<ExpireTime>` (secret: the project-key password) when expire_time is given."""
+    sid = "%s:%s" % (project_id, device_id) if expire_time is None else "%s:%s:%d" % (
+        project_id, device_id, expire_time)
+    cred = credential.Credential(sid, secret)
+    return CommonClient(SERVICE, VERSION, cred, REGION, profile=make_profile(host, language=language))
+
+
+def seed_text(name):
+    with open(os.path.join(SEEDS_DIR, name), encoding="utf-8") as f:
+        return f.read()
+
+
+def seed_response_json(name, marker):
+    """The first JSON object after `marker` in a seed page, as raw text (the vendor's own bytes)."""
+    text = seed_text(name)
+    at = text.index(marker)
+    start = text.index("{", at)
+    _, end = json.JSONDecoder().raw_decode(text, start)
+    return text[start:end]
+
+
+def golden_details_text():
+    """The example response of DescribeDeviceSessionDetails (seed 001), exactly as published."""
+    return seed_response_json("001_c0ed98f0d1fb943e.txt", "输出示例")
+
+
+def run_import(binary, db_url, project_id, *files):
+    """`teleoscope import --database URL --project PID FILE...`; returns its stdout."""
+    cmd = [binary, "import", "--database", db_url, "--project", project_id] + list(files)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    if p.returncode != 0:
+        pytest.fail("`%s` failed with exit code %d\n--- stdout ---\n%s\n--- stderr ---\n%s"
+                    % (" ".join(cmd), p.returncode, p.stdout, p.stderr), pytrace=False)
+    return p.stdout

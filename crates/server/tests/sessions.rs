@@ -275,3 +275,89 @@ async fn every_page_of_the_fast_list_equals_the_plain_ordered_query() {
         "newest first: {starts:?}"
     );
 }
+
+#[tokio::test]
+async fn statistics_from_quarter_sums_equal_statistics_from_every_session() {
+    use teleoscope::domain::usage::{Scope, Totals};
+    let s = Server::start_with(Options {
+        configure: Some(Box::new(|c| c.device_rate_limit_per_second = 10_000)),
+        ..Default::default()
+    })
+    .await;
+    let key = s.new_key().await;
+    let (pid, field, remote) = project_with_pair(&s, &key).await;
+    let t0 = s.now() - 20 * 3600;
+    for i in 0..40i64 {
+        let id = format!("q-{i:03}");
+        let start = t0 + (i * 4099) % (20 * 3600);
+        let offsets: Vec<i64> = (0..(i % 5 + 1)).map(|k| k * 37).collect();
+        s.ok(
+            &field,
+            "ReportSessionMetrics",
+            report(&id, "desk_1", start, &offsets, true),
+        )
+        .await;
+        // Some remote parts start earlier (the session's start moves to another quarter).
+        let remote_start = if i % 4 == 0 { start - 1000 } else { start + 3 };
+        s.ok(
+            &remote,
+            "ReportSessionMetrics",
+            report(&id, "truck_1", remote_start, &[0, 2], true),
+        )
+        .await;
+    }
+    s.domain.upkeep().await.unwrap(); // final scores move shares between not-bad and bad
+    let account = AccountId(key.account_id.clone());
+    let windows = [
+        (0, s.now() + 1),
+        (t0 + 1234, t0 + 9 * 3600 + 17),
+        (t0 + 3 * 3600, t0 + 3 * 3600 + 899),
+        (t0 + 5, t0 + 6),
+    ];
+    for (from, to) in windows {
+        let scope = Scope {
+            project_id: &pid,
+            device_id: None,
+            from,
+            to,
+        };
+        let fast = s.domain.statistics(&account, scope).await.unwrap();
+        let facts = s
+            .domain
+            .store
+            .session_facts(&account, &pid, None, from, to)
+            .await
+            .unwrap();
+        let direct = facts
+            .iter()
+            .fold(Totals::default(), |t, f| t.plus(&Totals::of(f)));
+        let field_ids: std::collections::HashSet<_> =
+            facts.iter().map(|f| f.field_device_id.clone()).collect();
+        let remote_ids: std::collections::HashSet<_> =
+            facts.iter().map(|f| f.remote_device_id.clone()).collect();
+        assert_eq!(
+            fast,
+            direct.statistics(field_ids.len() as i64, remote_ids.len() as i64),
+            "window {from}..{to}"
+        );
+        assert_eq!(
+            s.domain.usage(&account, scope).await.unwrap(),
+            direct.usage,
+            "window {from}..{to}"
+        );
+    }
+    let all = s
+        .domain
+        .statistics(
+            &account,
+            Scope {
+                project_id: &pid,
+                device_id: None,
+                from: 0,
+                to: s.now() + 1,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(all.session_num, 40);
+}

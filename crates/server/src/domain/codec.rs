@@ -109,7 +109,7 @@ const SCHEME_SPARSE: u8 = 3;
 
 const PFOR_MAX_LOG: u8 = 8;
 /// Block sizes the encoder tries (as `log2`).
-const PFOR_LOGS: [u8; 4] = [5, 6, 7, 8];
+const PFOR_LOGS: [u8; 1] = [7];
 const PFOR_PATCHED: u8 = 0x80;
 const PFOR_MAX_PATCHES: usize = u8::MAX as usize;
 

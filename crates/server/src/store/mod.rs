@@ -7,6 +7,7 @@
 pub mod sqlite;
 
 use crate::domain::samples::Columns;
+use crate::domain::usage::Totals;
 use crate::domain::{
     AccountId, ApiKey, Callback, Device, DeviceFilter, DeviceStatus, DeviceType, Page, PolicyEntry,
     PolicyMode, PolicySearch, Project, SecMode,
@@ -284,6 +285,21 @@ pub trait Store: Send + Sync {
         from: i64,
         to: i64,
     ) -> Result<Vec<SessionFacts>>;
+
+    /// Totals of the sessions starting in each range [from, to), from the quarter-hour sums.
+    async fn session_totals(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        ranges: &[(i64, i64)],
+    ) -> Result<Vec<Totals>>;
+    /// Distinct (field, remote) devices of the sessions starting in each range [from, to).
+    async fn active_devices(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        ranges: &[(i64, i64)],
+    ) -> Result<Vec<(i64, i64)>>;
 
     // --- upkeep (idle timeouts, heartbeats, scoring) ---
     /// Ends parts without a report since `cutoff`; their devices become `ready` if they sent a

@@ -5,6 +5,7 @@
 //!
 //! Schema changes are numbered migrations, applied in order and recorded in `PRAGMA user_version`.
 
+mod rollup;
 mod sessions;
 mod writer;
 
@@ -12,6 +13,7 @@ use super::{
     Append, AppendOutcome, AppendRejection, DeviceChanges, PartRow, PolicyUpdate, ProjectChanges,
     Result, SessionFacts, SessionFilter, SessionRow, Store,
 };
+use crate::domain::usage::Totals;
 use crate::domain::{
     AccountId, ApiKey, Callback, Device, DeviceFilter, DeviceStatus, DeviceType, Page, PolicyEntry,
     PolicyMode, PolicySearch, Project, SecMode, StatusFilter,
@@ -153,6 +155,31 @@ const MIGRATIONS: &[&str] = &[
         SELECT project_id, account_id, start_time / 3600, COUNT(*) FROM sessions GROUP BY project_id, start_time / 3600;
     DROP INDEX sessions_by_start;
     CREATE INDEX sessions_by_start ON sessions(project_id, account_id, start_time DESC, session_id);
+    "#,
+    // 4: quarter-hour sums of session totals, and the devices each project has had sessions with,
+    // for statistics and usage over long windows (docs/storage.md).
+    r#"
+    CREATE TABLE session_quarters (
+        project_id TEXT NOT NULL REFERENCES projects(project_id) ON DELETE CASCADE,
+        account_id TEXT NOT NULL,
+        quarter INTEGER NOT NULL,
+        sessions INTEGER NOT NULL, minutes INTEGER NOT NULL, not_bad INTEGER NOT NULL,
+        voice INTEGER NOT NULL, sd INTEGER NOT NULL, hd INTEGER NOT NULL, fhd INTEGER NOT NULL,
+        two_k INTEGER NOT NULL, four_k INTEGER NOT NULL, online INTEGER NOT NULL,
+        multi_voice INTEGER NOT NULL, multi_sd INTEGER NOT NULL, multi_hd INTEGER NOT NULL,
+        multi_fhd INTEGER NOT NULL, multi_two_k INTEGER NOT NULL, multi_four_k INTEGER NOT NULL,
+        multi_online INTEGER NOT NULL,
+        PRIMARY KEY (project_id, quarter)
+    ) WITHOUT ROWID;
+    CREATE TABLE session_devices (
+        project_id TEXT NOT NULL REFERENCES projects(project_id) ON DELETE CASCADE,
+        account_id TEXT NOT NULL,
+        role TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        PRIMARY KEY (project_id, role, device_id)
+    ) WITHOUT ROWID;
+    INSERT OR IGNORE INTO session_devices SELECT project_id, account_id, 'field', field_device_id FROM sessions;
+    INSERT OR IGNORE INTO session_devices SELECT project_id, account_id, 'remote', remote_device_id FROM sessions;
     "#,
 ];
 
@@ -861,8 +888,40 @@ impl Store for SqliteStore {
             project_id.to_owned(),
             device_id.map(str::to_owned),
         );
-        self.run(move |c| sessions::facts(c, &a, &p, d.as_deref(), from, to))
+        self.run(move |c| sessions::facts_where(c, &a, &p, d.as_deref(), from, to))
             .await
+    }
+
+    async fn session_totals(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        ranges: &[(i64, i64)],
+    ) -> Result<Vec<Totals>> {
+        let (a, p, ranges) = (account.clone(), project_id.to_owned(), ranges.to_vec());
+        self.run(move |c| {
+            ranges
+                .iter()
+                .map(|(from, to)| rollup::totals(c, &a, &p, *from, *to))
+                .collect()
+        })
+        .await
+    }
+
+    async fn active_devices(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        ranges: &[(i64, i64)],
+    ) -> Result<Vec<(i64, i64)>> {
+        let (a, p, ranges) = (account.clone(), project_id.to_owned(), ranges.to_vec());
+        self.run(move |c| {
+            ranges
+                .iter()
+                .map(|(from, to)| rollup::active_devices(c, &a, &p, *from, *to))
+                .collect()
+        })
+        .await
     }
 
     async fn end_idle_parts(&self, cutoff: i64, heartbeat_cutoff: i64, now: i64) -> Result<u64> {
@@ -908,6 +967,7 @@ impl Store for SqliteStore {
     ) -> Result<()> {
         let (g, r) = (grade.to_owned(), reasons.to_owned());
         self.write(move |tx| {
+            let before = sessions::facts_of_session(tx, key)?;
             // A session that got new samples while it was being scored stays unfinal.
             tx.execute(
                 "UPDATE sessions SET quality = ?2, reasons = ?3, scored_at = ?5,
@@ -916,7 +976,7 @@ impl Store for SqliteStore {
                 params![key, g, r, is_final, scored_at],
             )
             .map_err(db)?;
-            Ok(())
+            rollup::update(tx, key, before)
         })
         .await
     }

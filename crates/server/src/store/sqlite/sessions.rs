@@ -5,8 +5,9 @@
 //! `chunks` the encoded samples of a part, one row per accepted report, keyed (part_key, seq) in a
 //! WITHOUT ROWID table so the key is the only index.
 
-use super::{db, device_status_sql};
+use super::{db, device_status_sql, rollup};
 use crate::domain::codec;
+use crate::domain::usage::Totals;
 use crate::domain::{AccountId, DeviceType, Page};
 use crate::errors::StoreError;
 use crate::store::{
@@ -154,9 +155,16 @@ pub fn apply(
         })
         .map_err(db)?;
     let mut old_start = None;
+    let mut before = None;
     let session_key = match existing {
         None => {
             count_hour(c, a, a.start_time, 1)?;
+            c.prepare_cached(
+                "INSERT OR IGNORE INTO session_devices (project_id, account_id, role, device_id)
+                 VALUES (?1, ?2, 'field', ?3), (?1, ?2, 'remote', ?4)",
+            )
+            .and_then(|mut s| s.execute(params![a.project_id, a.account.0, field_id, remote_id]))
+            .map_err(db)?;
             c.prepare_cached(
                 "INSERT INTO sessions (account_id, project_id, session_id, field_device_id, remote_device_id,
                  start_time, end_time, last_update) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
@@ -169,6 +177,7 @@ pub fn apply(
         }
         Some((key, project, field, remote, start)) => {
             old_start = Some(start);
+            before = facts_of_session(c, key)?;
             if project != a.project_id {
                 return Ok(Err(AppendRejection::SessionInOtherProject));
             }
@@ -307,6 +316,7 @@ pub fn apply(
         .map_err(db)?;
     }
 
+    rollup::update(c, session_key, before)?;
     if !a.from_device {
         return Ok(Ok(outcome));
     }
@@ -482,7 +492,32 @@ pub fn list(
     ))
 }
 
-pub fn facts(
+const FACTS_COLS: &str = "s.field_device_id, s.remote_device_id, s.start_time, s.end_time, s.config_width,
+     s.config_height, s.width, s.height, s.multi_mode, s.quality,
+     (SELECT group_concat(MAX(p.last_offset, 0), ',') FROM parts p WHERE p.session_key = s.session_key)";
+
+fn facts_row(r: &Row<'_>, at: usize) -> rusqlite::Result<SessionFacts> {
+    let parts: Option<String> = r.get(at + 10)?;
+    Ok(SessionFacts {
+        field_device_id: r.get(at)?,
+        remote_device_id: r.get(at + 1)?,
+        start_time: r.get(at + 2)?,
+        end_time: r.get(at + 3)?,
+        config_width: r.get(at + 4)?,
+        config_height: r.get(at + 5)?,
+        width: r.get(at + 6)?,
+        height: r.get(at + 7)?,
+        multi_mode: r.get(at + 8)?,
+        quality: r.get(at + 9)?,
+        part_seconds: parts
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|v| v.parse().ok())
+            .collect(),
+    })
+}
+
+pub fn facts_where(
     c: &Connection,
     account: &AccountId,
     project_id: &str,
@@ -491,38 +526,36 @@ pub fn facts(
     to: i64,
 ) -> Result<Vec<SessionFacts>> {
     let mut s = c
-        .prepare_cached(
-            "SELECT s.field_device_id, s.remote_device_id, s.start_time, s.end_time, s.config_width,
-                    s.config_height, s.width, s.height, s.multi_mode, s.quality,
-                    (SELECT group_concat(MAX(p.last_offset, 0), ',') FROM parts p WHERE p.session_key = s.session_key)
-             FROM sessions s
+        .prepare_cached(&format!(
+            "SELECT {FACTS_COLS} FROM sessions s
              WHERE s.project_id = ?1 AND s.account_id = ?2 AND s.start_time >= ?3 AND s.start_time < ?4
-               AND (?5 IS NULL OR s.field_device_id = ?5 OR s.remote_device_id = ?5)",
-        )
+               AND (?5 IS NULL OR s.field_device_id = ?5 OR s.remote_device_id = ?5)"
+        ))
         .map_err(db)?;
     let rows = s
         .query_map(params![project_id, account.0, from, to, device_id], |r| {
-            let parts: Option<String> = r.get(10)?;
-            Ok(SessionFacts {
-                field_device_id: r.get(0)?,
-                remote_device_id: r.get(1)?,
-                start_time: r.get(2)?,
-                end_time: r.get(3)?,
-                config_width: r.get(4)?,
-                config_height: r.get(5)?,
-                width: r.get(6)?,
-                height: r.get(7)?,
-                multi_mode: r.get(8)?,
-                quality: r.get(9)?,
-                part_seconds: parts
-                    .unwrap_or_default()
-                    .split(',')
-                    .filter_map(|v| v.parse().ok())
-                    .collect(),
-            })
+            facts_row(r, 0)
         })
         .map_err(db)?;
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)
+}
+
+/// One session's share of the totals, with where it counts: (project, account, start, totals).
+pub fn facts_of_session(
+    c: &Connection,
+    session_key: i64,
+) -> Result<Option<(String, String, i64, Totals)>> {
+    c.prepare_cached(&format!(
+        "SELECT s.project_id, s.account_id, {FACTS_COLS} FROM sessions s WHERE s.session_key = ?1"
+    ))
+    .and_then(|mut st| {
+        st.query_row([session_key], |r| {
+            let f = facts_row(r, 2)?;
+            Ok((r.get(0)?, r.get(1)?, f.start_time, Totals::of(&f)))
+        })
+        .optional()
+    })
+    .map_err(db)
 }
 
 /// Ends the parts idle since `cutoff`.

@@ -1,0 +1,266 @@
+//! Ingest: device pairs reporting concurrently, each device on its own connection with one request
+//! in flight (as a real device), `ReportSessionMetrics` batches of B samples of realistic data,
+//! one-hour sessions one after the other. Throughput counts only what the server acknowledged as
+//! accepted; every answer is checked and errors are counted and kept for the report.
+
+use super::client::{Connection, Ingested};
+use super::fixture::{BenchDevice, Fixture};
+use super::generate::{self, Series};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// One hour at one sample every two seconds.
+pub const POINTS: usize = 1800;
+/// Links of the field device and of the remote device.
+pub const FIELD_LINKS: usize = 2;
+pub const REMOTE_LINKS: usize = 1;
+
+/// Pre-serialized hours, shared by all devices (a few distinct ones per device type).
+pub struct Workload {
+    pub field: Vec<Series>,
+    pub remote: Vec<Series>,
+}
+
+impl Workload {
+    pub fn new() -> Workload {
+        Workload {
+            field: (0..4).map(|i| generate::series(100 + i, FIELD_LINKS, POINTS)).collect(),
+            remote: (0..4).map(|i| generate::series(200 + i, REMOTE_LINKS, POINTS)).collect(),
+        }
+    }
+}
+
+impl Default for Workload {
+    fn default() -> Self {
+        Workload::new()
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Tally {
+    pub requests: u64,
+    pub accepted: u64,
+    pub duplicates: u64,
+    /// Metric values accepted (`Columns::value_count` of the accepted samples).
+    pub values: u64,
+    pub body_bytes: u64,
+    pub errors: u64,
+    /// "Code: message" (or transport error) and how often.
+    pub error_kinds: BTreeMap<String, u64>,
+    pub latencies: Vec<Duration>,
+}
+
+impl Tally {
+    fn merge(&mut self, o: Tally) {
+        self.requests += o.requests;
+        self.accepted += o.accepted;
+        self.duplicates += o.duplicates;
+        self.values += o.values;
+        self.body_bytes += o.body_bytes;
+        self.errors += o.errors;
+        for (k, v) in o.error_kinds {
+            *self.error_kinds.entry(k).or_default() += v;
+        }
+        self.latencies.extend(o.latencies);
+    }
+
+    fn error(&mut self, what: String) {
+        self.errors += 1;
+        *self.error_kinds.entry(what).or_default() += 1;
+    }
+
+    /// The first few kinds of error, for the report.
+    pub fn error_summary(&self) -> Vec<String> {
+        self.error_kinds
+            .iter()
+            .take(5)
+            .map(|(k, n)| format!("{n} x {k}"))
+            .collect()
+    }
+}
+
+pub struct IngestRun {
+    pub batch: usize,
+    pub devices: usize,
+    pub elapsed: Duration,
+    pub tally: Tally,
+}
+
+impl IngestRun {
+    pub fn samples_per_second(&self) -> f64 {
+        self.tally.accepted as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+/// What one device sends: its credentials, its peer, its hour of samples.
+struct Plan {
+    device: BenchDevice,
+    peer: String,
+    field: bool,
+    series: usize,
+}
+
+/// Every device of the fixture reports for `duration`, sessions named `<tag>-<pair>-<n>`.
+pub async fn run(
+    fx: &Fixture,
+    work: &Arc<Workload>,
+    batch: usize,
+    duration: Duration,
+    tag: &str,
+) -> IngestRun {
+    let mut plans = Vec::new();
+    for (i, p) in fx.pairs.iter().enumerate() {
+        plans.push((
+            i,
+            Plan {
+                device: p.field.clone(),
+                peer: p.remote.id.clone(),
+                field: true,
+                series: i % work.field.len(),
+            },
+        ));
+        plans.push((
+            i,
+            Plan {
+                device: p.remote.clone(),
+                peer: p.field.id.clone(),
+                field: false,
+                series: i % work.remote.len(),
+            },
+        ));
+    }
+    let devices = plans.len();
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut tasks = tokio::task::JoinSet::new();
+    for (pair, plan) in plans {
+        let work = work.clone();
+        let tag = tag.to_owned();
+        let addr = fx.addr;
+        tasks.spawn(async move {
+            device_loop(addr, &work, plan, batch, deadline, &tag, pair, None).await
+        });
+    }
+    let mut tally = Tally::default();
+    while let Some(t) = tasks.join_next().await {
+        match t {
+            Ok(t) => tally.merge(t),
+            Err(e) => tally.error(format!("task: {e}")),
+        }
+    }
+    IngestRun {
+        batch,
+        devices,
+        elapsed: started.elapsed(),
+        tally,
+    }
+}
+
+/// One complete one-hour session of pair `pair` (both devices, concurrently), batches of `batch`.
+pub async fn one_session(
+    fx: &Fixture,
+    work: &Arc<Workload>,
+    pair: usize,
+    batch: usize,
+    session_id: &str,
+) -> Tally {
+    let p = &fx.pairs[pair];
+    let far = Instant::now() + Duration::from_secs(3600);
+    let field = Plan {
+        device: p.field.clone(),
+        peer: p.remote.id.clone(),
+        field: true,
+        series: pair % work.field.len(),
+    };
+    let remote = Plan {
+        device: p.remote.clone(),
+        peer: p.field.id.clone(),
+        field: false,
+        series: pair % work.remote.len(),
+    };
+    let (a, b) = tokio::join!(
+        device_loop(fx.addr, work, field, batch, far, "", pair, Some(session_id)),
+        device_loop(fx.addr, work, remote, batch, far, "", pair, Some(session_id)),
+    );
+    let mut t = a;
+    t.merge(b);
+    t
+}
+
+/// Report until `deadline`; with `only`, report that one session and stop.
+#[allow(clippy::too_many_arguments)]
+async fn device_loop(
+    addr: SocketAddr,
+    work: &Workload,
+    plan: Plan,
+    batch: usize,
+    deadline: Instant,
+    tag: &str,
+    pair: usize,
+    only: Option<&str>,
+) -> Tally {
+    let mut t = Tally::default();
+    let mut conn = match Connection::open(addr).await {
+        Ok(c) => c,
+        Err(e) => {
+            t.error(format!("connect: {e}"));
+            return t;
+        }
+    };
+    let series = if plan.field {
+        &work.field[plan.series]
+    } else {
+        &work.remote[plan.series]
+    };
+    // Sessions that started an hour ago: every sample is in the past, as after an outage.
+    let start_time = chrono::Utc::now().timestamp() - 3600;
+    let head = generate::report_head(&plan.peer, start_time, plan.field);
+    let mut session_no = 0u64;
+    loop {
+        let session_id = match only {
+            Some(s) => s.to_owned(),
+            None => format!("{tag}-{pair}-{session_no}"),
+        };
+        let chunks = series.samples.len().div_ceil(batch);
+        for (k, chunk) in series.samples.chunks(batch).enumerate() {
+            if Instant::now() >= deadline {
+                return t;
+            }
+            let body = generate::report_body(&session_id, &head, chunk, k + 1 == chunks);
+            t.requests += 1;
+            t.body_bytes += body.len() as u64;
+            match conn.ingest(&plan.device.creds, body).await {
+                Ok((Ingested::Ok { accepted, duplicates }, took)) => {
+                    t.accepted += accepted;
+                    t.duplicates += duplicates;
+                    t.values += accepted * series.values_per_sample;
+                    t.latencies.push(took);
+                    if accepted + duplicates != chunk.len() as u64 {
+                        t.error(format!(
+                            "answer counts {accepted} + {duplicates} samples of {}",
+                            chunk.len()
+                        ));
+                    }
+                }
+                Ok((Ingested::Refused(e), _)) => {
+                    let mut msg = e.message;
+                    msg.truncate(160);
+                    t.error(format!("{}: {msg}", e.code));
+                }
+                Err(e) => {
+                    t.error(format!("transport: {e}"));
+                    match Connection::open(addr).await {
+                        Ok(c) => conn = c,
+                        Err(_) => return t,
+                    }
+                }
+            }
+        }
+        if only.is_some() {
+            return t;
+        }
+        session_no += 1;
+    }
+}

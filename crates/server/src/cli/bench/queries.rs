@@ -1,0 +1,275 @@
+//! The read side: timed signed calls of the query actions, the load of a year of history into the
+//! store, and the on-disk size of what was stored.
+
+use super::client::{Connection, Credentials};
+use super::fixture::Fixture;
+use super::generate::{Device, Rng};
+use crate::domain::codec;
+use crate::domain::samples::Columns;
+use crate::domain::DeviceType;
+use crate::store::{Append, PartMeta};
+use anyhow::Context;
+use r2d2_sqlite::rusqlite::Connection as Db;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Latencies of one kind of call.
+#[derive(Debug, Default)]
+pub struct Timed {
+    pub latencies: Vec<Duration>,
+    pub errors: u64,
+    pub first_error: Option<String>,
+}
+
+/// Call `action` up to `calls` times (at least `min` times, then only while within `budget`),
+/// checking each answer with `check`.
+#[allow(clippy::too_many_arguments)]
+pub async fn timed(
+    conn: &mut Connection,
+    creds: &Credentials,
+    action: &str,
+    body: &Value,
+    calls: usize,
+    min: usize,
+    budget: Duration,
+    check: impl Fn(&Value) -> anyhow::Result<()>,
+) -> Timed {
+    let mut t = Timed::default();
+    let started = Instant::now();
+    for i in 0..calls {
+        if i >= min && started.elapsed() > budget {
+            break;
+        }
+        match conn.ok(creds, action, body).await {
+            Ok((v, took)) => {
+                t.latencies.push(took);
+                if let Err(e) = check(&v) {
+                    t.errors += 1;
+                    t.first_error.get_or_insert(format!("{action}: {e}"));
+                }
+            }
+            Err(e) => {
+                t.errors += 1;
+                t.first_error.get_or_insert(e.to_string());
+            }
+        }
+    }
+    t
+}
+
+/// The answer of DescribeDeviceSessionDetails has both devices with `points` points each.
+pub fn check_details(v: &Value, points: usize) -> anyhow::Result<()> {
+    let details = v["Details"].as_array().context("no Details")?;
+    anyhow::ensure!(details.len() == 2, "{} details, not 2", details.len());
+    for d in details {
+        let n = d["TimeOffset"].as_array().map_or(0, Vec::len);
+        anyhow::ensure!(n == points, "{} has {n} TimeOffsets, not {points}", d["DeviceId"]);
+        anyhow::ensure!(
+            d["CpuUsed"].as_array().map_or(0, Vec::len) == points,
+            "CpuUsed is not aligned"
+        );
+    }
+    Ok(())
+}
+
+/// Where the history goes: a year ending a day ago.
+#[derive(Debug, Clone, Copy)]
+pub struct Year {
+    pub from: i64,
+    pub to: i64,
+}
+
+impl Year {
+    pub fn ending_yesterday() -> Year {
+        let to = chrono::Utc::now().timestamp() - 86_400;
+        Year {
+            from: to - 365 * 86_400,
+            to,
+        }
+    }
+}
+
+/// One-sample parts of a few lengths, encoded once: (field, remote) per length.
+struct Parts {
+    variants: Vec<(i64, Columns, Vec<u8>, Columns, Vec<u8>)>,
+}
+
+impl Parts {
+    fn new() -> Parts {
+        let mut rng = Rng::new(42);
+        let variants = (0..64)
+            .map(|i| {
+                // Durations from a minute to two hours, as TimeOffset of the part's one sample.
+                let d = 2 * rng.range(30, 3600);
+                let field = Device::new(1000 + i, 2).next(d).to_columns();
+                let remote = Device::new(2000 + i, 1).next(d).to_columns();
+                let (fe, re) = (codec::encode(&field), codec::encode(&remote));
+                (d, field, fe, remote, re)
+            })
+            .collect();
+        Parts { variants }
+    }
+}
+
+/// The history's session ids: UUID-shaped, as the vendor's SDK makes them.
+pub fn history_session_id(i: u64) -> String {
+    let mut r = Rng::new(i);
+    let id = uuid::Uuid::from_u64_pair(r.next_u64(), r.next_u64());
+    format!("{id}-1")
+}
+
+/// Load `n` finished sessions spread over `year` through `Store::append` (a one-sample part per
+/// device, as `import` stores history), `concurrency` sessions in flight so the writer commits many
+/// appends per transaction. Devices are the fixture's pairs, round-robin with a stride.
+pub async fn load_history(
+    fx: &Fixture,
+    n: u64,
+    year: Year,
+    concurrency: usize,
+    progress: bool,
+) -> anyhow::Result<Duration> {
+    let parts = Arc::new(Parts::new());
+    let next = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let span = (year.to - year.from - 7200) as u64;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..concurrency {
+        let (parts, next) = (parts.clone(), next.clone());
+        let store = fx.domain.store.clone();
+        let account = fx.account.clone();
+        let project = fx.project_id.clone();
+        let pairs: Vec<(String, String)> = fx
+            .pairs
+            .iter()
+            .map(|p| (p.field.id.clone(), p.remote.id.clone()))
+            .collect();
+        tasks.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    return anyhow::Ok(());
+                }
+                if progress && i > 0 && i % 100_000 == 0 {
+                    eprintln!(
+                        "[bench]   {i} sessions loaded ({:.0} s)",
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+                let session_id = history_session_id(i);
+                // Evenly over the year, oldest first, with a jitter.
+                let start = year.from + (i * span / n) as i64 + (i % 17) as i64;
+                let (field_id, remote_id) = &pairs[(i as usize * 7) % pairs.len()];
+                let (d, fc, fe, rc, re) = &parts.variants[(i as usize * 13) % parts.variants.len()];
+                let meta = PartMeta {
+                    ver: "2.4".into(),
+                    sdk_mode: "server2".into(),
+                    width: 1280,
+                    height: 720,
+                    config_width: 1920,
+                    config_height: 1080,
+                    multi_mode: 0,
+                };
+                let append = |device_id: &String,
+                              peer: &String,
+                              ty: DeviceType,
+                              c: &Columns,
+                              e: &Vec<u8>| Append {
+                    account: account.clone(),
+                    project_id: project.clone(),
+                    session_id: session_id.clone(),
+                    device_id: device_id.clone(),
+                    device_type: ty,
+                    peer_device_id: peer.clone(),
+                    start_time: start,
+                    meta: meta.clone(),
+                    schema: c.schema(),
+                    columns: c.clone(),
+                    encoded: e.clone(),
+                    last: true,
+                    now: start + d,
+                    from_device: false,
+                };
+                let (a, b) = tokio::join!(
+                    store.append(append(field_id, remote_id, DeviceType::Field, fc, fe)),
+                    store.append(append(remote_id, field_id, DeviceType::Remote, rc, re)),
+                );
+                for r in [a, b] {
+                    match r {
+                        Ok(Ok(o)) if o.accepted == 1 => {}
+                        Ok(Ok(o)) => anyhow::bail!("session {session_id}: {o:?}"),
+                        Ok(Err(r)) => anyhow::bail!("session {session_id}: refused {r:?}"),
+                        Err(e) => anyhow::bail!("session {session_id}: {e}"),
+                    }
+                }
+            }
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r??;
+    }
+    Ok(started.elapsed())
+}
+
+/// Marks the history as scored, with a realistic spread of grades (70% good, 20% normal, 10% bad),
+/// so that the server's upkeep does not re-score a year of imported sessions while the queries are
+/// timed (that cost is measured separately).
+pub fn mark_scored(db_path: &Path) -> anyhow::Result<u64> {
+    let db = Db::open(db_path)?;
+    db.busy_timeout(Duration::from_secs(30))?;
+    let n = db.execute(
+        "UPDATE sessions SET quality = CASE WHEN session_key % 10 = 0 THEN 'bad'
+           WHEN session_key % 10 < 3 THEN 'normal' ELSE 'good' END,
+           quality_final = 1, scored_at = last_update WHERE quality_final = 0",
+        [],
+    )?;
+    Ok(n as u64)
+}
+
+/// What a store occupies on disk, in bytes.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Footprint {
+    /// The database file after `PRAGMA wal_checkpoint(TRUNCATE)` (the WAL is then empty).
+    pub file: u64,
+    /// Pages of each table and index (`dbstat`), by name.
+    pub tables: BTreeMap<String, u64>,
+    /// Bytes of the encoded chunks themselves (`SUM(length(data))`), for the real store.
+    pub chunk_payload: u64,
+}
+
+impl Footprint {
+    pub fn of(tables: &[&str], f: &Footprint) -> u64 {
+        tables.iter().map(|t| f.tables.get(*t).copied().unwrap_or(0)).sum()
+    }
+}
+
+pub fn footprint(db_path: &Path, chunks: bool) -> anyhow::Result<Footprint> {
+    let db = Db::open(db_path)?;
+    db.busy_timeout(Duration::from_secs(30))?;
+    db.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    let file = std::fs::metadata(db_path)?.len();
+    let mut tables = BTreeMap::new();
+    {
+        let mut s = db.prepare("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name")?;
+        let rows = s.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        for r in rows {
+            let (name, size) = r?;
+            tables.insert(name, size as u64);
+        }
+    }
+    let chunk_payload = if chunks {
+        db.query_row("SELECT COALESCE(SUM(length(data)), 0) FROM chunks", [], |r| {
+            r.get::<_, i64>(0)
+        })? as u64
+    } else {
+        0
+    };
+    Ok(Footprint {
+        file,
+        tables,
+        chunk_payload,
+    })
+}
