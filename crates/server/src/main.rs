@@ -36,6 +36,11 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Simulate a fleet: field/remote device pairs reporting realistic sessions through the device API.
+    Simulate(cli::simulate::SimulateArgs),
+    /// The benchmark: ingest, query latencies, bytes per value, peak RSS, with two baselines
+    /// (docs/benchmark.md). Runs on its own temporary stores.
+    Bench(cli::bench::BenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -112,9 +117,15 @@ async fn main() -> anyhow::Result<()> {
             let setup = cli::demo::seed(&domain).await?;
             let running = http::start(config.clone(), domain).await?;
             cli::demo::print(&setup, &config, running.addr);
+            let fleet = cli::demo::start_fleet(&setup, &config, running.addr);
             http::shutdown_signal().await;
+            if let Some(fleet) = fleet {
+                fleet.stop().await;
+            }
             running.shutdown(Duration::from_secs(5)).await;
         }
+        Command::Simulate(args) => cli::simulate::main(args).await?,
+        Command::Bench(args) => cli::bench::run(args).await?,
         Command::Import { project, files } => {
             let config = Config::load(&cli.store, &ServeArgs::default())?;
             let domain =

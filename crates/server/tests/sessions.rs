@@ -361,3 +361,67 @@ async fn statistics_from_quarter_sums_equal_statistics_from_every_session() {
         .unwrap();
     assert_eq!(all.session_num, 40);
 }
+
+#[tokio::test]
+async fn many_small_reports_are_compacted_into_one_chunk_without_changing_the_details() {
+    let s = Server::start_with(Options {
+        configure: Some(Box::new(|c| c.device_rate_limit_per_second = 10_000)),
+        ..Default::default()
+    })
+    .await;
+    let key = s.new_key().await;
+    let (_, field, _) = project_with_pair(&s, &key).await;
+    let t0 = s.now();
+    for o in 0..40i64 {
+        s.ok(
+            &field,
+            "ReportSessionMetrics",
+            report("c-1", "desk_1", t0, &[o * 2], o == 39),
+        )
+        .await;
+    }
+    let before = s
+        .ok(
+            &key,
+            "DescribeDeviceSessionDetails",
+            json!({"SessionId": "c-1"}),
+        )
+        .await;
+    let account = AccountId(key.account_id.clone());
+    let part = s
+        .domain
+        .store
+        .session(&account, "c-1")
+        .await
+        .unwrap()
+        .unwrap()
+        .1[0]
+        .part_key;
+    assert_eq!(s.domain.store.part_chunks(part).await.unwrap().len(), 40);
+    s.domain.upkeep().await.unwrap();
+    assert_eq!(s.domain.store.part_chunks(part).await.unwrap().len(), 1);
+    let after = s
+        .ok(
+            &key,
+            "DescribeDeviceSessionDetails",
+            json!({"SessionId": "c-1"}),
+        )
+        .await;
+    assert_eq!(before["Details"], after["Details"]);
+    assert_eq!(
+        after["Details"][0]["TimeOffset"].as_array().unwrap().len(),
+        40
+    );
+    // A late duplicate is still recognised after compaction.
+    let r = s
+        .ok(
+            &field,
+            "ReportSessionMetrics",
+            report("c-1", "desk_1", t0, &[10, 80], true),
+        )
+        .await;
+    assert_eq!(
+        (r["Accepted"].as_i64(), r["Duplicates"].as_i64()),
+        (Some(1), Some(1))
+    );
+}

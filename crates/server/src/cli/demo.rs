@@ -1,9 +1,15 @@
 //! `teleoscope demo`: the server on a fresh embedded store with a demo account, a project and a few
-//! devices, so a new user can point the vendor's SDK or `tccli` at it at once.
+//! devices, so a new user can point the vendor's SDK or `tccli` at it at once; and a simulated fleet
+//! (`cli::simulate`, in process, over HTTP) in which the demo's own devices report live sessions:
+//! truck_01 with console_a, truck_02 with console_b.
 
+use super::simulate::{self, SessionLengths, SimConfig, SimPair, SimSummary};
 use crate::config::Config;
 use crate::domain::devices::NewDevice;
 use crate::domain::{ids, AccountId, Domain};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+use tokio::sync::watch;
 
 pub struct DemoSetup {
     pub account_id: String,
@@ -59,7 +65,93 @@ pub async fn seed(domain: &Domain) -> anyhow::Result<DemoSetup> {
     })
 }
 
-pub fn print(setup: &DemoSetup, config: &Config, addr: std::net::SocketAddr) {
+/// The demo's (field, remote) pairs.
+pub const FLEET: [(&str, &str); 2] = [("truck_01", "console_a"), ("truck_02", "console_b")];
+
+/// The simulated fleet, running until [`Fleet::stop`].
+pub struct Fleet {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<anyhow::Result<SimSummary>>,
+}
+
+/// What the simulator of the demo does: the demo's devices in pairs, a sample every 2 s, sessions of
+/// 30 s to 5 min with short gaps, until stopped.
+pub fn fleet_config(setup: &DemoSetup, addr: SocketAddr) -> SimConfig {
+    // A wildcard listen address is reached on the loopback interface.
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    let endpoint = format!("http://{}", SocketAddr::new(ip, addr.port()));
+    let token = |id: &str| {
+        setup
+            .devices
+            .iter()
+            .find(|(d, _, _)| d == id)
+            .map(|(_, _, t)| t.clone())
+            .unwrap_or_default()
+    };
+    let mut cfg = SimConfig::new(
+        &endpoint,
+        &setup.secret_id,
+        &setup.secret_key,
+        &setup.project_id,
+    );
+    cfg.devices = Some(
+        FLEET
+            .iter()
+            .map(|(field, remote)| SimPair {
+                field_id: (*field).to_owned(),
+                field_token: token(field),
+                remote_id: (*remote).to_owned(),
+                remote_token: token(remote),
+            })
+            .collect(),
+    );
+    cfg.pairs = FLEET.len();
+    cfg.duration = None;
+    cfg.seed = rand::random();
+    cfg.interval_s = 2;
+    cfg.lengths = Some(SessionLengths {
+        min_s: 30,
+        max_s: 300,
+        gap_min_s: 3,
+        gap_max_s: 15,
+    });
+    cfg.verbose = true;
+    cfg
+}
+
+/// Starts the simulated fleet against the server at `addr` (call it after [`print`], whose banner
+/// announces it); `None` when the server listens with TLS only (the simulator's client speaks plain
+/// http).
+pub fn start_fleet(setup: &DemoSetup, config: &Config, addr: SocketAddr) -> Option<Fleet> {
+    if config.tls.is_some() {
+        return None;
+    }
+    let (stop, stop_rx) = watch::channel(false);
+    let task = tokio::spawn(simulate::run(fleet_config(setup, addr), stop_rx));
+    Some(Fleet { stop, task })
+}
+
+impl Fleet {
+    /// Ends the open sessions with their Final reports (the server must still be up) and prints the
+    /// simulator's summary.
+    pub async fn stop(self) {
+        println!("Stopping the simulated fleet: ending its open sessions.");
+        let _ = self.stop.send(true);
+        match tokio::time::timeout(Duration::from_secs(15), self.task).await {
+            Ok(Ok(Ok(summary))) => println!("{summary}"),
+            Ok(Ok(Err(e))) => eprintln!("simulated fleet: {e:#}"),
+            Ok(Err(e)) => eprintln!("simulated fleet: {e}"),
+            Err(_) => eprintln!("simulated fleet: did not stop within 15 s"),
+        }
+    }
+}
+
+pub fn print(setup: &DemoSetup, config: &Config, addr: SocketAddr) {
+    let fleet = config.tls.is_none();
     let scheme = if config.tls.is_some() {
         "https"
     } else {
@@ -81,6 +173,24 @@ pub fn print(setup: &DemoSetup, config: &Config, addr: std::net::SocketAddr) {
         "  tccli trro DescribeDeviceList --endpoint {endpoint} --region ap-guangzhou --secretId {} --secretKey {} --ProjectId {}",
         setup.secret_id, setup.secret_key, setup.project_id
     );
+    println!();
+    if fleet {
+        let pairs: Vec<String> = FLEET.iter().map(|(f, r)| format!("{f} <-> {r}")).collect();
+        println!(
+            "Simulated fleet: {} run live sessions, a report every 2 s from each device",
+            pairs.join(" and ")
+        );
+        println!("(sessions of 30 s to 5 min; about 1 in 10 bad, 1 in 8 losing a link). Watch them live:");
+        println!(
+            "  tccli trro DescribeRecentSessionList --endpoint {endpoint} --region ap-guangzhou --secretId {} --secretKey {} --ProjectId {} --PageNumber 1 --PageSize 10",
+            setup.secret_id, setup.secret_key, setup.project_id
+        );
+        println!("Session starts and ends are printed below.");
+    } else {
+        println!(
+            "No simulated fleet: the simulator speaks plain http and this demo listens with TLS."
+        );
+    }
     println!();
     println!("Metrics: {endpoint}/metrics   Health: {endpoint}/healthz");
     println!("Press Ctrl-C to stop.");

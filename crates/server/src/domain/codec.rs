@@ -77,9 +77,15 @@
 //!   the `D` and `SS` bits of a tag, `SS` not 3) and the body, in the form above, of the exceptions'
 //!   values in order. Every other value is `base`. Made for mostly-zero series with spikes.
 //!
-//! Typical result: the golden example of `DescribeDeviceSessionDetails` (70 samples, 1400 values)
-//! takes about 0.5 bytes a value, a noisy synthetic hour (1800 samples, 21 metrics, 2 links) about
-//! 0.7; see the tests.
+//! The encoder tries blocks of 64 and 256 values and keeps the smaller.
+//!
+//! There is no checksum: integrity is the store's business. Decoding validates the structure, so
+//! corrupt bytes give an error or columns that still satisfy every invariant of [`Columns`].
+//!
+//! Typical sizes (see the tests): the golden example of `DescribeDeviceSessionDetails` (70 samples,
+//! 1340 values) takes 0.64 bytes a value; a noisy synthetic hour (1800 samples, 21 metrics, two
+//! links) 0.41 in one chunk, 0.6 in chunks of 30 samples, 1.1 in chunks of 5. Each chunk pays about
+//! two bytes per column of headers, so a single-sample chunk costs 2 to 3 bytes a value.
 
 use super::samples::{Columns, Metric, NetColumns};
 use std::fmt;
@@ -109,7 +115,7 @@ const SCHEME_SPARSE: u8 = 3;
 
 const PFOR_MAX_LOG: u8 = 8;
 /// Block sizes the encoder tries (as `log2`).
-const PFOR_LOGS: [u8; 1] = [7];
+const PFOR_LOGS: [u8; 2] = [6, 8];
 const PFOR_PATCHED: u8 = 0x80;
 const PFOR_MAX_PATCHES: usize = u8::MAX as usize;
 
@@ -827,7 +833,8 @@ fn read_seq(
             }
             let base = r.ivarint()?;
             let bitmap = r.take(m.div_ceil(8))?;
-            if m % 8 != 0 && bitmap.last().is_some_and(|&b| b >> (m % 8) != 0) {
+            let tail = m & 7; // values in a partial last byte
+            if tail != 0 && bitmap.last().is_some_and(|&b| b >> tail != 0) {
                 return err("sparse bitmap padding not zero");
             }
             let count = bitmap.iter().map(|b| b.count_ones() as usize).sum();
@@ -1460,6 +1467,17 @@ mod tests {
         );
         print_breakdown(&c);
         assert!(per_value <= 2.0, "{per_value}");
+        // The same hour stored as chunks of k samples (each chunk pays its own headers).
+        for k in [1, 5, 15, 30, 150, 600] {
+            let total: usize = (0..1800)
+                .step_by(k)
+                .map(|i| encode(&rows(&c, i..(i + k).min(1800))).len())
+                .sum();
+            println!(
+                "synthetic hour in chunks of {k:>3}: {:.3} bytes/value",
+                total as f64 / c.value_count() as f64
+            );
+        }
 
         // Timing, printed and never asserted (run with --release for meaningful numbers).
         let rounds = 200;

@@ -352,17 +352,16 @@ impl Domain {
                 ));
             }
         }
+        // PRODUCT.md §4: the peer must be a device of the other type in the same project, "otherwise
+        // OperationDenied".
         let peer = match peer {
             Some(p) if p.device_type != device.device_type => p,
             _ => {
-                return Err(DomainError::invalid(
-                    "PeerDeviceId",
-                    &report.peer_device_id,
-                    format!(
-                        "a {} device of the project",
-                        other_type(device.device_type).as_str()
-                    ),
-                ))
+                return Err(DomainError::Denied(format!(
+                    "PeerDeviceId `{}` is not a {} device of the project",
+                    report.peer_device_id,
+                    other_type(device.device_type).as_str()
+                )))
             }
         };
         // Policy decides when a device joins a session (PRODUCT.md §4).
@@ -555,7 +554,8 @@ impl Domain {
             .await?)
     }
 
-    /// Ends idle parts, expires heartbeats, and scores the sessions whose quality is stale.
+    /// Ends idle parts, expires heartbeats, merges many small chunks into one, and scores the
+    /// sessions whose quality is stale.
     /// The server runs it every second; tests call it after moving a `ManualClock`.
     pub async fn upkeep(&self) -> Result<(), DomainError> {
         let now = self.clock.now();
@@ -566,6 +566,7 @@ impl Domain {
         self.store
             .expire_heartbeats(now - s.heartbeat_timeout, now)
             .await?;
+        while self.store.compact_parts(100).await? == 100 {}
         loop {
             let keys = self.store.sessions_to_score(200).await?;
             if keys.is_empty() {

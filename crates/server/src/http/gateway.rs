@@ -68,7 +68,7 @@ pub async fn api(
         ),
     };
     let action_label = match trace.action.as_deref() {
-        Some(a) if VENDOR_ACTIONS.contains(&a) => a,
+        Some(a) if VENDOR_ACTIONS.contains(&a) || DEVICE_ACTIONS.contains(&a) => a,
         _ => "-",
     };
     let elapsed = started.elapsed();

@@ -307,6 +307,9 @@ pub trait Store: Send + Sync {
     async fn end_idle_parts(&self, cutoff: i64, heartbeat_cutoff: i64, now: i64) -> Result<u64>;
     /// Ready devices without a heartbeat since `cutoff` go offline; returns how many.
     async fn expire_heartbeats(&self, cutoff: i64, now: i64) -> Result<u64>;
+    /// Merges the chunks of parts that ended with more than one chunk, or that have gathered many
+    /// (live devices report a few samples at a time); returns how many parts were compacted.
+    async fn compact_parts(&self, limit: u32) -> Result<u64>;
     /// Sessions whose quality is stale (new samples, or ended but not finally scored).
     async fn sessions_to_score(&self, limit: u32) -> Result<Vec<i64>>;
     async fn save_quality(

@@ -126,9 +126,7 @@ impl Connection {
         action: &str,
         body: &serde_json::Value,
     ) -> anyhow::Result<(serde_json::Value, Duration)> {
-        let (bytes, took) = self
-            .call(creds, action, serde_json::to_vec(body)?)
-            .await?;
+        let (bytes, took) = self.call(creds, action, serde_json::to_vec(body)?).await?;
         let mut value: serde_json::Value = serde_json::from_slice(&bytes)
             .with_context(|| format!("{action}: the answer is not JSON"))?;
         let response = value

@@ -25,16 +25,6 @@ pub enum Variant {
     Naive,
 }
 
-impl Variant {
-    pub fn label(self) -> &'static str {
-        match self {
-            Variant::Server => "server",
-            Variant::DecodeOnly => "decode-only",
-            Variant::Naive => "naive",
-        }
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct BenchDevice {
     pub id: String,
@@ -49,7 +39,6 @@ pub struct Pair {
 }
 
 pub struct Fixture {
-    pub variant: Variant,
     pub config: Config,
     pub db_path: PathBuf,
     pub naive_path: PathBuf,
@@ -139,7 +128,6 @@ impl Fixture {
             list.push(Pair { field, remote });
         }
         Ok(Fixture {
-            variant,
             config,
             db_path,
             naive_path,

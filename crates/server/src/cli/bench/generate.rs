@@ -118,36 +118,56 @@ impl Device {
         }
         self.bwe = wander(r, self.bwe, 25, 100, 5000);
         self.total_bwe = wander(r, self.total_bwe, 40, 300, 12000);
-        self.frame_delta = if self.fps < 30 { 1000 / self.fps.max(1) } else { 33 };
+        self.frame_delta = if self.fps < 30 {
+            1000 / self.fps.max(1)
+        } else {
+            33
+        };
         let frame_delta = self.frame_delta + r.range(-2, 2);
         let stall = r.chance(0.015);
         let lag100 = if stall { r.range(100, 900) } else { 0 };
-        let lag150 = if stall && r.chance(0.5) { r.range(150, lag100.max(150)) } else { 0 };
-        let k100 = if stall { r.range(1, 50) as f64 / 10.0 } else { 0.0 };
-        let k150 = if lag150 > 0 { r.range(1, 30) as f64 / 10.0 } else { 0.0 };
-        let nack = if lost_centi > 0 || r.chance(0.03) { r.range(1, 25) } else { 0 };
+        let lag150 = if stall && r.chance(0.5) {
+            r.range(150, lag100.max(150))
+        } else {
+            0
+        };
+        let k100 = if stall {
+            r.range(1, 50) as f64 / 10.0
+        } else {
+            0.0
+        };
+        let k150 = if lag150 > 0 {
+            r.range(1, 30) as f64 / 10.0
+        } else {
+            0.0
+        };
+        let nack = if lost_centi > 0 || r.chance(0.03) {
+            r.range(1, 25)
+        } else {
+            0
+        };
         let metrics = [
-            self.rate as f64,                           // Rate
-            self.fps as f64,                            // Fps
-            lost_centi as f64 / 100.0,                  // Lost
-            net_latency as f64,                         // NetworkLatency
-            self.video_latency as f64,                  // VideoLatency
-            self.cpu_centi as f64 / 100.0,              // CpuUsed
-            self.mem_centi as f64 / 100.0,              // MemUsed
-            r.range(3, 9) as f64,                       // DecodeCost
-            k100,                                       // K100
-            k150,                                       // K150
-            nack as f64,                                // NACK
-            self.bwe as f64,                            // BitRateEstimate
-            r.range(4, 12) as f64,                      // EncodeCost
-            r.range(1, 3) as f64,                       // CaptureCost
-            r.range(1, 5) as f64,                       // RenderCost
-            frame_delta as f64,                         // FrameDelta
-            (frame_delta + r.range(0, 25)) as f64,      // MaxFrameDelta
-            self.total_bwe as f64,                      // TotalBitrateEstimate
-            lag100 as f64,                              // Lag100Duration
-            lag150 as f64,                              // Lag150Duration
-            (net_latency / 2 + r.range(5, 20)) as f64,  // ControlLatency
+            self.rate as f64,                          // Rate
+            self.fps as f64,                           // Fps
+            lost_centi as f64 / 100.0,                 // Lost
+            net_latency as f64,                        // NetworkLatency
+            self.video_latency as f64,                 // VideoLatency
+            self.cpu_centi as f64 / 100.0,             // CpuUsed
+            self.mem_centi as f64 / 100.0,             // MemUsed
+            r.range(3, 9) as f64,                      // DecodeCost
+            k100,                                      // K100
+            k150,                                      // K150
+            nack as f64,                               // NACK
+            self.bwe as f64,                           // BitRateEstimate
+            r.range(4, 12) as f64,                     // EncodeCost
+            r.range(1, 3) as f64,                      // CaptureCost
+            r.range(1, 5) as f64,                      // RenderCost
+            frame_delta as f64,                        // FrameDelta
+            (frame_delta + r.range(0, 25)) as f64,     // MaxFrameDelta
+            self.total_bwe as f64,                     // TotalBitrateEstimate
+            lag100 as f64,                             // Lag100Duration
+            lag150 as f64,                             // Lag150Duration
+            (net_latency / 2 + r.range(5, 20)) as f64, // ControlLatency
         ];
         let mut nets = Vec::with_capacity(self.links);
         for i in 0..self.links {

@@ -26,8 +26,12 @@ pub struct Workload {
 impl Workload {
     pub fn new() -> Workload {
         Workload {
-            field: (0..4).map(|i| generate::series(100 + i, FIELD_LINKS, POINTS)).collect(),
-            remote: (0..4).map(|i| generate::series(200 + i, REMOTE_LINKS, POINTS)).collect(),
+            field: (0..4)
+                .map(|i| generate::series(100 + i, FIELD_LINKS, POINTS))
+                .collect(),
+            remote: (0..4)
+                .map(|i| generate::series(200 + i, REMOTE_LINKS, POINTS))
+                .collect(),
         }
     }
 }
@@ -82,7 +86,6 @@ impl Tally {
 }
 
 pub struct IngestRun {
-    pub batch: usize,
     pub devices: usize,
     pub elapsed: Duration,
     pub tally: Tally,
@@ -151,7 +154,6 @@ pub async fn run(
         }
     }
     IngestRun {
-        batch,
         devices,
         elapsed: started.elapsed(),
         tally,
@@ -182,7 +184,16 @@ pub async fn one_session(
     };
     let (a, b) = tokio::join!(
         device_loop(fx.addr, work, field, batch, far, "", pair, Some(session_id)),
-        device_loop(fx.addr, work, remote, batch, far, "", pair, Some(session_id)),
+        device_loop(
+            fx.addr,
+            work,
+            remote,
+            batch,
+            far,
+            "",
+            pair,
+            Some(session_id)
+        ),
     );
     let mut t = a;
     t.merge(b);
@@ -232,7 +243,13 @@ async fn device_loop(
             t.requests += 1;
             t.body_bytes += body.len() as u64;
             match conn.ingest(&plan.device.creds, body).await {
-                Ok((Ingested::Ok { accepted, duplicates }, took)) => {
+                Ok((
+                    Ingested::Ok {
+                        accepted,
+                        duplicates,
+                    },
+                    took,
+                )) => {
                     t.accepted += accepted;
                     t.duplicates += duplicates;
                     t.values += accepted * series.values_per_sample;

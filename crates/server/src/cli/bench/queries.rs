@@ -67,7 +67,11 @@ pub fn check_details(v: &Value, points: usize) -> anyhow::Result<()> {
     anyhow::ensure!(details.len() == 2, "{} details, not 2", details.len());
     for d in details {
         let n = d["TimeOffset"].as_array().map_or(0, Vec::len);
-        anyhow::ensure!(n == points, "{} has {n} TimeOffsets, not {points}", d["DeviceId"]);
+        anyhow::ensure!(
+            n == points,
+            "{} has {n} TimeOffsets, not {points}",
+            d["DeviceId"]
+        );
         anyhow::ensure!(
             d["CpuUsed"].as_array().map_or(0, Vec::len) == points,
             "CpuUsed is not aligned"
@@ -240,12 +244,6 @@ pub struct Footprint {
     pub chunk_payload: u64,
 }
 
-impl Footprint {
-    pub fn of(tables: &[&str], f: &Footprint) -> u64 {
-        tables.iter().map(|t| f.tables.get(*t).copied().unwrap_or(0)).sum()
-    }
-}
-
 pub fn footprint(db_path: &Path, chunks: bool) -> anyhow::Result<Footprint> {
     let db = Db::open(db_path)?;
     db.busy_timeout(Duration::from_secs(30))?;
@@ -261,9 +259,11 @@ pub fn footprint(db_path: &Path, chunks: bool) -> anyhow::Result<Footprint> {
         }
     }
     let chunk_payload = if chunks {
-        db.query_row("SELECT COALESCE(SUM(length(data)), 0) FROM chunks", [], |r| {
-            r.get::<_, i64>(0)
-        })? as u64
+        db.query_row(
+            "SELECT COALESCE(SUM(length(data)), 0) FROM chunks",
+            [],
+            |r| r.get::<_, i64>(0),
+        )? as u64
     } else {
         0
     };

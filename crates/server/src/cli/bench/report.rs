@@ -21,10 +21,7 @@ pub fn ms(d: Duration) -> f64 {
 
 /// p50 and p99 in milliseconds.
 pub fn p50_p99(samples: &[Duration]) -> (f64, f64) {
-    (
-        ms(percentile(samples, 0.50)),
-        ms(percentile(samples, 0.99)),
-    )
+    (ms(percentile(samples, 0.50)), ms(percentile(samples, 0.99)))
 }
 
 /// A line of /proc/self/status in MiB (`VmHWM`, `VmRSS`).
@@ -95,6 +92,10 @@ impl Row {
         self.note = n.into();
         self
     }
+    pub fn note_append(mut self, n: &str) -> Row {
+        self.note.push_str(n);
+        self
+    }
 
     pub fn result(&self) -> &'static str {
         if self.errors > 0 {
@@ -148,7 +149,12 @@ fn fmt_target(t: Option<Target>) -> String {
 /// The table: figure, value, unit, target, baselines, result; notes under it.
 pub fn table(rows: &[Row]) -> String {
     let mut out = String::new();
-    let w = rows.iter().map(|r| r.figure.len()).max().unwrap_or(10).max(6);
+    let w = rows
+        .iter()
+        .map(|r| r.figure.len())
+        .max()
+        .unwrap_or(10)
+        .max(6);
     out.push_str(&format!(
         "{:<w$}  {:>12}  {:<10}  {:<12}  {:<34}  {}\n",
         "figure", "value", "unit", "target", "baselines", "result"
@@ -202,7 +208,12 @@ mod tests {
         let r = Row::new("x", 120_000.0, "samples/s").target(Target::AtLeast(100_000.0));
         assert_eq!(r.result(), "PASS");
         assert_eq!(r.clone().errors(1).result(), "ERROR");
-        assert_eq!(Row::new("y", 12.0, "ms").target(Target::AtMost(10.0)).result(), "MISS");
+        assert_eq!(
+            Row::new("y", 12.0, "ms")
+                .target(Target::AtMost(10.0))
+                .result(),
+            "MISS"
+        );
         assert_eq!(fmt_num(1_234_567.0), "1,234,567");
         assert_eq!(fmt_num(1.234), "1.23");
     }

@@ -10,14 +10,15 @@
 //! Every other method goes to the real store underneath (device and project look-ups, upkeep).
 
 use crate::domain::samples::{Columns, Metric};
+use crate::domain::usage::Totals;
 use crate::domain::{
-    AccountId, ApiKey, Callback, Device, DeviceFilter, DeviceStatus, Page, PolicyEntry,
-    PolicyMode, PolicySearch, Project, SecMode,
+    AccountId, ApiKey, Callback, Device, DeviceFilter, DeviceStatus, Page, PolicyEntry, PolicyMode,
+    PolicySearch, Project, SecMode,
 };
 use crate::errors::StoreError;
 use crate::store::{
-    Append, AppendOutcome, AppendRejection, DeviceChanges, PartRow, PolicyUpdate,
-    ProjectChanges, Result, SessionFacts, SessionFilter, SessionRow, Store,
+    Append, AppendOutcome, AppendRejection, DeviceChanges, PartRow, PolicyUpdate, ProjectChanges,
+    Result, SessionFacts, SessionFilter, SessionRow, Store,
 };
 use async_trait::async_trait;
 use r2d2_sqlite::rusqlite::{self, params, Connection};
@@ -61,7 +62,11 @@ macro_rules! delegate_store {
             async fn project(&self, a: &AccountId, p: &str) -> Result<Option<Project>> {
                 self.inner.project(a, p).await
             }
-            async fn list_projects(&self, a: &AccountId, page: Page) -> Result<(u64, Vec<Project>)> {
+            async fn list_projects(
+                &self,
+                a: &AccountId,
+                page: Page,
+            ) -> Result<(u64, Vec<Project>)> {
                 self.inner.list_projects(a, page).await
             }
             async fn update_project(
@@ -73,7 +78,13 @@ macro_rules! delegate_store {
             ) -> Result<bool> {
                 self.inner.update_project(a, p, changes, now).await
             }
-            async fn set_sec_mode(&self, a: &AccountId, p: &str, mode: &SecMode, now: i64) -> Result<bool> {
+            async fn set_sec_mode(
+                &self,
+                a: &AccountId,
+                p: &str,
+                mode: &SecMode,
+                now: i64,
+            ) -> Result<bool> {
                 self.inner.set_sec_mode(a, p, mode, now).await
             }
             async fn set_callback(
@@ -113,7 +124,12 @@ macro_rules! delegate_store {
             ) -> Result<bool> {
                 self.inner.update_device(a, p, d, changes, now).await
             }
-            async fn delete_devices(&self, a: &AccountId, p: &str, ids: &[String]) -> Result<Vec<String>> {
+            async fn delete_devices(
+                &self,
+                a: &AccountId,
+                p: &str,
+                ids: &[String],
+            ) -> Result<Vec<String>> {
                 self.inner.delete_devices(a, p, ids).await
             }
             async fn project_by_id(&self, p: &str) -> Result<Option<Project>> {
@@ -132,7 +148,11 @@ macro_rules! delegate_store {
             ) -> Result<DeviceStatus> {
                 self.inner.report_status(a, p, d, status, now).await
             }
-            async fn session(&self, a: &AccountId, s: &str) -> Result<Option<(SessionRow, Vec<PartRow>)>> {
+            async fn session(
+                &self,
+                a: &AccountId,
+                s: &str,
+            ) -> Result<Option<(SessionRow, Vec<PartRow>)>> {
                 self.inner.session(a, s).await
             }
             async fn session_by_key(&self, key: i64) -> Result<Option<(SessionRow, Vec<PartRow>)>> {
@@ -160,8 +180,34 @@ macro_rules! delegate_store {
             ) -> Result<Vec<SessionFacts>> {
                 self.inner.session_facts(a, p, d, from, to).await
             }
-            async fn end_idle_parts(&self, cutoff: i64, heartbeat_cutoff: i64, now: i64) -> Result<u64> {
-                self.inner.end_idle_parts(cutoff, heartbeat_cutoff, now).await
+            async fn session_totals(
+                &self,
+                a: &AccountId,
+                p: &str,
+                ranges: &[(i64, i64)],
+            ) -> Result<Vec<Totals>> {
+                self.inner.session_totals(a, p, ranges).await
+            }
+            async fn active_devices(
+                &self,
+                a: &AccountId,
+                p: &str,
+                ranges: &[(i64, i64)],
+            ) -> Result<Vec<(i64, i64)>> {
+                self.inner.active_devices(a, p, ranges).await
+            }
+            async fn compact_parts(&self, limit: u32) -> Result<u64> {
+                self.inner.compact_parts(limit).await
+            }
+            async fn end_idle_parts(
+                &self,
+                cutoff: i64,
+                heartbeat_cutoff: i64,
+                now: i64,
+            ) -> Result<u64> {
+                self.inner
+                    .end_idle_parts(cutoff, heartbeat_cutoff, now)
+                    .await
             }
             async fn expire_heartbeats(&self, cutoff: i64, now: i64) -> Result<u64> {
                 self.inner.expire_heartbeats(cutoff, now).await
@@ -177,7 +223,9 @@ macro_rules! delegate_store {
                 is_final: bool,
                 scored_at: i64,
             ) -> Result<()> {
-                self.inner.save_quality(key, grade, reasons, is_final, scored_at).await
+                self.inner
+                    .save_quality(key, grade, reasons, is_final, scored_at)
+                    .await
             }
             async fn policy_fields(
                 &self,
@@ -197,7 +245,9 @@ macro_rules! delegate_store {
                 update: &PolicyUpdate,
                 now: i64,
             ) -> Result<()> {
-                self.inner.write_policy(a, p, mode, remote, update, now).await
+                self.inner
+                    .write_policy(a, p, mode, remote, update, now)
+                    .await
             }
             async fn list_policies(
                 &self,
@@ -260,7 +310,9 @@ fn metric_columns() -> String {
 impl Naive {
     pub fn open(path: &Path, inner: Arc<dyn Store>) -> anyhow::Result<Naive> {
         let conn = Connection::open(path)?;
-        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;")?;
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;",
+        )?;
         let metrics = Metric::ALL
             .iter()
             .map(|m| format!("\"{}\" REAL", m.name()))
@@ -364,7 +416,8 @@ impl Naive {
             for (k, (_, column)) in c.metrics.iter_mut().enumerate() {
                 column.push(row.get::<_, Option<f64>>(k + 1)?.unwrap_or(0.0));
             }
-            let nets: Vec<Net> = serde_json::from_str(&row.get::<_, String>(Metric::ALL.len() + 1)?)?;
+            let nets: Vec<Net> =
+                serde_json::from_str(&row.get::<_, String>(Metric::ALL.len() + 1)?)?;
             if c.nets.is_empty() {
                 c.nets = nets
                     .iter()
@@ -387,4 +440,3 @@ impl Naive {
 }
 
 delegate_store!(Naive);
-

@@ -943,6 +943,18 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn compact_parts(&self, limit: u32) -> Result<u64> {
+        let parts = self
+            .run(move |c| sessions::parts_to_compact(c, limit))
+            .await?;
+        for part in &parts {
+            let part = *part;
+            self.write(move |tx| sessions::compact_part(tx, part))
+                .await?;
+        }
+        Ok(parts.len() as u64)
+    }
+
     async fn sessions_to_score(&self, limit: u32) -> Result<Vec<i64>> {
         self.run(move |c| {
             let mut s = c

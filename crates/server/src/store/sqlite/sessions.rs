@@ -558,6 +558,49 @@ pub fn facts_of_session(
     .map_err(db)
 }
 
+/// A live part's chunks are merged once it has this many.
+pub const COMPACT_LIVE_CHUNKS: i64 = 32;
+
+/// Parts worth compacting.
+pub fn parts_to_compact(c: &Connection, limit: u32) -> Result<Vec<i64>> {
+    let mut s = c
+        .prepare_cached(
+            "SELECT part_key FROM parts WHERE chunks > 1 AND (ended = 1 OR chunks >= ?1) ORDER BY part_key LIMIT ?2",
+        )
+        .map_err(db)?;
+    let rows = s
+        .query_map(params![COMPACT_LIVE_CHUNKS, limit], |r| r.get(0))
+        .map_err(db)?;
+    rows.collect::<rusqlite::Result<Vec<i64>>>().map_err(db)
+}
+
+/// Replaces a part's chunks by one (inside a write transaction, so no append interleaves).
+pub fn compact_part(c: &Connection, part_key: i64) -> Result<()> {
+    let chunks = chunks_of(c, part_key)?;
+    if chunks.len() < 2 {
+        return Ok(());
+    }
+    let decoded = chunks
+        .iter()
+        .map(|b| codec::decode(b))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let merged = codec::merge(decoded).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    c.execute("DELETE FROM chunks WHERE part_key = ?1", [part_key])
+        .map_err(db)?;
+    c.execute(
+        "INSERT INTO chunks (part_key, seq, data) VALUES (?1, 1, ?2)",
+        params![part_key, codec::encode(&merged)],
+    )
+    .map_err(db)?;
+    c.execute(
+        "UPDATE parts SET chunks = 1 WHERE part_key = ?1",
+        [part_key],
+    )
+    .map_err(db)?;
+    Ok(())
+}
+
 /// Ends the parts idle since `cutoff`.
 pub fn end_idle_parts(c: &Connection, cutoff: i64, heartbeat_cutoff: i64, now: i64) -> Result<u64> {
     let idle: Vec<(i64, i64, String)> = {
