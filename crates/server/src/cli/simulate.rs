@@ -343,14 +343,15 @@ pub struct PairProfile {
 
 impl PairProfile {
     pub fn new(rng: &mut Rng, index: usize) -> PairProfile {
-        // (width, height, config width, config height, rate range, bwe cap)
-        let videos: [(i64, i64, i64, i64, (f64, f64), f64); 4] = [
-            (1280, 720, 1280, 720, (600.0, 1200.0), 2000.0),
-            (1280, 720, 1920, 1536, (600.0, 1400.0), 2000.0),
-            (1280, 720, 1920, 1080, (900.0, 1800.0), 3000.0),
-            (1920, 1080, 1920, 1080, (1800.0, 3500.0), 4000.0),
+        // (width, height, config width, config height), (bitrate range, congestion-control cap)
+        type Video = ([i64; 4], [f64; 3]);
+        let videos: [Video; 4] = [
+            ([1280, 720, 1280, 720], [600.0, 1200.0, 2000.0]),
+            ([1280, 720, 1920, 1536], [600.0, 1400.0, 2000.0]),
+            ([1280, 720, 1920, 1080], [900.0, 1800.0, 3000.0]),
+            ([1920, 1080, 1920, 1080], [1800.0, 3500.0, 4000.0]),
         ];
-        let (width, height, config_width, config_height, rate, bwe_cap) =
+        let ([width, height, config_width, config_height], [rate_lo, rate_hi, bwe_cap]) =
             videos[rng.int(0, videos.len() as i64 - 1) as usize];
         let subnet = 10 + (index % 100) as i64 * 2;
         PairProfile {
@@ -358,7 +359,7 @@ impl PairProfile {
             height,
             config_width,
             config_height,
-            rate_target: rng.range(rate.0, rate.1),
+            rate_target: rng.range(rate_lo, rate_hi),
             bwe_cap,
             field_cpu: rng.range(20.0, 55.0),
             field_mem: rng.range(40.0, 80.0),
@@ -645,14 +646,13 @@ impl SessionGen {
         }
 
         let mut nets = Vec::with_capacity(2);
-        for l in 0..2 {
+        for (l, base) in link_rtt.into_iter().enumerate() {
             let down = l == 1 && failed;
             let rtt = if first {
                 0.0
             } else if down {
                 rng.range(500.0, 1500.0)
             } else {
-                let base = link_rtt[l];
                 self.rtt[l] = walk(rng, self.rtt[l], base, 3.0, base * 0.7, base * 2.0);
                 if rng.chance(0.03) {
                     (self.rtt[l] * rng.range(1.8, 2.5)).min(380.0)

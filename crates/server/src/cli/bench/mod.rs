@@ -60,6 +60,10 @@ pub struct BenchArgs {
     /// the disk the server would use: durability costs what that disk's fsync costs.
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// Run only these parts (comma-separated): server30, server1, decode, naive, history. For
+    /// profiling one path; the report then has only their figures.
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
 }
 
 /// The sizes of one run.
@@ -200,8 +204,266 @@ fn naive_tables(f: &Footprint) -> u64 {
         .sum()
 }
 
+
+/// The server on batched (B = 30) or live (B = 1) ingest: throughput, a one-hour session's
+/// details, and what the store occupies.
+struct ServerRun {
+    ingest: IngestRun,
+    details: Timed,
+    /// In-process `session_details` (B = 30 only).
+    store_read: Vec<Duration>,
+    footprint: Footprint,
+    values: u64,
+}
+
+struct NaiveRun {
+    ingest30: IngestRun,
+    ingest1: IngestRun,
+    read: Vec<Duration>,
+    footprint: Footprint,
+    values: u64,
+}
+
+struct HistoryRun {
+    load: Duration,
+    score_rate: f64,
+    list: Vec<(String, Timed)>,
+    stats: Vec<(&'static str, Timed)>,
+    footprint: Footprint,
+}
+
+struct Ctx {
+    base: PathBuf,
+    sizes: Sizes,
+    work: Arc<Workload>,
+    budget: Duration,
+    duration: Duration,
+    verbose: bool,
+    errors: Vec<String>,
+}
+
+async fn server_run(cx: &mut Ctx, batch: usize) -> anyhow::Result<ServerRun> {
+    let mut fx = Fixture::start(&cx.base, Variant::Server, cx.sizes.pairs).await?;
+    fx.serve().await?;
+    let ingest = ingest::run(&fx, &cx.work, batch, cx.duration, &format!("b{batch}")).await;
+    collect_errors(&mut cx.errors, &format!("server ingest B={batch}"), &ingest.tally);
+    let session = format!("detail-b{batch}");
+    let detail = ingest::one_session(&fx, &cx.work, 0, batch, &session).await;
+    collect_errors(&mut cx.errors, &format!("details session B={batch}"), &detail);
+    // Let the upkeep (scoring, compaction) catch up before timing reads.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let mut conn = Connection::open(fx.addr).await?;
+    let calls = cx.sizes.details_calls;
+    let details = queries::timed(
+        &mut conn,
+        &fx.api,
+        "DescribeDeviceSessionDetails",
+        &json!({ "SessionId": session }),
+        calls,
+        if batch > 1 { calls } else { cx.sizes.min_calls },
+        if batch > 1 { Duration::MAX } else { cx.budget },
+        |v| queries::check_details(v, POINTS),
+    )
+    .await;
+    let mut store_read = Vec::new();
+    if batch > 1 {
+        for _ in 0..calls {
+            let t = Instant::now();
+            let (_, parts) = fx
+                .domain
+                .session_details(&fx.account, &session, None, None)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            store_read.push(t.elapsed());
+            anyhow::ensure!(parts.iter().all(|p| p.columns.len() == POINTS));
+        }
+    }
+    fx.stop_serving().await;
+    let footprint = queries::footprint(&fx.db_path, true)?;
+    Ok(ServerRun {
+        values: ingest.tally.values + detail.values,
+        ingest,
+        details,
+        store_read,
+        footprint,
+    })
+}
+
+async fn decode_run(cx: &mut Ctx) -> anyhow::Result<(IngestRun, IngestRun)> {
+    let mut fx = Fixture::start(&cx.base, Variant::DecodeOnly, cx.sizes.pairs).await?;
+    fx.serve().await?;
+    let b30 = ingest::run(&fx, &cx.work, 30, cx.duration, "b30").await;
+    let b1 = ingest::run(&fx, &cx.work, 1, cx.duration, "b1").await;
+    collect_errors(&mut cx.errors, "decode-only ingest B=30", &b30.tally);
+    collect_errors(&mut cx.errors, "decode-only ingest B=1", &b1.tally);
+    fx.stop_serving().await;
+    Ok((b30, b1))
+}
+
+async fn naive_run(cx: &mut Ctx) -> anyhow::Result<NaiveRun> {
+    let mut fx = Fixture::start(&cx.base, Variant::Naive, cx.sizes.pairs).await?;
+    fx.serve().await?;
+    let ingest30 = ingest::run(&fx, &cx.work, 30, cx.duration, "b30").await;
+    let ingest1 = ingest::run(&fx, &cx.work, 1, cx.duration, "b1").await;
+    collect_errors(&mut cx.errors, "naive ingest B=30", &ingest30.tally);
+    collect_errors(&mut cx.errors, "naive ingest B=1", &ingest1.tally);
+    let detail = ingest::one_session(&fx, &cx.work, 0, 30, "detail-b30").await;
+    collect_errors(&mut cx.errors, "naive details session", &detail);
+    let naive = fx.naive.clone().expect("the naive fixture has its store");
+    let (field_id, remote_id) = (fx.pairs[0].field.id.clone(), fx.pairs[0].remote.id.clone());
+    let mut read = Vec::new();
+    for _ in 0..cx.sizes.details_calls {
+        let t = Instant::now();
+        let f = naive.read_part("detail-b30", &field_id)?;
+        let r = naive.read_part("detail-b30", &remote_id)?;
+        read.push(t.elapsed());
+        anyhow::ensure!(f.len() == POINTS && r.len() == POINTS && f.nets.len() == 2);
+    }
+    fx.stop_serving().await;
+    let footprint = queries::footprint(&fx.naive_path, false)?;
+    Ok(NaiveRun {
+        values: ingest30.tally.values + ingest1.tally.values + detail.values,
+        ingest30,
+        ingest1,
+        read,
+        footprint,
+    })
+}
+
+async fn history_run(cx: &mut Ctx, phases: &mut Phases) -> anyhow::Result<HistoryRun> {
+    let p = phases.begin("history: load");
+    let mut fx = Fixture::start(&cx.base, Variant::Server, cx.sizes.history_devices).await?;
+    let year = Year::ending_yesterday();
+    let n = cx.sizes.sessions;
+    let load =
+        queries::load_history(&fx, n, year, cx.sizes.load_concurrency, cx.verbose).await?;
+    phases.end("history: load", p);
+
+    let p = phases.begin("history: scoring rate");
+    let scored = cx.sizes.scored_sample.min(n);
+    let t = Instant::now();
+    for key in 1..=scored as i64 {
+        fx.domain
+            .score(key)
+            .await
+            .map_err(|e| anyhow::anyhow!("scoring session {key}: {e}"))?;
+    }
+    let score_rate = scored as f64 / t.elapsed().as_secs_f64();
+    queries::mark_scored(&fx.db_path)?;
+    phases.end("history: scoring rate", p);
+
+    let p = phases.begin("history: list and statistics");
+    fx.serve().await?;
+    let mut conn = Connection::open(fx.addr).await?;
+    let page_size = 10u64;
+    let last_page = n.div_ceil(page_size).max(1);
+    let mut list = Vec::new();
+    for (name, page, device) in [
+        ("List page 1", 1, None),
+        ("List middle page", last_page.div_ceil(2), None),
+        ("List last page", last_page, None),
+        ("List page 1, DeviceId filter", 1, Some(fx.pairs[7].field.id.clone())),
+    ] {
+        let mut body =
+            json!({"ProjectId": fx.project_id, "PageNumber": page, "PageSize": page_size});
+        if let Some(d) = &device {
+            body["DeviceId"] = json!(d);
+        }
+        let expect_total = device.is_none().then_some(n);
+        let t = queries::timed(
+            &mut conn,
+            &fx.api,
+            "DescribeDeviceSessionList",
+            &body,
+            cx.sizes.list_calls,
+            cx.sizes.min_calls,
+            cx.budget,
+            |v| {
+                let total = v["Total"].as_u64().unwrap_or(0);
+                if let Some(e) = expect_total {
+                    anyhow::ensure!(total == e, "Total {total}, not {e}");
+                }
+                let num = v["DeviceSessionList"].as_array().map_or(0, Vec::len);
+                anyhow::ensure!(num > 0, "an empty page");
+                Ok(())
+            },
+        )
+        .await;
+        list.push((format!("{name} (PageNumber {page})"), t));
+    }
+    let (from, to) = (year.from, year.to);
+    let pid = fx.project_id.clone();
+    let mut stats = Vec::new();
+    for (name, action, body) in [
+        (
+            "DescribeSessionStatistics, year",
+            "DescribeSessionStatistics",
+            json!({"ProjectId": pid, "StartTime": from, "EndTime": to}),
+        ),
+        (
+            "ByInterval month, year",
+            "DescribeSessionStatisticsByInterval",
+            json!({"ProjectId": pid, "StatisticInterval": "month", "StartTime": from, "EndTime": to}),
+        ),
+        (
+            "ByInterval day, year",
+            "DescribeSessionStatisticsByInterval",
+            json!({"ProjectId": pid, "StatisticInterval": "day", "StartTime": from, "EndTime": to}),
+        ),
+        (
+            "GetTotalDuration, year",
+            "GetTotalDuration",
+            json!({"ProjectId": pid, "StartTime": from, "EndTime": to}),
+        ),
+        (
+            "GetDurationDetails, year",
+            "GetDurationDetails",
+            json!({"ProjectId": pid, "StartTime": from, "EndTime": to, "PageNum": 1, "PageSize": 100}),
+        ),
+    ] {
+        let t = queries::timed(
+            &mut conn,
+            &fx.api,
+            action,
+            &body,
+            cx.sizes.stats_calls,
+            cx.sizes.min_calls,
+            cx.budget,
+            |v| {
+                if action == "DescribeSessionStatistics" {
+                    let s = v["SessionNum"].as_u64().unwrap_or(0);
+                    anyhow::ensure!(s == n, "SessionNum {s}, not {n}");
+                }
+                Ok(())
+            },
+        )
+        .await;
+        stats.push((name, t));
+    }
+    fx.stop_serving().await;
+    let footprint = queries::footprint(&fx.db_path, true)?;
+    phases.end("history: list and statistics", p);
+    Ok(HistoryRun {
+        load,
+        score_rate,
+        list,
+        stats,
+        footprint,
+    })
+}
+
+const PARTS: [&str; 5] = ["server30", "server1", "decode", "naive", "history"];
+
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let started = Instant::now();
+    for o in &args.only {
+        anyhow::ensure!(
+            PARTS.contains(&o.as_str()),
+            "--only {o}: expected some of {}",
+            PARTS.join(", ")
+        );
+    }
+    let wanted = |part: &str| args.only.is_empty() || args.only.iter().any(|o| o == part);
     let sizes = Sizes {
         sessions: args
             .sessions
@@ -228,354 +490,198 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let verbose = !args.json;
     if verbose {
         eprintln!("[bench] {machine}");
-        eprintln!("[bench] stores in {}; sizes {sizes:?}", base.display());
+        eprintln!("[bench] stores in {}; {sizes:?}", base.display());
     }
     let mut phases = Phases {
         list: Vec::new(),
         peak: 0.0,
         verbose,
     };
-    let mut rows: Vec<Row> = Vec::new();
-    let mut errors: Vec<String> = Vec::new();
-    let mut footprints = Vec::new();
-    let budget = Duration::from_secs(sizes.budget_seconds);
-    let duration = Duration::from_secs(sizes.ingest_seconds);
-    let work = Arc::new(Workload::new());
+    let mut cx = Ctx {
+        base,
+        budget: Duration::from_secs(sizes.budget_seconds),
+        duration: Duration::from_secs(sizes.ingest_seconds),
+        sizes: sizes.clone(),
+        work: Arc::new(Workload::new()),
+        verbose,
+        errors: Vec::new(),
+    };
 
-    // --- The server, batched (B = 30): ingest, a one-hour session's details, bytes per value.
-    let p = phases.begin("server, B=30: ingest, details, footprint");
-    let mut fx = Fixture::start(&base, Variant::Server, sizes.pairs).await?;
-    fx.serve().await?;
-    let server30 = ingest::run(&fx, &work, 30, duration, "b30").await;
-    collect_errors(&mut errors, "server ingest B=30", &server30.tally);
-    let detail30 = ingest::one_session(&fx, &work, 0, 30, "detail-b30").await;
-    collect_errors(&mut errors, "details session B=30", &detail30);
-    // Let the upkeep score the new session before timing reads.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let mut conn = Connection::open(fx.addr).await?;
-    let details30 = queries::timed(
-        &mut conn,
-        &fx.api,
-        "DescribeDeviceSessionDetails",
-        &json!({"SessionId": "detail-b30"}),
-        sizes.details_calls,
-        sizes.details_calls,
-        Duration::MAX,
-        |v| queries::check_details(v, POINTS),
-    )
-    .await;
-    let mut store_read = Vec::new();
-    for _ in 0..sizes.details_calls {
-        let t = Instant::now();
-        let (_, parts) = fx
-            .domain
-            .session_details(&fx.account, "detail-b30", None, None)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        store_read.push(t.elapsed());
-        anyhow::ensure!(parts.iter().all(|p| p.columns.len() == POINTS));
+    let mut server30 = None;
+    if wanted("server30") {
+        let p = phases.begin("server, B=30: ingest, details, footprint");
+        server30 = Some(server_run(&mut cx, 30).await?);
+        phases.end("server, B=30: ingest, details, footprint", p);
     }
-    fx.stop_serving().await;
-    let fp30 = queries::footprint(&fx.db_path, true)?;
-    let values30 = server30.tally.values + detail30.values;
-    drop(fx);
-    phases.end("server, B=30: ingest, details, footprint", p);
-
-    // --- The server at live cadence (B = 1).
-    let p = phases.begin("server, B=1: ingest, details, footprint");
-    let mut fx = Fixture::start(&base, Variant::Server, sizes.pairs).await?;
-    fx.serve().await?;
-    let server1 = ingest::run(&fx, &work, 1, duration, "b1").await;
-    collect_errors(&mut errors, "server ingest B=1", &server1.tally);
-    let detail1 = ingest::one_session(&fx, &work, 0, 1, "detail-b1").await;
-    collect_errors(&mut errors, "details session B=1", &detail1);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let mut conn = Connection::open(fx.addr).await?;
-    let details1 = queries::timed(
-        &mut conn,
-        &fx.api,
-        "DescribeDeviceSessionDetails",
-        &json!({"SessionId": "detail-b1"}),
-        sizes.details_calls,
-        sizes.min_calls,
-        budget,
-        |v| queries::check_details(v, POINTS),
-    )
-    .await;
-    fx.stop_serving().await;
-    let fp1 = queries::footprint(&fx.db_path, true)?;
-    let values1 = server1.tally.values + detail1.values;
-    drop(fx);
-    phases.end("server, B=1: ingest, details, footprint", p);
-
-    // --- Baseline: decode-only (the ceiling).
-    let p = phases.begin("decode-only: ingest B=30, B=1");
-    let mut fx = Fixture::start(&base, Variant::DecodeOnly, sizes.pairs).await?;
-    fx.serve().await?;
-    let decode30 = ingest::run(&fx, &work, 30, duration, "b30").await;
-    let decode1 = ingest::run(&fx, &work, 1, duration, "b1").await;
-    collect_errors(&mut errors, "decode-only ingest B=30", &decode30.tally);
-    collect_errors(&mut errors, "decode-only ingest B=1", &decode1.tally);
-    fx.stop_serving().await;
-    drop(fx);
-    phases.end("decode-only: ingest B=30, B=1", p);
-
-    // --- Baseline: naive, one row per sample.
-    let p = phases.begin("naive: ingest B=30, B=1, details read, footprint");
-    let mut fx = Fixture::start(&base, Variant::Naive, sizes.pairs).await?;
-    fx.serve().await?;
-    let naive30 = ingest::run(&fx, &work, 30, duration, "b30").await;
-    let naive1 = ingest::run(&fx, &work, 1, duration, "b1").await;
-    collect_errors(&mut errors, "naive ingest B=30", &naive30.tally);
-    collect_errors(&mut errors, "naive ingest B=1", &naive1.tally);
-    let naive_detail = ingest::one_session(&fx, &work, 0, 30, "detail-b30").await;
-    collect_errors(&mut errors, "naive details session", &naive_detail);
-    let naive = fx.naive.clone().expect("the naive fixture has its store");
-    let (field_id, remote_id) = (fx.pairs[0].field.id.clone(), fx.pairs[0].remote.id.clone());
-    let mut naive_read = Vec::new();
-    for _ in 0..sizes.details_calls {
-        let t = Instant::now();
-        let f = naive.read_part("detail-b30", &field_id)?;
-        let r = naive.read_part("detail-b30", &remote_id)?;
-        naive_read.push(t.elapsed());
-        anyhow::ensure!(f.len() == POINTS && r.len() == POINTS && f.nets.len() == 2);
+    let mut server1 = None;
+    if wanted("server1") {
+        let p = phases.begin("server, B=1: ingest, details, footprint");
+        server1 = Some(server_run(&mut cx, 1).await?);
+        phases.end("server, B=1: ingest, details, footprint", p);
     }
-    fx.stop_serving().await;
-    let fp_naive = queries::footprint(&fx.naive_path, false)?;
-    let values_naive = naive30.tally.values + naive1.tally.values + naive_detail.values;
-    drop(naive);
-    drop(fx);
-    phases.end("naive: ingest B=30, B=1, details read, footprint", p);
-
-    // --- A year of history: the list and statistics figures.
-    let p = phases.begin("history: load");
-    let mut fx = Fixture::start(&base, Variant::Server, sizes.history_devices).await?;
-    let year = Year::ending_yesterday();
-    let load =
-        queries::load_history(&fx, sizes.sessions, year, sizes.load_concurrency, verbose).await?;
-    phases.end("history: load", p);
-
-    let p = phases.begin("history: scoring rate");
-    let scored = sizes.scored_sample.min(sizes.sessions);
-    let t = Instant::now();
-    for key in 1..=scored as i64 {
-        fx.domain
-            .score(key)
-            .await
-            .map_err(|e| anyhow::anyhow!("scoring session {key}: {e}"))?;
+    let mut decode = None;
+    if wanted("decode") {
+        let p = phases.begin("decode-only: ingest B=30, B=1");
+        decode = Some(decode_run(&mut cx).await?);
+        phases.end("decode-only: ingest B=30, B=1", p);
     }
-    let score_rate = scored as f64 / t.elapsed().as_secs_f64();
-    queries::mark_scored(&fx.db_path)?;
-    phases.end("history: scoring rate", p);
-
-    let p = phases.begin("history: list and statistics");
-    fx.serve().await?;
-    let mut conn = Connection::open(fx.addr).await?;
-    let n = sizes.sessions;
-    let page_size = 10u64;
-    let last_page = n.div_ceil(page_size).max(1);
-    let mut list = Vec::new();
-    for (name, page, device) in [
-        ("List page 1", 1, None),
-        ("List middle page", last_page.div_ceil(2), None),
-        ("List last page", last_page, None),
-        (
-            "List page 1, DeviceId filter",
-            1,
-            Some(fx.pairs[7].field.id.clone()),
-        ),
-    ] {
-        let mut body =
-            json!({"ProjectId": fx.project_id, "PageNumber": page, "PageSize": page_size});
-        if let Some(d) = &device {
-            body["DeviceId"] = json!(d);
-        }
-        let expect_total = device.is_none().then_some(n);
-        let t = queries::timed(
-            &mut conn,
-            &fx.api,
-            "DescribeDeviceSessionList",
-            &body,
-            sizes.list_calls,
-            sizes.min_calls,
-            budget,
-            |v| {
-                let total = v["Total"].as_u64().unwrap_or(0);
-                if let Some(e) = expect_total {
-                    anyhow::ensure!(total == e, "Total {total}, not {e}");
-                }
-                let num = v["DeviceSessionList"].as_array().map_or(0, Vec::len);
-                anyhow::ensure!(num > 0, "an empty page");
-                Ok(())
-            },
-        )
-        .await;
-        list.push((format!("{name} (PageNumber {page})"), t));
+    let mut naive = None;
+    if wanted("naive") {
+        let p = phases.begin("naive: ingest B=30, B=1, details read, footprint");
+        naive = Some(naive_run(&mut cx).await?);
+        phases.end("naive: ingest B=30, B=1, details read, footprint", p);
     }
-    let window = (year.from, year.to);
-    let mut stats = Vec::new();
-    for (name, action, body) in [
-        (
-            "DescribeSessionStatistics, year",
-            "DescribeSessionStatistics",
-            json!({"ProjectId": fx.project_id, "StartTime": window.0, "EndTime": window.1}),
-        ),
-        (
-            "ByInterval month, year",
-            "DescribeSessionStatisticsByInterval",
-            json!({"ProjectId": fx.project_id, "StatisticInterval": "month", "StartTime": window.0, "EndTime": window.1}),
-        ),
-        (
-            "ByInterval day, year",
-            "DescribeSessionStatisticsByInterval",
-            json!({"ProjectId": fx.project_id, "StatisticInterval": "day", "StartTime": window.0, "EndTime": window.1}),
-        ),
-        (
-            "GetTotalDuration, year",
-            "GetTotalDuration",
-            json!({"ProjectId": fx.project_id, "StartTime": window.0, "EndTime": window.1}),
-        ),
-        (
-            "GetDurationDetails, year",
-            "GetDurationDetails",
-            json!({"ProjectId": fx.project_id, "StartTime": window.0, "EndTime": window.1, "PageNum": 1, "PageSize": 100}),
-        ),
-    ] {
-        let t = queries::timed(
-            &mut conn,
-            &fx.api,
-            action,
-            &body,
-            sizes.stats_calls,
-            sizes.min_calls,
-            budget,
-            |v| {
-                if action == "DescribeSessionStatistics" {
-                    let s = v["SessionNum"].as_u64().unwrap_or(0);
-                    anyhow::ensure!(s == n, "SessionNum {s}, not {n}");
-                }
-                Ok(())
-            },
-        )
-        .await;
-        stats.push((name, t));
+    let mut history = None;
+    if wanted("history") {
+        history = Some(history_run(&mut cx, &mut phases).await?);
     }
-    fx.stop_serving().await;
-    let fp_history = queries::footprint(&fx.db_path, true)?;
-    drop(fx);
-    phases.end("history: list and statistics", p);
 
     // --- The report.
-    let row_ingest = |b: usize, s: &IngestRun, d: &IngestRun, nv: &IngestRun| {
+    let mut errors = std::mem::take(&mut cx.errors);
+    let mut rows: Vec<Row> = Vec::new();
+    for (b, server) in [(30, &server30), (1, &server1)] {
+        let decode = decode.as_ref().map(|(d30, d1)| if b > 1 { d30 } else { d1 });
+        let nv = naive
+            .as_ref()
+            .map(|n| if b > 1 { &n.ingest30 } else { &n.ingest1 });
+        let main = server.as_ref().map(|s| &s.ingest).or(decode).or(nv);
+        let Some(main) = main else { continue };
+        let label = match (server.is_some(), decode.is_some()) {
+            (true, _) => "",
+            (false, true) => " [decode-only]",
+            (false, false) => " [naive]",
+        };
         let mut r = Row::new(
-            format!("ingest B={b} (acknowledged samples/s)"),
-            s.samples_per_second(),
+            format!("ingest B={b}{label} (acknowledged samples/s)"),
+            main.samples_per_second(),
             "samples/s",
         )
-        .baseline("decode-only", d.samples_per_second())
-        .baseline("naive", nv.samples_per_second())
-        .errors(s.tally.errors + d.tally.errors + nv.tally.errors)
-        .note(ingest_note(s));
+        .note(ingest_note(main));
+        let mut errs = main.tally.errors;
+        if server.is_some() {
+            if let Some(d) = decode {
+                r = r.baseline("decode-only", d.samples_per_second());
+                errs += d.tally.errors;
+            }
+        }
+        if server.is_some() || decode.is_some() {
+            if let Some(n) = nv {
+                r = r.baseline("naive", n.samples_per_second());
+                errs += n.tally.errors;
+            }
+        }
+        r = r.errors(errs);
         if b > 1 {
             r = r.target(Target::AtLeast(INGEST_TARGET));
         } else {
             r.note
                 .push_str("; no target: one sample per request is request-bound (see decode-only)");
         }
-        r
-    };
-    rows.push(row_ingest(30, &server30, &decode30, &naive30));
-    rows.push(row_ingest(1, &server1, &decode1, &naive1));
-    rows.push(
-        timed_row(
-            "Details, 1 h session, 30 samples/request",
-            &details30,
-            Some(DETAILS_P99_MS),
-            &mut errors,
-        )
-        .note_append(&format!(
-            "; 2 x {POINTS} points checked; {} chunks per part",
-            POINTS / 30
-        )),
-    );
-    rows.push(
-        timed_row(
-            "Details, 1 h session, 1 sample/request",
-            &details1,
-            Some(DETAILS_P99_MS),
-            &mut errors,
-        )
-        .note_append(&format!("; {POINTS} chunks per part")),
-    );
-    let (sr50, sr99) = p50_p99(&store_read);
-    let (nr50, nr99) = p50_p99(&naive_read);
-    rows.push(
-        Row::new("Details store read, in process, p99", sr99, "ms")
-            .baseline("naive", nr99)
-            .note(format!(
-                "p50 {sr50:.2} ms (naive {nr50:.2} ms): rows/chunks to arrays, no HTTP, no JSON"
-            )),
-    );
-    rows.push(
-        Row::new(
-            format!("history load, {} sessions", fmt_num(n as f64)),
-            load.as_secs_f64(),
-            "s",
-        )
-        .note(format!(
-            "{} sessions/s through Store::append, 2 one-sample parts each, {} in flight",
-            fmt_num(n as f64 / load.as_secs_f64()),
-            sizes.load_concurrency
-        )),
-    );
-    rows.push(
-        Row::new("upkeep scoring of history", score_rate, "sessions/s").note(format!(
-            "{} sessions would take {:.0} s to score after an import",
-            fmt_num(n as f64),
-            n as f64 / score_rate
-        )),
-    );
-    for (name, t) in &list {
-        rows.push(timed_row(name, t, Some(LIST_P99_MS), &mut errors));
+        rows.push(r);
     }
-    for (name, t) in &stats {
+    if let Some(s) = &server30 {
         rows.push(
-            timed_row(name, t, Some(STATS_MS), &mut errors)
-                .note_append(&format!("; {} sessions in the year", fmt_num(n as f64))),
+            timed_row(
+                "Details, 1 h session, 30 samples/request",
+                &s.details,
+                Some(DETAILS_P99_MS),
+                &mut errors,
+            )
+            .note_append(&format!("; 2 x {POINTS} points checked")),
         );
     }
-    let naive_file = fp_naive.file as f64 / values_naive.max(1) as f64;
-    let naive_table = naive_tables(&fp_naive) as f64 / values_naive.max(1) as f64;
-    for (label, fp, values) in [("B=30", &fp30, values30), ("B=1", &fp1, values1)] {
-        let v = values.max(1) as f64;
+    if let Some(s) = &server1 {
         rows.push(
-            Row::new(
-                format!("bytes/value, whole file, {label}"),
-                fp.file as f64 / v,
-                "B/value",
+            timed_row(
+                "Details, 1 h session, 1 sample/request",
+                &s.details,
+                Some(DETAILS_P99_MS),
+                &mut errors,
             )
+            .note_append(&format!("; 2 x {POINTS} points checked")),
+        );
+    }
+    if let Some(s) = &server30 {
+        let (p50, p99) = p50_p99(&s.store_read);
+        let mut r = Row::new("Details store read, in process, p99", p99, "ms");
+        let mut note = format!("p50 {p50:.2} ms");
+        if let Some(n) = &naive {
+            let (n50, n99) = p50_p99(&n.read);
+            r = r.baseline("naive", n99);
+            note.push_str(&format!(" (naive {n50:.2} ms)"));
+        }
+        note.push_str(": stored rows or chunks to arrays, no HTTP, no JSON");
+        rows.push(r.note(note));
+    }
+    if let Some(h) = &history {
+        let n = cx.sizes.sessions as f64;
+        rows.push(
+            Row::new(format!("history load, {} sessions", fmt_num(n)), h.load.as_secs_f64(), "s")
+                .note(format!(
+                    "{} sessions/s through Store::append, 2 one-sample parts each, {} in flight",
+                    fmt_num(n / h.load.as_secs_f64()),
+                    cx.sizes.load_concurrency
+                )),
+        );
+        rows.push(
+            Row::new("upkeep scoring of history", h.score_rate, "sessions/s").note(format!(
+                "{} imported sessions take {:.0} s to score (Domain::score, one at a time)",
+                fmt_num(n),
+                n / h.score_rate
+            )),
+        );
+        for (name, t) in &h.list {
+            rows.push(timed_row(name, t, Some(LIST_P99_MS), &mut errors));
+        }
+        for (name, t) in &h.stats {
+            rows.push(
+                timed_row(name, t, Some(STATS_MS), &mut errors)
+                    .note_append(&format!("; {} sessions in the year", fmt_num(n))),
+            );
+        }
+    }
+    let naive_bytes = naive.as_ref().map(|n| {
+        let v = n.values.max(1) as f64;
+        (n.footprint.file as f64 / v, naive_tables(&n.footprint) as f64 / v)
+    });
+    for (label, s) in [("B=30", &server30), ("B=1", &server1)] {
+        let Some(s) = s else { continue };
+        let v = s.values.max(1) as f64;
+        let fp = &s.footprint;
+        let mut whole = Row::new(format!("bytes/value, whole file, {label}"), fp.file as f64 / v, "B/value")
             .target(Target::AtMost(BYTES_PER_VALUE))
-            .baseline("naive", naive_file)
             .note(format!(
                 "{} B file after checkpoint / {} values (TimeOffset, 21 metrics, 4 per link)",
                 fmt_num(fp.file as f64),
                 fmt_num(v)
+            ));
+        let mut tables = Row::new(
+            format!("bytes/value, sample tables, {label}"),
+            sample_tables(fp) as f64 / v,
+            "B/value",
+        )
+        .target(Target::AtMost(BYTES_PER_VALUE))
+        .note(format!(
+            "pages of chunks + parts + parts indexes (dbstat); chunk payload alone {:.2} B/value",
+            fp.chunk_payload as f64 / v
+        ));
+        if let Some((file, table)) = naive_bytes {
+            whole = whole.baseline("naive", file);
+            tables = tables.baseline("naive", table);
+        }
+        rows.push(whole);
+        rows.push(tables);
+    }
+    if let (None, None, Some(n)) = (&server30, &server1, &naive) {
+        let (file, table) = naive_bytes.unwrap_or_default();
+        rows.push(Row::new("bytes/value, whole file [naive]", file, "B/value"));
+        rows.push(
+            Row::new("bytes/value, sample table [naive]", table, "B/value").note(format!(
+                "naive_samples and its primary-key index (dbstat), {} values",
+                fmt_num(n.values as f64)
             )),
         );
-        rows.push(
-            Row::new(format!("bytes/value, sample tables, {label}"), sample_tables(fp) as f64 / v, "B/value")
-                .target(Target::AtMost(BYTES_PER_VALUE))
-                .baseline("naive", naive_table)
-                .note(format!(
-                    "pages of chunks + parts + parts indexes (dbstat); chunk payload alone {:.2} B/value",
-                    fp.chunk_payload as f64 / v
-                )),
-        );
     }
-    footprints.push(("server B=30".to_owned(), fp30, values30));
-    footprints.push(("server B=1".to_owned(), fp1, values1));
-    footprints.push(("naive".to_owned(), fp_naive, values_naive));
-    footprints.push(("history".to_owned(), fp_history, n));
     let rss_phases = phases
         .list
         .iter()
@@ -589,6 +695,19 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                 "VmHWM; per phase {rss_phases} MiB (server, client and baselines in one process)"
             )),
     );
+    let mut footprints = Vec::new();
+    if let Some(s) = server30 {
+        footprints.push(("server B=30".to_owned(), s.footprint, s.values));
+    }
+    if let Some(s) = server1 {
+        footprints.push(("server B=1".to_owned(), s.footprint, s.values));
+    }
+    if let Some(n) = naive {
+        footprints.push(("naive".to_owned(), n.footprint, n.values));
+    }
+    if let Some(h) = history {
+        footprints.push(("history".to_owned(), h.footprint, 0));
+    }
 
     let total = started.elapsed().as_secs_f64();
     if args.json {
@@ -603,38 +722,38 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             total_seconds: total,
         };
         println!("{}", serde_json::to_string_pretty(&out)?);
-    } else {
-        println!("teleoscope bench: {machine}");
-        println!(
-            "ingest: {} device pairs ({} connections, one request in flight each), {} s per run, B = samples per request",
-            sizes.pairs,
-            2 * sizes.pairs,
-            sizes.ingest_seconds
-        );
-        println!(
-            "history: {} sessions over a year, {} field and {} remote devices; PageSize 10",
-            fmt_num(sizes.sessions as f64),
-            sizes.history_devices,
-            sizes.history_devices
-        );
-        println!();
-        print!("{}", report::table(&rows));
-        println!();
-        for p in &phases.list {
-            println!(
-                "phase {:<52} {:>7.1} s  peak RSS {:>5.0} MiB",
-                p.phase, p.seconds, p.peak_rss_mib
-            );
-        }
-        if errors.is_empty() {
-            println!("errors: none");
-        } else {
-            println!("errors ({}): THIS RUN HAD ERRORS", errors.len());
-            for e in &errors {
-                println!("  {e}");
-            }
-        }
-        println!("total {total:.0} s");
+        return Ok(());
     }
+    println!("teleoscope bench: {machine}");
+    println!(
+        "ingest: {} device pairs ({} connections, one request in flight each), {} s per run, B = samples per request",
+        sizes.pairs,
+        2 * sizes.pairs,
+        sizes.ingest_seconds
+    );
+    println!(
+        "history: {} sessions over a year, {} field and {} remote devices; PageSize 10",
+        fmt_num(sizes.sessions as f64),
+        sizes.history_devices,
+        sizes.history_devices
+    );
+    println!();
+    print!("{}", report::table(&rows));
+    println!();
+    for p in &phases.list {
+        println!(
+            "phase {:<52} {:>7.1} s  peak RSS {:>5.0} MiB",
+            p.phase, p.seconds, p.peak_rss_mib
+        );
+    }
+    if errors.is_empty() {
+        println!("errors: none");
+    } else {
+        println!("errors ({}): THIS RUN HAD ERRORS", errors.len());
+        for e in &errors {
+            println!("  {e}");
+        }
+    }
+    println!("total {total:.0} s");
     Ok(())
 }
