@@ -7,6 +7,31 @@ use crate::errors::DomainError;
 use async_trait::async_trait;
 use teleoscope_protocol::wire::*;
 
+/// The usage columns that GetTotalDurationResponse and DurationDetails share. Voice has no Multi*
+/// column in the model, so multi-network voice minutes count as Voice.
+macro_rules! usage {
+    ($ty:ident { $($extra:tt)* }, $u:expr) => {{
+        let u: &Usage = &$u;
+        $ty {
+            $($extra)*
+            Voice: u.voice + u.multi_voice,
+            SD: u.video[0],
+            HD: u.video[1],
+            FHD: u.video[2],
+            TwoK: u.video[3],
+            FourK: u.video[4],
+            Online: u.online,
+            MultiSD: u.multi_video[0],
+            MultiHD: u.multi_video[1],
+            MultiFHD: u.multi_video[2],
+            MultiTwoK: u.multi_video[3],
+            MultiFourK: u.multi_video[4],
+            MultiOnline: u.multi_online,
+            DeductDuration: u.deduct(),
+        }
+    }};
+}
+
 /// [from, to) from optional bounds; an absent end is "now + 1".
 fn window(ctx: &Ctx<'_>, from: Option<i64>, to: Option<i64>) -> Result<(i64, i64), DomainError> {
     let from = from.unwrap_or(0);
@@ -115,43 +140,17 @@ impl Handler for GetTotalDurationRequest {
                 scope(&self.ProjectId, &self.DeviceId, from, to),
             )
             .await?;
-        Ok(GetTotalDurationResponse {
-            Voice: u.voice + u.multi_voice,
-            SD: u.video[0],
-            HD: u.video[1],
-            FHD: u.video[2],
-            TwoK: u.video[3],
-            FourK: u.video[4],
-            Online: u.online,
-            MultiSD: u.multi_video[0],
-            MultiHD: u.multi_video[1],
-            MultiFHD: u.multi_video[2],
-            MultiTwoK: u.multi_video[3],
-            MultiFourK: u.multi_video[4],
-            MultiOnline: u.multi_online,
-            DeductDuration: u.deduct(),
-        })
+        Ok(usage!(GetTotalDurationResponse {}, u))
     }
 }
 
 fn day(start: i64, u: &Usage) -> DurationDetails {
-    DurationDetails {
-        SessionTime: start.to_string(),
-        Voice: u.voice + u.multi_voice,
-        SD: u.video[0],
-        HD: u.video[1],
-        FHD: u.video[2],
-        TwoK: u.video[3],
-        FourK: u.video[4],
-        Online: u.online,
-        MultiSD: u.multi_video[0],
-        MultiHD: u.multi_video[1],
-        MultiFHD: u.multi_video[2],
-        MultiTwoK: u.multi_video[3],
-        MultiFourK: u.multi_video[4],
-        MultiOnline: u.multi_online,
-        DeductDuration: u.deduct(),
-    }
+    usage!(
+        DurationDetails {
+            SessionTime: start.to_string(),
+        },
+        u
+    )
 }
 
 #[async_trait]

@@ -89,27 +89,7 @@ pub fn columns(d: &SessionDeviceDetail) -> anyhow::Result<Columns> {
         nets,
     };
     // Already in order in every vendor export seen; sort defensively.
-    Ok(if order.iter().enumerate().all(|(i, &j)| i == j) {
-        c
-    } else {
-        let pick = |v: &[f64]| order.iter().map(|&i| v[i]).collect::<Vec<_>>();
-        Columns {
-            time_offset: order.iter().map(|&i| c.time_offset[i]).collect(),
-            metrics: c.metrics.iter().map(|(m, v)| (*m, pick(v))).collect(),
-            nets: c
-                .nets
-                .iter()
-                .map(|x| NetColumns {
-                    net_id: x.net_id,
-                    net_ip: x.net_ip.clone(),
-                    rtt: pick(&x.rtt),
-                    lost: pick(&x.lost),
-                    send_bps: pick(&x.send_bps),
-                    recv_bps: pick(&x.recv_bps),
-                })
-                .collect(),
-        }
-    })
+    Ok(c.select(&order))
 }
 
 /// The details of a response file, by session.

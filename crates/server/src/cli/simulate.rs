@@ -54,6 +54,8 @@ const SDK_MODE: &str = "server2";
 const MAX_ATTEMPTS: u32 = 5;
 /// Samples a device keeps while the server cannot be reached; older ones are dropped.
 const MAX_PENDING: usize = 900;
+/// Pause between control-plane calls while provisioning devices.
+const PROVISION_SPACING: Duration = Duration::from_millis(25);
 /// A device idle for this long sends a `ready` heartbeat (the server's default timeout is 30 s).
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(15);
 
@@ -1116,6 +1118,8 @@ async fn provision(api: &Api, cfg: &SimConfig) -> anyhow::Result<Vec<SimPair>> {
             (format!("sim_field_{i}"), "field"),
             (format!("sim_remote_{i}"), "remote"),
         ] {
+            // Stay under the default 50/s of CreateDevice and ModifyDevice.
+            tokio::time::sleep(PROVISION_SPACING).await;
             let token = ids::device_token();
             let modify = json!({"ProjectId": cfg.project_id, "DeviceId": id, "DeviceToken": token});
             match existing.get(&id).map(String::as_str) {

@@ -216,22 +216,17 @@ impl Columns {
 
     /// The samples whose offset `keep` accepts.
     pub fn retain(&self, keep: impl Fn(i64) -> bool) -> Columns {
-        let mask: Vec<bool> = self.time_offset.iter().map(|&o| keep(o)).collect();
-        let pick = |v: &[f64]| -> Vec<f64> {
-            v.iter()
-                .zip(&mask)
-                .filter(|(_, k)| **k)
-                .map(|(x, _)| *x)
-                .collect()
-        };
+        let rows: Vec<usize> = (0..self.len())
+            .filter(|&i| keep(self.time_offset[i]))
+            .collect();
+        self.select(&rows)
+    }
+
+    /// The samples at these positions, in this order.
+    pub fn select(&self, rows: &[usize]) -> Columns {
+        let pick = |v: &[f64]| -> Vec<f64> { rows.iter().map(|&i| v[i]).collect() };
         Columns {
-            time_offset: self
-                .time_offset
-                .iter()
-                .zip(&mask)
-                .filter(|(_, k)| **k)
-                .map(|(o, _)| *o)
-                .collect(),
+            time_offset: rows.iter().map(|&i| self.time_offset[i]).collect(),
             metrics: self.metrics.iter().map(|(m, v)| (*m, pick(v))).collect(),
             nets: self
                 .nets

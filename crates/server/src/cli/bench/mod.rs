@@ -204,7 +204,6 @@ fn naive_tables(f: &Footprint) -> u64 {
         .sum()
 }
 
-
 /// The server on batched (B = 30) or live (B = 1) ingest: throughput, a one-hour session's
 /// details, and what the store occupies.
 struct ServerRun {
@@ -246,10 +245,18 @@ async fn server_run(cx: &mut Ctx, batch: usize) -> anyhow::Result<ServerRun> {
     let mut fx = Fixture::start(&cx.base, Variant::Server, cx.sizes.pairs).await?;
     fx.serve().await?;
     let ingest = ingest::run(&fx, &cx.work, batch, cx.duration, &format!("b{batch}")).await;
-    collect_errors(&mut cx.errors, &format!("server ingest B={batch}"), &ingest.tally);
+    collect_errors(
+        &mut cx.errors,
+        &format!("server ingest B={batch}"),
+        &ingest.tally,
+    );
     let session = format!("detail-b{batch}");
     let detail = ingest::one_session(&fx, &cx.work, 0, batch, &session).await;
-    collect_errors(&mut cx.errors, &format!("details session B={batch}"), &detail);
+    collect_errors(
+        &mut cx.errors,
+        &format!("details session B={batch}"),
+        &detail,
+    );
     // Let the upkeep (scoring, compaction) catch up before timing reads.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let mut conn = Connection::open(fx.addr).await?;
@@ -335,8 +342,7 @@ async fn history_run(cx: &mut Ctx, phases: &mut Phases) -> anyhow::Result<Histor
     let mut fx = Fixture::start(&cx.base, Variant::Server, cx.sizes.history_devices).await?;
     let year = Year::ending_yesterday();
     let n = cx.sizes.sessions;
-    let load =
-        queries::load_history(&fx, n, year, cx.sizes.load_concurrency, cx.verbose).await?;
+    let load = queries::load_history(&fx, n, year, cx.sizes.load_concurrency, cx.verbose).await?;
     phases.end("history: load", p);
 
     let p = phases.begin("history: scoring rate");
@@ -362,7 +368,11 @@ async fn history_run(cx: &mut Ctx, phases: &mut Phases) -> anyhow::Result<Histor
         ("List page 1", 1, None),
         ("List middle page", last_page.div_ceil(2), None),
         ("List last page", last_page, None),
-        ("List page 1, DeviceId filter", 1, Some(fx.pairs[7].field.id.clone())),
+        (
+            "List page 1, DeviceId filter",
+            1,
+            Some(fx.pairs[7].field.id.clone()),
+        ),
     ] {
         let mut body =
             json!({"ProjectId": fx.project_id, "PageNumber": page, "PageSize": page_size});
@@ -540,7 +550,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let mut errors = std::mem::take(&mut cx.errors);
     let mut rows: Vec<Row> = Vec::new();
     for (b, server) in [(30, &server30), (1, &server1)] {
-        let decode = decode.as_ref().map(|(d30, d1)| if b > 1 { d30 } else { d1 });
+        let decode = decode
+            .as_ref()
+            .map(|(d30, d1)| if b > 1 { d30 } else { d1 });
         let nv = naive
             .as_ref()
             .map(|n| if b > 1 { &n.ingest30 } else { &n.ingest1 });
@@ -616,12 +628,16 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if let Some(h) = &history {
         let n = cx.sizes.sessions as f64;
         rows.push(
-            Row::new(format!("history load, {} sessions", fmt_num(n)), h.load.as_secs_f64(), "s")
-                .note(format!(
-                    "{} sessions/s through Store::append, 2 one-sample parts each, {} in flight",
-                    fmt_num(n / h.load.as_secs_f64()),
-                    cx.sizes.load_concurrency
-                )),
+            Row::new(
+                format!("history load, {} sessions", fmt_num(n)),
+                h.load.as_secs_f64(),
+                "s",
+            )
+            .note(format!(
+                "{} sessions/s through Store::append, 2 one-sample parts each, {} in flight",
+                fmt_num(n / h.load.as_secs_f64()),
+                cx.sizes.load_concurrency
+            )),
         );
         rows.push(
             Row::new("upkeep scoring of history", h.score_rate, "sessions/s").note(format!(
@@ -642,19 +658,26 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     let naive_bytes = naive.as_ref().map(|n| {
         let v = n.values.max(1) as f64;
-        (n.footprint.file as f64 / v, naive_tables(&n.footprint) as f64 / v)
+        (
+            n.footprint.file as f64 / v,
+            naive_tables(&n.footprint) as f64 / v,
+        )
     });
     for (label, s) in [("B=30", &server30), ("B=1", &server1)] {
         let Some(s) = s else { continue };
         let v = s.values.max(1) as f64;
         let fp = &s.footprint;
-        let mut whole = Row::new(format!("bytes/value, whole file, {label}"), fp.file as f64 / v, "B/value")
-            .target(Target::AtMost(BYTES_PER_VALUE))
-            .note(format!(
-                "{} B file after checkpoint / {} values (TimeOffset, 21 metrics, 4 per link)",
-                fmt_num(fp.file as f64),
-                fmt_num(v)
-            ));
+        let mut whole = Row::new(
+            format!("bytes/value, whole file, {label}"),
+            fp.file as f64 / v,
+            "B/value",
+        )
+        .target(Target::AtMost(BYTES_PER_VALUE))
+        .note(format!(
+            "{} B file after checkpoint / {} values (TimeOffset, 21 metrics, 4 per link)",
+            fmt_num(fp.file as f64),
+            fmt_num(v)
+        ));
         let mut tables = Row::new(
             format!("bytes/value, sample tables, {label}"),
             sample_tables(fp) as f64 / v,

@@ -202,8 +202,16 @@ fn db<E: std::fmt::Display>(e: E) -> StoreError {
     StoreError::Database(e.to_string())
 }
 
-fn is_unique_violation(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
+/// An insert's error: `Conflict` for a broken uniqueness rule, else a database error.
+fn conflict_or_db(e: rusqlite::Error) -> StoreError {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            StoreError::Conflict
+        }
+        e => db(e),
+    }
 }
 
 impl SqliteStore {
@@ -367,13 +375,7 @@ impl Store for SqliteStore {
                 "INSERT INTO accounts (account_id, created_at) VALUES (?1, ?2)",
                 params![id, now],
             )
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict
-                } else {
-                    db(e)
-                }
-            })?;
+            .map_err(conflict_or_db)?;
             Ok(())
         })
         .await
@@ -399,13 +401,7 @@ impl Store for SqliteStore {
                 "INSERT INTO api_keys (secret_id, account_id, secret_key, created_at) VALUES (?1, ?2, ?3, ?4)",
                 params![k.secret_id, k.account_id.0, k.secret_key_sealed, k.created_at],
             )
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict
-                } else {
-                    db(e)
-                }
-            })?;
+            .map_err(conflict_or_db)?;
             Ok(())
         })
         .await
@@ -461,13 +457,7 @@ impl Store for SqliteStore {
                     p.created_at
                 ],
             )
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict
-                } else {
-                    db(e)
-                }
-            })?;
+            .map_err(conflict_or_db)?;
             Ok(())
         })
         .await
@@ -629,13 +619,7 @@ impl Store for SqliteStore {
                     d.created_at
                 ],
             )
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict
-                } else {
-                    db(e)
-                }
-            })?;
+            .map_err(conflict_or_db)?;
             Ok(())
         })
         .await
