@@ -1169,8 +1169,11 @@ async fn provision(api: &Api, cfg: &SimConfig) -> anyhow::Result<Vec<SimPair>> {
 // Driving the pairs
 // ---------------------------------------------------------------------------------------------
 
-/// Runs the simulator until `cfg.duration` is over or `stop` turns true (a dropped sender means no
-/// stop signal: the duration alone ends the run), ending open sessions with `Final` reports.
+/// Provisions the devices (unless given), then runs the pairs until `cfg.duration` is over (counted
+/// from when the devices are ready) or `stop` turns true (a dropped sender means no stop signal: the
+/// duration alone ends the run), ending open sessions with `Final` reports. An error only when the
+/// run could not start (bad endpoint, provisioning failed); API errors during the run are in the
+/// summary.
 pub async fn run(cfg: SimConfig, stop: watch::Receiver<bool>) -> anyhow::Result<SimSummary> {
     anyhow::ensure!(cfg.interval_s >= 1, "the interval is at least 1 second");
     anyhow::ensure!(cfg.batch >= 1, "the batch is at least 1 sample");
@@ -1193,7 +1196,8 @@ pub async fn run(cfg: SimConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
 
     // One stop signal for the pairs: the caller's, or the end of the duration.
     let (stop_tx, stop_rx) = watch::channel(false);
-    let deadline = cfg.duration.map(|d| started + d);
+    // The duration counts from the moment the devices are ready.
+    let deadline = cfg.duration.map(|d| Instant::now() + d);
     let mut external = stop;
     let relay = tokio::spawn(async move {
         let signalled = async {
