@@ -13,7 +13,7 @@ use teleoscope_protocol::wire::*;
 
 fn decode<R: Params>(input: Input<'_>) -> Result<R, ActionError> {
     match input {
-        Input::Json(body) => params::from_json(body),
+        Input::Json(body) => decode_json(body),
         Input::Pairs(pairs) => params::from_pairs(pairs),
     }
     .map_err(ActionError::Params)

@@ -50,8 +50,8 @@ pub struct Fixture {
     pub project_id: String,
     pub pairs: Vec<Pair>,
     running: Option<Running>,
-    // Last: the directory outlives the store.
-    _dir: tempfile::TempDir,
+    // Last: the directory outlives the store (`None` when kept).
+    _dir: Option<tempfile::TempDir>,
 }
 
 /// The server's configuration for the benchmark: listen anywhere, no rate limit in the way.
@@ -69,13 +69,25 @@ pub fn config(database: &Path) -> Config {
 
 impl Fixture {
     /// A fresh store with an account, a project and `pairs` device pairs; not served yet.
-    pub async fn start(base: &Path, variant: Variant, pairs: usize) -> anyhow::Result<Fixture> {
+    /// With `keep`, the directory stays after the run (and its path is printed).
+    pub async fn start(
+        base: &Path,
+        variant: Variant,
+        pairs: usize,
+        keep: bool,
+    ) -> anyhow::Result<Fixture> {
         let dir = tempfile::Builder::new()
             .prefix("teleoscope-bench-")
             .tempdir_in(base)
             .with_context(|| format!("creating a directory in {}", base.display()))?;
         let db_path = dir.path().join("teleoscope.db");
         let naive_path = dir.path().join("naive.db");
+        let dir = if keep {
+            eprintln!("[bench] keeping {}", dir.keep().display());
+            None
+        } else {
+            Some(dir)
+        };
         let config = config(&db_path);
         let mut domain = crate::open_domain(&config)?;
         let mut naive = None;

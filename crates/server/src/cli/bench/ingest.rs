@@ -235,7 +235,12 @@ async fn device_loop(
             None => format!("{tag}-{pair}-{session_no}"),
         };
         let chunks = series.samples.len().div_ceil(batch);
-        for (k, chunk) in series.samples.chunks(batch).enumerate() {
+        // A fleet is not in lockstep: each pair joins the benchmark somewhere in its first hour.
+        let skip = match (only, session_no) {
+            (None, 0) => generate::Rng::new(pair as u64).range(0, chunks as i64 - 1) as usize,
+            _ => 0,
+        };
+        for (k, chunk) in series.samples.chunks(batch).enumerate().skip(skip) {
             if Instant::now() >= deadline {
                 return t;
             }

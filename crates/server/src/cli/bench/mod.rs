@@ -17,6 +17,7 @@ mod generate;
 mod ingest;
 mod queries;
 mod report;
+mod stages;
 mod stores;
 
 use client::Connection;
@@ -64,6 +65,13 @@ pub struct BenchArgs {
     /// profiling one path; the report then has only their figures.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
+    /// Keep the temporary stores (their paths are printed), to look into them with `sqlite3`.
+    #[arg(long)]
+    pub keep: bool,
+    /// Format the request log as `serve` does (info level), written to nowhere: includes the cost
+    /// of logging every request, which the default run leaves out.
+    #[arg(long)]
+    pub log: bool,
 }
 
 /// The sizes of one run.
@@ -97,12 +105,23 @@ struct Output {
     machine: String,
     cores: usize,
     sizes: Sizes,
-    rows: Vec<Row>,
+    rows: Vec<RowOut>,
     phases: Vec<PhaseInfo>,
     errors: Vec<String>,
-    footprints: Vec<(String, Footprint, u64)>,
+    footprints: Footprints,
     total_seconds: f64,
 }
+
+/// A row with its verdict (PASS, MISS, ERROR or "-").
+#[derive(Serialize)]
+struct RowOut {
+    #[serde(flatten)]
+    row: Row,
+    result: &'static str,
+}
+
+/// (name, footprint, values stored) of each store measured.
+type Footprints = Vec<(String, Footprint, u64)>;
 
 struct Phases {
     list: Vec<PhaseInfo>,
@@ -175,7 +194,11 @@ fn timed_row(figure: &str, t: &Timed, target: Option<f64>, errors: &mut Vec<Stri
     }
     let mut row = Row::new(format!("{figure} p99"), p99, "ms")
         .errors(t.errors)
-        .note(format!("p50 {p50:.2} ms, {} calls", t.latencies.len()));
+        .note(format!(
+            "p50 {p50:.2} ms, {} calls after a first (cold) call of {:.1} ms",
+            t.latencies.len(),
+            report::ms(t.first)
+        ));
     if let Some(limit) = target {
         row = row.target(Target::AtMost(limit));
     }
@@ -213,6 +236,8 @@ struct ServerRun {
     store_read: Vec<Duration>,
     footprint: Footprint,
     values: u64,
+    /// (samples in the part, time of one compaction of it) (B = 1 only).
+    compaction: Vec<(usize, Duration)>,
 }
 
 struct NaiveRun {
@@ -233,6 +258,7 @@ struct HistoryRun {
 
 struct Ctx {
     base: PathBuf,
+    keep: bool,
     sizes: Sizes,
     work: Arc<Workload>,
     budget: Duration,
@@ -242,7 +268,7 @@ struct Ctx {
 }
 
 async fn server_run(cx: &mut Ctx, batch: usize) -> anyhow::Result<ServerRun> {
-    let mut fx = Fixture::start(&cx.base, Variant::Server, cx.sizes.pairs).await?;
+    let mut fx = Fixture::start(&cx.base, Variant::Server, cx.sizes.pairs, cx.keep).await?;
     fx.serve().await?;
     let ingest = ingest::run(&fx, &cx.work, batch, cx.duration, &format!("b{batch}")).await;
     collect_errors(
@@ -287,7 +313,14 @@ async fn server_run(cx: &mut Ctx, batch: usize) -> anyhow::Result<ServerRun> {
     }
     fx.stop_serving().await;
     let footprint = queries::footprint(&fx.db_path, true)?;
+    let mut compaction = Vec::new();
+    if batch == 1 {
+        for samples in [1800, 14_400] {
+            compaction.push((samples, queries::live_compaction(&fx, samples).await?));
+        }
+    }
     Ok(ServerRun {
+        compaction,
         values: ingest.tally.values + detail.values,
         ingest,
         details,
@@ -297,7 +330,7 @@ async fn server_run(cx: &mut Ctx, batch: usize) -> anyhow::Result<ServerRun> {
 }
 
 async fn decode_run(cx: &mut Ctx) -> anyhow::Result<(IngestRun, IngestRun)> {
-    let mut fx = Fixture::start(&cx.base, Variant::DecodeOnly, cx.sizes.pairs).await?;
+    let mut fx = Fixture::start(&cx.base, Variant::DecodeOnly, cx.sizes.pairs, cx.keep).await?;
     fx.serve().await?;
     let b30 = ingest::run(&fx, &cx.work, 30, cx.duration, "b30").await;
     let b1 = ingest::run(&fx, &cx.work, 1, cx.duration, "b1").await;
@@ -308,7 +341,7 @@ async fn decode_run(cx: &mut Ctx) -> anyhow::Result<(IngestRun, IngestRun)> {
 }
 
 async fn naive_run(cx: &mut Ctx) -> anyhow::Result<NaiveRun> {
-    let mut fx = Fixture::start(&cx.base, Variant::Naive, cx.sizes.pairs).await?;
+    let mut fx = Fixture::start(&cx.base, Variant::Naive, cx.sizes.pairs, cx.keep).await?;
     fx.serve().await?;
     let ingest30 = ingest::run(&fx, &cx.work, 30, cx.duration, "b30").await;
     let ingest1 = ingest::run(&fx, &cx.work, 1, cx.duration, "b1").await;
@@ -339,7 +372,8 @@ async fn naive_run(cx: &mut Ctx) -> anyhow::Result<NaiveRun> {
 
 async fn history_run(cx: &mut Ctx, phases: &mut Phases) -> anyhow::Result<HistoryRun> {
     let p = phases.begin("history: load");
-    let mut fx = Fixture::start(&cx.base, Variant::Server, cx.sizes.history_devices).await?;
+    let mut fx =
+        Fixture::start(&cx.base, Variant::Server, cx.sizes.history_devices, cx.keep).await?;
     let year = Year::ending_yesterday();
     let n = cx.sizes.sessions;
     let load = queries::load_history(&fx, n, year, cx.sizes.load_concurrency, cx.verbose).await?;
@@ -363,15 +397,20 @@ async fn history_run(cx: &mut Ctx, phases: &mut Phases) -> anyhow::Result<Histor
     let mut conn = Connection::open(fx.addr).await?;
     let page_size = 10u64;
     let last_page = n.div_ceil(page_size).max(1);
+    // load_history gives field device k the sessions i with i % devices == k.
+    let device = fx.pairs[7].field.id.clone();
+    let device_sessions = (7..n).step_by(cx.sizes.history_devices).count() as u64;
+    let device_pages = device_sessions.div_ceil(page_size).max(1);
     let mut list = Vec::new();
     for (name, page, device) in [
         ("List page 1", 1, None),
         ("List middle page", last_page.div_ceil(2), None),
         ("List last page", last_page, None),
+        ("List page 1, DeviceId filter", 1, Some(device.clone())),
         (
-            "List page 1, DeviceId filter",
-            1,
-            Some(fx.pairs[7].field.id.clone()),
+            "List last page, DeviceId filter",
+            device_pages,
+            Some(device.clone()),
         ),
     ] {
         let mut body =
@@ -379,7 +418,7 @@ async fn history_run(cx: &mut Ctx, phases: &mut Phases) -> anyhow::Result<Histor
         if let Some(d) = &device {
             body["DeviceId"] = json!(d);
         }
-        let expect_total = device.is_none().then_some(n);
+        let expect_total = Some(if device.is_none() { n } else { device_sessions });
         let t = queries::timed(
             &mut conn,
             &fx.api,
@@ -474,6 +513,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         );
     }
     let wanted = |part: &str| args.only.is_empty() || args.only.iter().any(|o| o == part);
+    if args.log {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+            .with_writer(std::io::sink)
+            .try_init();
+    }
     let sizes = Sizes {
         sessions: args
             .sessions
@@ -509,6 +554,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     };
     let mut cx = Ctx {
         base,
+        keep: args.keep,
         budget: Duration::from_secs(sizes.budget_seconds),
         duration: Duration::from_secs(sizes.ingest_seconds),
         sizes: sizes.clone(),
@@ -516,6 +562,36 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         verbose,
         errors: Vec::new(),
     };
+
+    // CPU per request, stage by stage (one thread, no I/O).
+    let mut stage_rows = Vec::new();
+    for batch in sizes.batches {
+        let series = &cx.work.field[0];
+        let stages = tokio::task::spawn_blocking({
+            let work = cx.work.clone();
+            move || stages::measure(&work.field[0], batch)
+        })
+        .await??;
+        let total: f64 = stages.iter().take(4).map(|s| s.micros).sum();
+        for s in stages {
+            stage_rows.push(
+                Row::new(format!("cpu/request B={batch}: {}", s.name), s.micros, "us")
+                    .note(format!("{:.2} us/sample", s.micros / batch as f64)),
+            );
+        }
+        stage_rows.push(
+            Row::new(
+                format!("cpu/request B={batch}: the four ingest stages"),
+                total,
+                "us",
+            )
+            .note(format!(
+                "one core: at most {} samples/s for these stages alone ({} values/sample)",
+                fmt_num(1e6 * batch as f64 / total),
+                series.values_per_sample
+            )),
+        );
+    }
 
     let mut server30 = None;
     if wanted("server30") {
@@ -574,12 +650,18 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             if let Some(d) = decode {
                 r = r.baseline("decode-only", d.samples_per_second());
                 errs += d.tally.errors;
+                let (p50, p99) = p50_p99(&d.tally.latencies);
+                r.note
+                    .push_str(&format!("; decode-only p50 {p50:.1} ms p99 {p99:.1} ms"));
             }
         }
         if server.is_some() || decode.is_some() {
             if let Some(n) = nv {
                 r = r.baseline("naive", n.samples_per_second());
                 errs += n.tally.errors;
+                let (p50, p99) = p50_p99(&n.tally.latencies);
+                r.note
+                    .push_str(&format!("; naive p50 {p50:.1} ms p99 {p99:.1} ms"));
             }
         }
         r = r.errors(errs);
@@ -625,6 +707,22 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         note.push_str(": stored rows or chunks to arrays, no HTTP, no JSON");
         rows.push(r.note(note));
     }
+    if let Some(s) = &server1 {
+        for (samples, took) in &s.compaction {
+            let hours = *samples as f64 / 1800.0;
+            rows.push(
+                Row::new(
+                    format!("compaction of a live part, {hours:.0} h of samples"),
+                    report::ms(*took),
+                    "ms",
+                )
+                .note(format!(
+                    "{samples} samples + 31 one-sample chunks merged, re-encoded; a live device (1 sample / 2 s) \
+                     is due every ~62 s: this much CPU per live device per minute"
+                )),
+            );
+        }
+    }
     if let Some(h) = &history {
         let n = cx.sizes.sessions as f64;
         rows.push(
@@ -644,6 +742,27 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                 "{} imported sessions take {:.0} s to score (Domain::score, one at a time)",
                 fmt_num(n),
                 n / h.score_rate
+            )),
+        );
+        let fp = &h.footprint;
+        let biggest = fp
+            .tables
+            .iter()
+            .filter(|(name, _)| !name.starts_with("sqlite_schema"))
+            .map(|(name, size)| (size, name))
+            .max()
+            .map(|(size, name)| format!("; largest: {name} {:.0} MiB", *size as f64 / 1048576.0))
+            .unwrap_or_default();
+        rows.push(
+            Row::new(
+                "history store, per session",
+                fp.file as f64 / n,
+                "B/session",
+            )
+            .note(format!(
+                "{:.0} MiB file for {} sessions with one-sample parts{biggest}",
+                fp.file as f64 / 1048576.0,
+                fmt_num(n)
             )),
         );
         for (name, t) in &h.list {
@@ -674,8 +793,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         )
         .target(Target::AtMost(BYTES_PER_VALUE))
         .note(format!(
-            "{} B file after checkpoint / {} values (TimeOffset, 21 metrics, 4 per link)",
+            "{} B after checkpoint, {} B of it free pages; {} values (TimeOffset, 21 metrics, 4 per link)",
             fmt_num(fp.file as f64),
+            fmt_num(fp.free as f64),
             fmt_num(v)
         ));
         let mut tables = Row::new(
@@ -705,6 +825,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             )),
         );
     }
+    rows.extend(stage_rows);
     let rss_phases = phases
         .list
         .iter()
@@ -738,7 +859,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             machine,
             cores,
             sizes,
-            rows,
+            rows: rows
+                .into_iter()
+                .map(|row| RowOut {
+                    result: row.result(),
+                    row,
+                })
+                .collect(),
             phases: phases.list,
             errors,
             footprints,

@@ -176,11 +176,26 @@ pub fn table(rows: &[Row]) -> String {
             baselines,
             r.result()
         ));
-        if !r.note.is_empty() {
-            out.push_str(&format!("{:<w$}    {}\n", "", r.note));
+        for line in wrap(&r.note, 100) {
+            out.push_str(&format!("{:<w$}    {line}\n", ""));
         }
     }
     out
+}
+
+/// Splits a note at "; " into lines of about `width` characters.
+fn wrap(note: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for part in note.split("; ").filter(|p| !p.is_empty()) {
+        match lines.last_mut() {
+            Some(line) if line.len() + 2 + part.len() <= width => {
+                line.push_str("; ");
+                line.push_str(part);
+            }
+            _ => lines.push(part.to_owned()),
+        }
+    }
+    lines
 }
 
 #[cfg(test)]
@@ -216,5 +231,7 @@ mod tests {
         );
         assert_eq!(fmt_num(1_234_567.0), "1,234,567");
         assert_eq!(fmt_num(1.234), "1.23");
+        assert_eq!(wrap("aaa; bbb; ccc", 8), vec!["aaa; bbb", "ccc"]);
+        assert!(wrap("", 8).is_empty());
     }
 }

@@ -181,6 +181,15 @@ const MIGRATIONS: &[&str] = &[
     INSERT OR IGNORE INTO session_devices SELECT project_id, account_id, 'field', field_device_id FROM sessions;
     INSERT OR IGNORE INTO session_devices SELECT project_id, account_id, 'remote', remote_device_id FROM sessions;
     "#,
+    // 5: the device indexes cover the account (and the remote one the field device), so that a
+    // device's sessions are index ranges.
+    r#"
+    DROP INDEX sessions_by_field;
+    DROP INDEX sessions_by_remote;
+    CREATE INDEX sessions_by_field ON sessions(project_id, account_id, field_device_id, start_time DESC, session_id);
+    CREATE INDEX sessions_by_remote
+        ON sessions(project_id, account_id, remote_device_id, start_time DESC, session_id, field_device_id);
+    "#,
 ];
 
 /// SQL shared by the device-status updates.

@@ -155,7 +155,8 @@ pub fn active_devices(
     let count = |role: &str, column: &str| -> Result<i64> {
         c.prepare_cached(&format!(
             "SELECT COUNT(*) FROM session_devices d WHERE d.project_id = ?1 AND d.account_id = ?2 AND d.role = ?3
-               AND EXISTS (SELECT 1 FROM sessions s WHERE s.project_id = d.project_id AND s.{column} = d.device_id
+               AND EXISTS (SELECT 1 FROM sessions s WHERE s.project_id = d.project_id AND s.account_id = d.account_id
+                           AND s.{column} = d.device_id
                            AND s.start_time >= ?4 AND s.start_time < ?5)"
         ))
         .and_then(|mut s| s.query_row(params![project_id, account.0, role, from, to], |r| r.get(0)))

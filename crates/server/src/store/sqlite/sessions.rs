@@ -446,50 +446,70 @@ pub fn list(
     if f.device_id.is_none() && f.from.is_none() && f.to.is_none() && f.updated_since.is_none() {
         return list_all(c, account, project_id, page);
     }
-    let mut cond = String::from("project_id = ?1 AND account_id = ?2");
+    // Time filters apply to every arm.
     let mut args: Vec<rusqlite::types::Value> =
         vec![project_id.to_owned().into(), account.0.clone().into()];
-    if let Some(d) = &f.device_id {
-        args.push(d.clone().into());
-        let n = args.len();
-        cond.push_str(&format!(
-            " AND (field_device_id = ?{n} OR remote_device_id = ?{n})"
-        ));
-    }
+    let mut extra = String::new();
     if let Some(from) = f.from {
         args.push(from.into());
-        cond.push_str(&format!(" AND end_time >= ?{}", args.len()));
+        extra.push_str(&format!(" AND end_time >= ?{}", args.len()));
     }
     if let Some(to) = f.to {
         args.push(to.into());
-        cond.push_str(&format!(" AND start_time <= ?{}", args.len()));
+        extra.push_str(&format!(" AND start_time <= ?{}", args.len()));
     }
     if let Some(since) = f.updated_since {
         args.push(since.into());
-        cond.push_str(&format!(" AND last_update >= ?{}", args.len()));
+        extra.push_str(&format!(" AND last_update >= ?{}", args.len()));
     }
+    let base = "project_id = ?1 AND account_id = ?2";
+    // A device filter matches either end: the union of two index ranges (the field one, and the
+    // remote one without the sessions already in the first), never a scan of the project.
+    let keys = match &f.device_id {
+        None => {
+            format!("SELECT session_key, start_time, session_id FROM sessions WHERE {base}{extra}")
+        }
+        Some(d) => {
+            args.push(d.clone().into());
+            let n = args.len();
+            format!(
+                "SELECT session_key, start_time, session_id FROM sessions WHERE {base} AND field_device_id = ?{n}{extra}
+                 UNION ALL
+                 SELECT session_key, start_time, session_id FROM sessions
+                 WHERE {base} AND remote_device_id = ?{n} AND field_device_id != ?{n}{extra}"
+            )
+        }
+    };
     let total: i64 = c
-        .prepare_cached(&format!("SELECT COUNT(*) FROM sessions WHERE {cond}"))
+        .prepare_cached(&format!("SELECT COUNT(*) FROM ({keys})"))
         .and_then(|mut s| s.query_row(rusqlite::params_from_iter(&args), |r| r.get(0)))
         .map_err(db)?;
     let n = args.len();
     args.push((page.size as i64).into());
     args.push((page.offset() as i64).into());
+    let page_keys: Vec<i64> = {
+        let mut s = c
+            .prepare_cached(&format!(
+                "SELECT session_key FROM ({keys}) ORDER BY start_time DESC, session_id LIMIT ?{} OFFSET ?{}",
+                n + 1,
+                n + 2
+            ))
+            .map_err(db)?;
+        let rows = s
+            .query_map(rusqlite::params_from_iter(&args), |r| r.get(0))
+            .map_err(db)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(db)?
+    };
+    let mut rows = Vec::with_capacity(page_keys.len());
     let mut s = c
         .prepare_cached(&format!(
-            "SELECT {SESSION_COLS} FROM sessions WHERE {cond} ORDER BY start_time DESC, session_id
-             LIMIT ?{} OFFSET ?{}",
-            n + 1,
-            n + 2
+            "SELECT {SESSION_COLS} FROM sessions WHERE session_key = ?1"
         ))
         .map_err(db)?;
-    let rows = s
-        .query_map(rusqlite::params_from_iter(&args), session_row)
-        .map_err(db)?;
-    Ok((
-        total as u64,
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)?,
-    ))
+    for key in page_keys {
+        rows.push(s.query_row([key], session_row).map_err(db)?);
+    }
+    Ok((total as u64, rows))
 }
 
 const FACTS_COLS: &str = "s.field_device_id, s.remote_device_id, s.start_time, s.end_time, s.config_width,
@@ -529,7 +549,12 @@ pub fn facts_where(
         .prepare_cached(&format!(
             "SELECT {FACTS_COLS} FROM sessions s
              WHERE s.project_id = ?1 AND s.account_id = ?2 AND s.start_time >= ?3 AND s.start_time < ?4
-               AND (?5 IS NULL OR s.field_device_id = ?5 OR s.remote_device_id = ?5)"
+               AND (?5 IS NULL OR s.session_key IN (
+                   SELECT session_key FROM sessions WHERE project_id = ?1 AND account_id = ?2
+                     AND field_device_id = ?5 AND start_time >= ?3 AND start_time < ?4
+                   UNION ALL
+                   SELECT session_key FROM sessions WHERE project_id = ?1 AND account_id = ?2
+                     AND remote_device_id = ?5 AND start_time >= ?3 AND start_time < ?4))"
         ))
         .map_err(db)?;
     let rows = s
