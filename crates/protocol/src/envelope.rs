@@ -4,16 +4,15 @@
 //! under any other status or content type).
 
 use crate::error::{ApiError, Language};
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// The only content type the vendor's SDKs accept for errors (§4.2: no charset parameter).
 pub const CONTENT_TYPE: &str = "application/json";
 
-/// Serialize a successful answer. `output` must serialize to a JSON object.
-pub fn success<T: Serialize>(output: &T, request_id: &str) -> Vec<u8> {
-    let mut fields = match serde_json::to_value(output) {
-        Ok(Value::Object(map)) => map,
+/// Serialize a successful answer. `output` must be a JSON object (a wire response as a value).
+pub fn success(output: Value, request_id: &str) -> Vec<u8> {
+    let mut fields = match output {
+        Value::Object(map) => map,
         // Every wire response is a struct, so this is unreachable in practice; answer an empty object.
         _ => Map::new(),
     };
@@ -48,6 +47,7 @@ fn wrap(fields: Map<String, Value>) -> Vec<u8> {
 mod tests {
     use super::*;
     use crate::error::Code;
+    use serde::Serialize;
 
     #[test]
     fn success_adds_request_id() {
@@ -56,7 +56,7 @@ mod tests {
         struct Out {
             Total: i64,
         }
-        let body = success(&Out { Total: 3 }, "r-1");
+        let body = success(serde_json::to_value(Out { Total: 3 }).unwrap(), "r-1");
         let v: Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(v["Response"]["Total"], 3);
         assert_eq!(v["Response"]["RequestId"], "r-1");

@@ -60,10 +60,10 @@ pub async fn api(
     let request_id = uuid::Uuid::new_v4().to_string();
     let mut trace = Trace::default();
     let result = process(&state, req, &mut trace).await;
-    let (body, code) = match &result {
+    let (body, code) = match result {
         Ok(value) => (envelope::success(value, &request_id), "Success"),
         Err(err) => (
-            envelope::error(err, trace.lang, &request_id),
+            envelope::error(&err, trace.lang, &request_id),
             err.code.as_str(),
         ),
     };
