@@ -948,8 +948,14 @@ impl Store for SqliteStore {
             .await?;
         for part in &parts {
             let part = *part;
-            self.write(move |tx| sessions::compact_part(tx, part))
-                .await?;
+            // Decode, merge and encode without the write lock; then swap in a short transaction.
+            if let Some((last_seq, count, blob)) = self
+                .run(move |c| sessions::prepare_compaction(c, part))
+                .await?
+            {
+                self.write(move |tx| sessions::apply_compaction(tx, part, last_seq, count, &blob))
+                    .await?;
+            }
         }
         if !parts.is_empty() {
             // Give back what the merged chunks freed (a no-op without auto_vacuum).

@@ -277,7 +277,7 @@ pub fn apply(
         if accepted > 0 {
             c.prepare_cached(
                 "INSERT INTO chunks (part_key, seq, data)
-                 VALUES (?1, (SELECT chunks + 1 FROM parts WHERE part_key = ?1), ?2)",
+                 VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM chunks WHERE part_key = ?1), ?2)",
             )
             .and_then(|mut s| s.execute(params![part_key, blob]))
             .map_err(db)?;
@@ -599,28 +599,64 @@ pub fn parts_to_compact(c: &Connection, limit: u32) -> Result<Vec<i64>> {
     rows.collect::<rusqlite::Result<Vec<i64>>>().map_err(db)
 }
 
-/// Replaces a part's chunks by one (inside a write transaction, so no append interleaves).
-pub fn compact_part(c: &Connection, part_key: i64) -> Result<()> {
-    let chunks = chunks_of(c, part_key)?;
-    if chunks.len() < 2 {
-        return Ok(());
+/// A part's chunks merged into one, prepared off the write lock: (the highest seq merged, how many
+/// chunks, the merged encoding). `None` if there is nothing to merge.
+pub fn prepare_compaction(c: &Connection, part_key: i64) -> Result<Option<(i64, i64, Vec<u8>)>> {
+    let rows: Vec<(i64, Vec<u8>)> = {
+        let mut s = c
+            .prepare_cached("SELECT seq, data FROM chunks WHERE part_key = ?1 ORDER BY seq")
+            .map_err(db)?;
+        let rows = s
+            .query_map([part_key], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(db)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(db)?
+    };
+    if rows.len() < 2 {
+        return Ok(None);
     }
-    let decoded = chunks
+    let decoded = rows
         .iter()
-        .map(|b| codec::decode(b))
+        .map(|(_, b)| codec::decode(b))
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let merged = codec::merge(decoded).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    c.execute("DELETE FROM chunks WHERE part_key = ?1", [part_key])
+    let last_seq = rows.last().map(|(seq, _)| *seq).unwrap_or(0);
+    Ok(Some((last_seq, rows.len() as i64, codec::encode(&merged))))
+}
+
+/// Swaps the chunks up to `last_seq` for their merge (inside a short write transaction). Chunks
+/// appended meanwhile have higher seqs and stay; samples never repeat across chunks, so their order
+/// does not matter to reads.
+pub fn apply_compaction(
+    c: &Connection,
+    part_key: i64,
+    last_seq: i64,
+    merged_count: i64,
+    blob: &[u8],
+) -> Result<()> {
+    let present: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM chunks WHERE part_key = ?1 AND seq <= ?2",
+            params![part_key, last_seq],
+            |r| r.get(0),
+        )
         .map_err(db)?;
+    if present != merged_count {
+        return Ok(()); // compacted by someone else meanwhile: try again next time
+    }
     c.execute(
-        "INSERT INTO chunks (part_key, seq, data) VALUES (?1, 1, ?2)",
-        params![part_key, codec::encode(&merged)],
+        "DELETE FROM chunks WHERE part_key = ?1 AND seq <= ?2",
+        params![part_key, last_seq],
     )
     .map_err(db)?;
     c.execute(
-        "UPDATE parts SET chunks = 1 WHERE part_key = ?1",
-        [part_key],
+        "INSERT INTO chunks (part_key, seq, data) VALUES (?1, ?2, ?3)",
+        params![part_key, last_seq, blob],
+    )
+    .map_err(db)?;
+    c.execute(
+        "UPDATE parts SET chunks = chunks - ?2 + 1 WHERE part_key = ?1",
+        params![part_key, merged_count],
     )
     .map_err(db)?;
     Ok(())
