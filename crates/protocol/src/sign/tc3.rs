@@ -206,6 +206,44 @@ pub fn authorization(
     format!("{ALGORITHM} Credential={secret_id}/{date}/{service}/tc3_request, SignedHeaders=content-type;host, Signature={sig}")
 }
 
+/// The service and API version this crate speaks.
+pub const SERVICE: &str = "trro";
+pub const VERSION: &str = "2022-03-25";
+
+/// The headers of a signed `POST /` with a JSON body, as the vendor's SDKs send them (Host,
+/// Content-Type, X-TC-Action, X-TC-Version, X-TC-Timestamp, Authorization): the client side of the
+/// simulator and the benchmark.
+pub fn json_post_headers(
+    secret_id: &str,
+    secret_key: &str,
+    host: &str,
+    action: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> [(&'static str, String); 6] {
+    let content_type = "application/json";
+    let auth = authorization(
+        secret_id,
+        secret_key,
+        SERVICE,
+        timestamp,
+        "POST",
+        "",
+        host,
+        content_type,
+        body,
+        false,
+    );
+    [
+        ("Host", host.to_owned()),
+        ("Content-Type", content_type.to_owned()),
+        ("X-TC-Action", action.to_owned()),
+        ("X-TC-Version", VERSION.to_owned()),
+        ("X-TC-Timestamp", timestamp.to_string()),
+        ("Authorization", auth),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     //! Golden vectors of tc-api3-protocol.md §2.7 (computed by the vendor's Python SDK and re-checked).
@@ -292,6 +330,23 @@ mod tests {
             false,
         );
         assert_eq!(header, format!("TC3-HMAC-SHA256 Credential={ID}/2023-11-14/trro/tc3_request, SignedHeaders=content-type;host, Signature={s}"));
+    }
+
+    #[test]
+    fn json_post_headers_carry_vector_c() {
+        let h = json_post_headers(
+            ID,
+            KEY,
+            "127.0.0.1:8080",
+            "DescribeDeviceList",
+            1_700_000_000,
+            BODY,
+        );
+        assert_eq!(h[0], ("Host", "127.0.0.1:8080".to_owned()));
+        assert_eq!(h[4], ("X-TC-Timestamp", "1700000000".to_owned()));
+        assert!(h[5].1.ends_with(
+            "Signature=48b12dfc567076898269da439035fc55fabf79bd168c6ac3afba7a8a918ba2d5"
+        ));
     }
 
     #[test]

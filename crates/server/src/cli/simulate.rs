@@ -45,8 +45,6 @@ pub const BAD_SESSION_RATE: f64 = 0.10;
 /// Share of sessions in which link 1 of the field device fails mid-session.
 pub const LINK_FAILURE_RATE: f64 = 0.125;
 
-const SERVICE: &str = "trro";
-const VERSION: &str = "2022-03-25";
 const REGION: &str = "ap-guangzhou";
 const SDK_VER: &str = "2.4";
 const SDK_MODE: &str = "server2";
@@ -969,29 +967,21 @@ impl Api {
     }
 
     async fn attempt(&self, creds: &Creds, action: &str, body: &[u8]) -> Attempt {
-        let timestamp = chrono::Utc::now().timestamp();
-        let authorization = tc3::authorization(
+        let headers = tc3::json_post_headers(
             &creds.secret_id,
             &creds.secret_key,
-            SERVICE,
-            timestamp,
-            "POST",
-            "",
             &self.host,
-            "application/json",
+            action,
+            chrono::Utc::now().timestamp(),
             body,
-            false,
         );
-        let sent = self
-            .client
-            .post(&self.url)
-            .header("Content-Type", "application/json")
-            .header("X-TC-Action", action)
-            .header("X-TC-Timestamp", timestamp.to_string())
-            .header("X-TC-Version", VERSION)
+        let mut request = self.client.post(&self.url);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let sent = request
             .header("X-TC-Region", REGION)
             .header("X-TC-Language", "en-US")
-            .header("Authorization", authorization)
             .body(body.to_vec())
             .send()
             .await;

@@ -13,9 +13,6 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use teleoscope_protocol::sign::tc3;
 
-pub const SERVICE: &str = "trro";
-pub const VERSION: &str = "2022-03-25";
-
 /// A SecretId and SecretKey: an API key pair, or a device's `<ProjectId>:<DeviceId>` and token.
 #[derive(Debug, Clone)]
 pub struct Credentials {
@@ -86,27 +83,19 @@ impl Connection {
         body: Vec<u8>,
     ) -> anyhow::Result<(Bytes, Duration)> {
         let started = Instant::now();
-        let timestamp = chrono::Utc::now().timestamp();
-        let authorization = tc3::authorization(
+        let headers = tc3::json_post_headers(
             &creds.secret_id,
             &creds.secret_key,
-            SERVICE,
-            timestamp,
-            "POST",
-            "",
             &self.host,
-            "application/json",
+            action,
+            chrono::Utc::now().timestamp(),
             &body,
-            false,
         );
-        let request = hyper::Request::post("/")
-            .header("host", &self.host)
-            .header("content-type", "application/json")
-            .header("authorization", authorization)
-            .header("x-tc-action", action)
-            .header("x-tc-version", VERSION)
-            .header("x-tc-timestamp", timestamp.to_string())
-            .body(Full::new(Bytes::from(body)))?;
+        let mut request = hyper::Request::post("/");
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let request = request.body(Full::new(Bytes::from(body)))?;
         if self.sender.ready().await.is_err() {
             // The server closed the connection (it does not, but a benchmark should not stop there).
             *self = Connection::open(self.addr).await?;
