@@ -345,20 +345,32 @@ fn put_ints(values: &[i64], allow_sparse: bool, out: &mut Vec<u8>) -> u8 {
     }
 }
 
-/// Append the smallest scheme body for `s` and return the scheme.
+/// Append the smallest scheme body for `s` and return the scheme. Of equal sizes, run lengths win
+/// over a frame of reference, and smaller blocks over larger ones.
 fn put_seq(s: &[i64], allow_sparse: bool, out: &mut Vec<u8>) -> u8 {
     let first = s.first().copied().unwrap_or(0);
     if s.iter().all(|&x| x == first) {
         put_ivarint(out, first);
         return SCHEME_CONST;
     }
-    let mut best = put_rle(s);
-    let mut scheme = SCHEME_RLE;
-    for log in PFOR_LOGS {
-        let body = put_pfor(s, log);
-        if body.len() < best.len() {
-            best = body;
-            scheme = SCHEME_PFOR;
+    let mut scratch = Vec::new();
+    let mut best = put_pfor(s, PFOR_LOGS[0], &mut scratch);
+    // A sequence that fits one small block is one block at every size: the same body.
+    if s.len() > 1 << PFOR_LOGS[0] {
+        for &log in &PFOR_LOGS[1..] {
+            let body = put_pfor(s, log, &mut scratch);
+            if body.len() < best.len() {
+                best = body;
+            }
+        }
+    }
+    let mut scheme = SCHEME_PFOR;
+    // A run costs at least two bytes: only build the run lengths when they may win.
+    if 1 + 2 * count_runs(s) <= best.len() {
+        let rle = put_rle(s);
+        if rle.len() <= best.len() {
+            best = rle;
+            scheme = SCHEME_RLE;
         }
     }
     if allow_sparse {
@@ -369,6 +381,10 @@ fn put_seq(s: &[i64], allow_sparse: bool, out: &mut Vec<u8>) -> u8 {
     }
     out.extend_from_slice(&best);
     scheme
+}
+
+fn count_runs(s: &[i64]) -> usize {
+    1 + s.windows(2).filter(|w| w[0] != w[1]).count()
 }
 
 fn put_rle(s: &[i64]) -> Vec<u8> {
@@ -393,18 +409,20 @@ fn put_rle(s: &[i64]) -> Vec<u8> {
     out
 }
 
-fn put_pfor(s: &[i64], log: u8) -> Vec<u8> {
+/// `sorted`: scratch space for the blocks' sorted values.
+fn put_pfor(s: &[i64], log: u8, sorted: &mut Vec<i64>) -> Vec<u8> {
     let mut out = Vec::with_capacity(1 + s.len());
     out.push(log);
     for block in s.chunks(1 << log) {
-        put_pfor_block(block, &mut out);
+        put_pfor_block(block, sorted, &mut out);
     }
     out
 }
 
-fn put_pfor_block(block: &[i64], out: &mut Vec<u8>) {
+fn put_pfor_block(block: &[i64], sorted: &mut Vec<i64>, out: &mut Vec<u8>) {
     let len = block.len();
-    let mut sorted = block.to_vec();
+    sorted.clear();
+    sorted.extend_from_slice(block);
     sorted.sort_unstable();
     let (min, max) = (sorted[0], sorted[len - 1]);
     // Without patches: the frame [min, max] (the difference is exact as a wrapping u64).
@@ -1863,7 +1881,7 @@ mod tests {
         for s in &shapes {
             let mut bodies: Vec<(u8, Vec<u8>)> = vec![(SCHEME_RLE, put_rle(s))];
             for log in 0..=PFOR_MAX_LOG {
-                bodies.push((SCHEME_PFOR, put_pfor(s, log)));
+                bodies.push((SCHEME_PFOR, put_pfor(s, log, &mut Vec::new())));
             }
             if let Some(body) = put_sparse(s, usize::MAX) {
                 bodies.push((SCHEME_SPARSE, body));

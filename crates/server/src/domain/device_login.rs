@@ -63,13 +63,10 @@ impl Domain {
             },
             _ => return Ok(None),
         };
-        let Some(project) = self.store.project_by_id(project_id).await? else {
+        let Some((project, device)) = self.store.device_credential(project_id, device_id).await?
+        else {
             return Ok(None);
         };
-        let device = self
-            .store
-            .device(&project.account_id, project_id, device_id)
-            .await?;
         let login = |device: Option<Device>| DeviceLogin {
             account: project.account_id.clone(),
             project_id: project_id.to_owned(),

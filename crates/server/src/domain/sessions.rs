@@ -330,10 +330,17 @@ impl Domain {
             rules::in_range(name, v, 0, 16384)?;
         }
         rules::in_range("MultiMode", report.meta.multi_mode, 0, 1)?;
-        let peer = self
+        let context = self
             .store
-            .device(&login.account, &login.project_id, &report.peer_device_id)
+            .report_context(
+                &login.account,
+                &login.project_id,
+                &login.device_id,
+                &report.peer_device_id,
+                &report.session_id,
+            )
             .await?;
+        let peer = context.peer;
         let wanted = match report.device_type.as_deref() {
             Some(t) => Some(parse_type(t)?),
             // A new device's type follows from its peer's.
@@ -365,15 +372,7 @@ impl Domain {
             }
         };
         // Policy decides when a device joins a session (PRODUCT.md §4).
-        let joined = match self
-            .store
-            .session(&login.account, &report.session_id)
-            .await?
-        {
-            Some((_, parts)) => parts.iter().any(|p| p.device_id == device.device_id),
-            None => false,
-        };
-        if !joined {
+        if !context.joined {
             let (remote, field) = match device.device_type {
                 DeviceType::Remote => (&device.device_id, &peer.device_id),
                 DeviceType::Field => (&peer.device_id, &device.device_id),

@@ -240,6 +240,23 @@ pub trait Store: Send + Sync {
 
     /// A project by id alone: device credentials name the project, not the account.
     async fn project_by_id(&self, project_id: &str) -> Result<Option<Project>>;
+    /// What a device credential names, in one read (one per request of the device API): the
+    /// project by id alone and the device, if it is registered.
+    async fn device_credential(
+        &self,
+        project_id: &str,
+        device_id: &str,
+    ) -> Result<Option<(Project, Option<Device>)>>;
+    /// What a metrics report needs before its append, in one read: the peer device, and whether
+    /// `device_id` already has a part in the session.
+    async fn report_context(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        device_id: &str,
+        peer_device_id: &str,
+        session_id: &str,
+    ) -> Result<ReportContext>;
     /// Registers a device that logged in with the project key (`AutoRegister`); `Conflict` if taken.
     async fn insert_auto_device(&self, device: &Device) -> Result<()>;
     /// A heartbeat (`ready`) or a log-out (`offline`); returns the status after it.
@@ -293,7 +310,8 @@ pub trait Store: Send + Sync {
         project_id: &str,
         ranges: &[(i64, i64)],
     ) -> Result<Vec<Totals>>;
-    /// Distinct (field, remote) devices of the sessions starting in each range [from, to).
+    /// Distinct (field, remote) devices of the sessions starting in each range [from, to); the
+    /// ranges are sorted and disjoint.
     async fn active_devices(
         &self,
         account: &AccountId,
@@ -358,10 +376,18 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<String>>;
 }
 
-/// Open the store a URL names: `sqlite://PATH` (or a bare path).
-pub fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+/// See [`Store::report_context`].
+#[derive(Debug, Clone)]
+pub struct ReportContext {
+    pub peer: Option<Device>,
+    pub joined: bool,
+}
+
+/// Open the store a URL names: `sqlite://PATH`. `day_offset`: the configured time zone's UTC offset
+/// in seconds (statistics count active devices by its local days).
+pub fn open(url: &str, day_offset: i64) -> anyhow::Result<Arc<dyn Store>> {
     if let Some(path) = url.strip_prefix("sqlite://") {
-        return Ok(Arc::new(sqlite::SqliteStore::open(path)?));
+        return Ok(Arc::new(sqlite::SqliteStore::open(path, day_offset)?));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         anyhow::bail!("PostgreSQL is not available in this build yet; use sqlite://PATH");

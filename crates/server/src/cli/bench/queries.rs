@@ -7,6 +7,7 @@ use super::generate::{Device, Rng};
 use crate::domain::codec;
 use crate::domain::samples::Columns;
 use crate::domain::DeviceType;
+use crate::store::sqlite::COMPACT_LIVE_CHUNKS;
 use crate::store::{Append, PartMeta};
 use anyhow::Context;
 use r2d2_sqlite::rusqlite::Connection as Db;
@@ -294,8 +295,8 @@ pub fn footprint(db_path: &Path, chunks: bool) -> anyhow::Result<Footprint> {
 }
 
 /// What one compaction of a live part costs once the part holds `samples` samples: the part gets
-/// them as one chunk, then 31 one-sample chunks (a live device's next minute), which makes it due
-/// for compaction; the store's `compact_parts` then merges it, timed. Run on a store with no server
+/// them as one chunk, then one-sample chunks (a live device's next two minutes) until it is due
+/// for compaction; the store's `compact_parts` then merges what is due, timed. Run on a store with no server
 /// (so no upkeep compacts behind our back).
 pub async fn live_compaction(fx: &Fixture, samples: usize) -> anyhow::Result<Duration> {
     let pair = &fx.pairs[0];
@@ -325,7 +326,7 @@ pub async fn live_compaction(fx: &Fixture, samples: usize) -> anyhow::Result<Dur
     };
     let store = &fx.domain.store;
     let mut chunks = vec![big];
-    for k in 0..31 {
+    for k in 0..COMPACT_LIVE_CHUNKS as usize - 1 {
         chunks.push(one(device.next(2 * (samples + k) as i64)));
     }
     for c in chunks {

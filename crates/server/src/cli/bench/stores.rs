@@ -17,7 +17,7 @@ use crate::domain::{
 };
 use crate::errors::StoreError;
 use crate::store::{
-    Append, AppendOutcome, AppendRejection, DeviceChanges, PartRow, PolicyUpdate, ProjectChanges,
+    Append, AppendOutcome, AppendRejection, DeviceChanges, PartRow, PolicyUpdate, ProjectChanges, ReportContext,
     Result, SessionFacts, SessionFilter, SessionRow, Store,
 };
 use async_trait::async_trait;
@@ -134,6 +134,23 @@ macro_rules! delegate_store {
             }
             async fn project_by_id(&self, p: &str) -> Result<Option<Project>> {
                 self.inner.project_by_id(p).await
+            }
+            async fn device_credential(
+                &self,
+                p: &str,
+                d: &str,
+            ) -> Result<Option<(Project, Option<Device>)>> {
+                self.inner.device_credential(p, d).await
+            }
+            async fn report_context(
+                &self,
+                a: &AccountId,
+                p: &str,
+                d: &str,
+                peer: &str,
+                s: &str,
+            ) -> Result<ReportContext> {
+                self.inner.report_context(a, p, d, peer, s).await
             }
             async fn insert_auto_device(&self, device: &Device) -> Result<()> {
                 self.inner.insert_auto_device(device).await

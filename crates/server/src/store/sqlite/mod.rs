@@ -7,10 +7,11 @@
 
 mod rollup;
 mod sessions;
+pub use sessions::COMPACT_LIVE_CHUNKS;
 mod writer;
 
 use super::{
-    Append, AppendOutcome, AppendRejection, DeviceChanges, PartRow, PolicyUpdate, ProjectChanges,
+    Append, AppendOutcome, AppendRejection, DeviceChanges, PartRow, PolicyUpdate, ProjectChanges, ReportContext,
     Result, SessionFacts, SessionFilter, SessionRow, Store,
 };
 use crate::domain::usage::Totals;
@@ -190,6 +191,21 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX sessions_by_remote
         ON sessions(project_id, account_id, remote_device_id, start_time DESC, session_id, field_device_id);
     "#,
+    // 6: the devices with sessions per local day, for active-device counts by day and month
+    // (rollup.rs); filled by `rollup::set_day_offset` at open. It replaces `session_devices`.
+    r#"
+    CREATE TABLE device_days (
+        project_id TEXT NOT NULL REFERENCES projects(project_id) ON DELETE CASCADE,
+        account_id TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        role INTEGER NOT NULL,
+        device_id TEXT NOT NULL,
+        sessions INTEGER NOT NULL,
+        PRIMARY KEY (project_id, day, role, device_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE rollup_settings (day_offset INTEGER NOT NULL);
+    DROP TABLE session_devices;
+    "#,
 ];
 
 /// A live session's provisional grade is refreshed when it has this many seconds of new reports:
@@ -230,7 +246,9 @@ fn conflict_or_db(e: rusqlite::Error) -> StoreError {
 }
 
 impl SqliteStore {
-    pub fn open(path: &str) -> anyhow::Result<SqliteStore> {
+    /// Opens (creating or migrating) the store at `path`; `day_offset` is the UTC offset in seconds
+    /// of the configured time zone, whose local days the active-device rollup counts.
+    pub fn open(path: &str, day_offset: i64) -> anyhow::Result<SqliteStore> {
         if let Some(dir) = Path::new(path).parent() {
             if !dir.as_os_str().is_empty() {
                 std::fs::create_dir_all(dir)?;
@@ -240,6 +258,11 @@ impl SqliteStore {
         let pool = r2d2::Pool::builder().max_size(8).build(manager)?;
         let mut conn = pool.get()?;
         migrate(&mut conn)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if rollup::set_day_offset(&tx, day_offset)? {
+            tracing::info!(day_offset, "active devices counted by local day of the configured time zone");
+        }
+        tx.commit()?;
         let write_conn = Connection::open(path)?;
         write_conn.execute_batch(PRAGMAS)?;
         let writer = writer::Writer::start(write_conn)?;
@@ -352,6 +375,27 @@ fn device_row(r: &Row<'_>) -> rusqlite::Result<Device> {
         modify_time: r.get(9)?,
         created_at: r.get(10)?,
     })
+}
+
+fn project_by_id(c: &Connection, project_id: &str) -> Result<Option<Project>> {
+    c.prepare_cached(&format!(
+        "SELECT {PROJECT_COLS} FROM projects WHERE project_id = ?1"
+    ))
+    .and_then(|mut s| s.query_row([project_id], project_row).optional())
+    .map_err(db)
+}
+
+fn device_by(
+    c: &Connection,
+    account_id: &str,
+    project_id: &str,
+    device_id: &str,
+) -> Result<Option<Device>> {
+    c.prepare_cached(&format!(
+        "SELECT {DEVICE_COLS} FROM devices WHERE project_id = ?1 AND device_id = ?2 AND account_id = ?3"
+    ))
+    .and_then(|mut s| s.query_row([project_id, device_id, account_id], device_row).optional())
+    .map_err(db)
 }
 
 fn key_row(r: &Row<'_>) -> rusqlite::Result<ApiKey> {
@@ -651,14 +695,7 @@ impl Store for SqliteStore {
             project_id.to_owned(),
             device_id.to_owned(),
         );
-        self.run(move |c| {
-            c.prepare_cached(&format!(
-                "SELECT {DEVICE_COLS} FROM devices WHERE project_id = ?1 AND device_id = ?2 AND account_id = ?3"
-            ))
-            .and_then(|mut s| s.query_row([p, d, a], device_row).optional())
-            .map_err(db)
-        })
-        .await
+        self.run(move |c| device_by(c, &a, &p, &d)).await
     }
 
     async fn list_devices(
@@ -777,12 +814,52 @@ impl Store for SqliteStore {
 
     async fn project_by_id(&self, project_id: &str) -> Result<Option<Project>> {
         let p = project_id.to_owned();
+        self.run(move |c| project_by_id(c, &p)).await
+    }
+
+    async fn device_credential(
+        &self,
+        project_id: &str,
+        device_id: &str,
+    ) -> Result<Option<(Project, Option<Device>)>> {
+        let (p, d) = (project_id.to_owned(), device_id.to_owned());
         self.run(move |c| {
-            c.prepare_cached(&format!(
-                "SELECT {PROJECT_COLS} FROM projects WHERE project_id = ?1"
-            ))
-            .and_then(|mut s| s.query_row([p], project_row).optional())
-            .map_err(db)
+            let Some(project) = project_by_id(c, &p)? else {
+                return Ok(None);
+            };
+            let device = device_by(c, &project.account_id.0, &p, &d)?;
+            Ok(Some((project, device)))
+        })
+        .await
+    }
+
+    async fn report_context(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        device_id: &str,
+        peer_device_id: &str,
+        session_id: &str,
+    ) -> Result<ReportContext> {
+        let (a, p, d, peer, s) = (
+            account.0.clone(),
+            project_id.to_owned(),
+            device_id.to_owned(),
+            peer_device_id.to_owned(),
+            session_id.to_owned(),
+        );
+        self.run(move |c| {
+            let joined = c
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM sessions s JOIN parts p ON p.session_key = s.session_key
+                     WHERE s.account_id = ?1 AND s.session_id = ?2 AND p.device_id = ?3)",
+                )
+                .and_then(|mut st| st.query_row(params![a, s, d], |r| r.get(0)))
+                .map_err(db)?;
+            Ok(ReportContext {
+                peer: device_by(c, &a, &p, &peer)?,
+                joined,
+            })
         })
         .await
     }
@@ -914,13 +991,8 @@ impl Store for SqliteStore {
         ranges: &[(i64, i64)],
     ) -> Result<Vec<(i64, i64)>> {
         let (a, p, ranges) = (account.clone(), project_id.to_owned(), ranges.to_vec());
-        self.run(move |c| {
-            ranges
-                .iter()
-                .map(|(from, to)| rollup::active_devices(c, &a, &p, *from, *to))
-                .collect()
-        })
-        .await
+        self.run(move |c| rollup::active_devices(c, &a, &p, &ranges))
+            .await
     }
 
     async fn end_idle_parts(&self, cutoff: i64, heartbeat_cutoff: i64, now: i64) -> Result<u64> {
@@ -949,11 +1021,11 @@ impl Store for SqliteStore {
         for part in &parts {
             let part = *part;
             // Decode, merge and encode without the write lock; then swap in a short transaction.
-            if let Some((last_seq, count, blob)) = self
+            if let Some(merge) = self
                 .run(move |c| sessions::prepare_compaction(c, part))
                 .await?
             {
-                self.write(move |tx| sessions::apply_compaction(tx, part, last_seq, count, &blob))
+                self.write(move |tx| sessions::apply_compaction(tx, part, &merge))
                     .await?;
             }
         }
@@ -992,7 +1064,7 @@ impl Store for SqliteStore {
     ) -> Result<()> {
         let (g, r) = (grade.to_owned(), reasons.to_owned());
         self.write(move |tx| {
-            let before = sessions::facts_of_session(tx, key)?;
+            let before = sessions::share_of_session(tx, key)?;
             // A session that got new samples while it was being scored stays unfinal.
             tx.execute(
                 "UPDATE sessions SET quality = ?2, reasons = ?3, scored_at = ?5,

@@ -160,12 +160,6 @@ pub fn apply(
         None => {
             count_hour(c, a, a.start_time, 1)?;
             c.prepare_cached(
-                "INSERT OR IGNORE INTO session_devices (project_id, account_id, role, device_id)
-                 VALUES (?1, ?2, 'field', ?3), (?1, ?2, 'remote', ?4)",
-            )
-            .and_then(|mut s| s.execute(params![a.project_id, a.account.0, field_id, remote_id]))
-            .map_err(db)?;
-            c.prepare_cached(
                 "INSERT INTO sessions (account_id, project_id, session_id, field_device_id, remote_device_id,
                  start_time, end_time, last_update) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
             )
@@ -177,7 +171,7 @@ pub fn apply(
         }
         Some((key, project, field, remote, start)) => {
             old_start = Some(start);
-            before = facts_of_session(c, key)?;
+            before = share_of_session(c, key)?;
             if project != a.project_id {
                 return Ok(Err(AppendRejection::SessionInOtherProject));
             }
@@ -565,26 +559,42 @@ pub fn facts_where(
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)
 }
 
-/// One session's share of the totals, with where it counts: (project, account, start, totals).
-pub fn facts_of_session(
-    c: &Connection,
-    session_key: i64,
-) -> Result<Option<(String, String, i64, Totals)>> {
+/// One session's share of the rollups, with where it counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Share {
+    pub project_id: String,
+    pub account_id: String,
+    pub start_time: i64,
+    pub field_device_id: String,
+    pub remote_device_id: String,
+    pub totals: Totals,
+}
+
+pub fn share_of_session(c: &Connection, session_key: i64) -> Result<Option<Share>> {
     c.prepare_cached(&format!(
         "SELECT s.project_id, s.account_id, {FACTS_COLS} FROM sessions s WHERE s.session_key = ?1"
     ))
     .and_then(|mut st| {
         st.query_row([session_key], |r| {
             let f = facts_row(r, 2)?;
-            Ok((r.get(0)?, r.get(1)?, f.start_time, Totals::of(&f)))
+            let totals = Totals::of(&f);
+            Ok(Share {
+                project_id: r.get(0)?,
+                account_id: r.get(1)?,
+                start_time: f.start_time,
+                field_device_id: f.field_device_id,
+                remote_device_id: f.remote_device_id,
+                totals,
+            })
         })
         .optional()
     })
     .map_err(db)
 }
 
-/// A live part's chunks are merged once it has this many.
-pub const COMPACT_LIVE_CHUNKS: i64 = 32;
+/// A live part's newest chunks are merged once it has this many (an hour of minute-long reports
+/// stays as it came until the part ends: one merge in all).
+pub const COMPACT_LIVE_CHUNKS: i64 = 64;
 
 /// Parts worth compacting.
 pub fn parts_to_compact(c: &Connection, limit: u32) -> Result<Vec<i64>> {
@@ -599,64 +609,108 @@ pub fn parts_to_compact(c: &Connection, limit: u32) -> Result<Vec<i64>> {
     rows.collect::<rusqlite::Result<Vec<i64>>>().map_err(db)
 }
 
-/// A part's chunks merged into one, prepared off the write lock: (the highest seq merged, how many
-/// chunks, the merged encoding). `None` if there is nothing to merge.
-pub fn prepare_compaction(c: &Connection, part_key: i64) -> Result<Option<(i64, i64, Vec<u8>)>> {
-    let rows: Vec<(i64, Vec<u8>)> = {
+/// A merge of some of a part's chunks, prepared off the write lock: the chunks `first_seq ..=
+/// last_seq` (`count` of them) become `blob`.
+pub struct Compaction {
+    pub first_seq: i64,
+    pub last_seq: i64,
+    pub count: i64,
+    pub blob: Vec<u8>,
+}
+
+/// Which chunks to merge, oldest first by seq with their sizes: all of an ended part's; of a live
+/// part's, the newest ones, back to the first chunk that is more than twice their size together.
+/// So a live part's samples are merged a logarithmic number of times (a binary counter), not once
+/// per compaction, whatever the size of its reports.
+fn chunks_to_merge(sizes: &[(i64, i64)], ended: bool) -> &[(i64, i64)] {
+    if ended {
+        return sizes;
+    }
+    let mut start = sizes.len().saturating_sub(1);
+    let mut total = sizes.last().map_or(0, |(_, n)| *n);
+    while start > 0 && sizes[start - 1].1 <= 2 * total {
+        start -= 1;
+        total += sizes[start].1;
+    }
+    // A newest chunk much smaller than all before it would merge nothing: merge all.
+    if sizes.len() - start < 2 {
+        start = 0;
+    }
+    &sizes[start..]
+}
+
+pub fn prepare_compaction(c: &Connection, part_key: i64) -> Result<Option<Compaction>> {
+    let ended: bool = c
+        .query_row("SELECT ended FROM parts WHERE part_key = ?1", [part_key], |r| r.get(0))
+        .map_err(db)?;
+    let sizes: Vec<(i64, i64)> = {
         let mut s = c
-            .prepare_cached("SELECT seq, data FROM chunks WHERE part_key = ?1 ORDER BY seq")
+            .prepare_cached("SELECT seq, length(data) FROM chunks WHERE part_key = ?1 ORDER BY seq")
             .map_err(db)?;
         let rows = s
             .query_map([part_key], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(db)?;
         rows.collect::<rusqlite::Result<_>>().map_err(db)?
     };
-    if rows.len() < 2 {
+    let chosen = chunks_to_merge(&sizes, ended);
+    let (Some(first), Some(last)) = (chosen.first(), chosen.last()) else {
+        return Ok(None);
+    };
+    if chosen.len() < 2 {
         return Ok(None);
     }
-    let decoded = rows
+    let blobs: Vec<Vec<u8>> = {
+        let mut s = c
+            .prepare_cached(
+                "SELECT data FROM chunks WHERE part_key = ?1 AND seq >= ?2 AND seq <= ?3 ORDER BY seq",
+            )
+            .map_err(db)?;
+        let rows = s
+            .query_map(params![part_key, first.0, last.0], |r| r.get(0))
+            .map_err(db)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(db)?
+    };
+    let decoded = blobs
         .iter()
-        .map(|(_, b)| codec::decode(b))
+        .map(|b| codec::decode(b))
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let merged = codec::merge(decoded).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let last_seq = rows.last().map(|(seq, _)| *seq).unwrap_or(0);
-    Ok(Some((last_seq, rows.len() as i64, codec::encode(&merged))))
+    Ok(Some(Compaction {
+        first_seq: first.0,
+        last_seq: last.0,
+        count: blobs.len() as i64,
+        blob: codec::encode(&merged),
+    }))
 }
 
-/// Swaps the chunks up to `last_seq` for their merge (inside a short write transaction). Chunks
-/// appended meanwhile have higher seqs and stay; samples never repeat across chunks, so their order
-/// does not matter to reads.
-pub fn apply_compaction(
-    c: &Connection,
-    part_key: i64,
-    last_seq: i64,
-    merged_count: i64,
-    blob: &[u8],
-) -> Result<()> {
+/// Swaps the merged chunks for their merge (inside a short write transaction), unless they changed
+/// meanwhile. Chunks appended meanwhile have higher seqs and stay; samples never repeat across
+/// chunks, so the order of chunks does not matter to reads.
+pub fn apply_compaction(c: &Connection, part_key: i64, m: &Compaction) -> Result<()> {
     let present: i64 = c
         .query_row(
-            "SELECT COUNT(*) FROM chunks WHERE part_key = ?1 AND seq <= ?2",
-            params![part_key, last_seq],
+            "SELECT COUNT(*) FROM chunks WHERE part_key = ?1 AND seq >= ?2 AND seq <= ?3",
+            params![part_key, m.first_seq, m.last_seq],
             |r| r.get(0),
         )
         .map_err(db)?;
-    if present != merged_count {
+    if present != m.count {
         return Ok(()); // compacted by someone else meanwhile: try again next time
     }
     c.execute(
-        "DELETE FROM chunks WHERE part_key = ?1 AND seq <= ?2",
-        params![part_key, last_seq],
+        "DELETE FROM chunks WHERE part_key = ?1 AND seq >= ?2 AND seq <= ?3",
+        params![part_key, m.first_seq, m.last_seq],
     )
     .map_err(db)?;
     c.execute(
         "INSERT INTO chunks (part_key, seq, data) VALUES (?1, ?2, ?3)",
-        params![part_key, last_seq, blob],
+        params![part_key, m.last_seq, m.blob],
     )
     .map_err(db)?;
     c.execute(
         "UPDATE parts SET chunks = chunks - ?2 + 1 WHERE part_key = ?1",
-        params![part_key, merged_count],
+        params![part_key, m.count],
     )
     .map_err(db)?;
     Ok(())
@@ -708,4 +762,30 @@ pub fn end_parts_of_device(
         after_part_end(c, session, device_id, now, now)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chunks_to_merge;
+
+    fn chosen(sizes: &[i64], ended: bool) -> Vec<i64> {
+        let with_seq: Vec<(i64, i64)> = sizes.iter().enumerate().map(|(i, n)| (i as i64, *n)).collect();
+        chunks_to_merge(&with_seq, ended).iter().map(|(seq, _)| *seq).collect()
+    }
+
+    #[test]
+    fn live_parts_merge_their_newest_chunks_like_a_binary_counter() {
+        // 63 small chunks after a merged one of 64: all merge (64 <= 2 x 63).
+        let mut sizes = vec![64];
+        sizes.extend([1; 63]);
+        assert_eq!(chosen(&sizes, false).len(), 64);
+        // After a bigger merge, only the new small ones.
+        let mut sizes = vec![1000];
+        sizes.extend([1; 63]);
+        assert_eq!(chosen(&sizes, false), (1..64).collect::<Vec<i64>>());
+        // Progress is guaranteed: a newest chunk alone is never "a merge".
+        assert_eq!(chosen(&[100, 40, 10], false), vec![0, 1, 2]);
+        // An ended part merges whole.
+        assert_eq!(chosen(&[1000, 1, 1], true), vec![0, 1, 2]);
+    }
 }

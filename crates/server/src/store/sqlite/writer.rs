@@ -8,8 +8,7 @@ use super::{db, sessions};
 use crate::errors::StoreError;
 use crate::store::{Append, AppendOutcome, AppendRejection, Result};
 use r2d2_sqlite::rusqlite::{Connection, TransactionBehavior};
-use std::sync::mpsc;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 type Reply = std::result::Result<AppendOutcome, AppendRejection>;
 
@@ -22,12 +21,12 @@ struct Job {
 const MAX_BATCH: usize = 512;
 
 pub struct Writer {
-    jobs: mpsc::SyncSender<Job>,
+    jobs: mpsc::Sender<Job>,
 }
 
 impl Writer {
     pub fn start(conn: Connection) -> std::io::Result<Writer> {
-        let (jobs, rx) = mpsc::sync_channel::<Job>(4096);
+        let (jobs, rx) = mpsc::channel::<Job>(4096);
         std::thread::Builder::new()
             .name("teleoscope-writer".into())
             .spawn(move || run(conn, rx))?;
@@ -36,21 +35,19 @@ impl Writer {
 
     pub async fn append(&self, append: Append) -> Result<Reply> {
         let (reply, answer) = oneshot::channel();
-        let jobs = self.jobs.clone();
-        // The queue is bounded: a full queue makes callers wait here (back-pressure), off the runtime.
-        tokio::task::spawn_blocking(move || jobs.send(Job { append, reply }).is_ok())
+        // The queue is bounded: a full queue makes callers wait here (back-pressure).
+        self.jobs
+            .send(Job { append, reply })
             .await
-            .map_err(db)?
-            .then_some(())
-            .ok_or_else(|| StoreError::Database("the writer has stopped".into()))?;
+            .map_err(|_| StoreError::Database("the writer has stopped".into()))?;
         answer
             .await
             .map_err(|_| StoreError::Database("the writer dropped the append".into()))?
     }
 }
 
-fn run(mut conn: Connection, rx: mpsc::Receiver<Job>) {
-    while let Ok(first) = rx.recv() {
+fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>) {
+    while let Some(first) = rx.blocking_recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
