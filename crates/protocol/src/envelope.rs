@@ -9,15 +9,27 @@ use serde_json::{Map, Value};
 /// The only content type the vendor's SDKs accept for errors (§4.2: no charset parameter).
 pub const CONTENT_TYPE: &str = "application/json";
 
-/// Serialize a successful answer. `output` must be a JSON object (a wire response as a value).
-pub fn success(output: Value, request_id: &str) -> Vec<u8> {
-    let mut fields = match output {
-        Value::Object(map) => map,
-        // Every wire response is a struct, so this is unreachable in practice; answer an empty object.
-        _ => Map::new(),
-    };
-    fields.insert("RequestId".to_owned(), Value::String(request_id.to_owned()));
-    wrap(fields)
+/// Serialize a successful answer around `output`, the serialized output (a JSON object, as
+/// `serde_json::to_vec` writes a wire response): its fields first, in the model's order, then the
+/// RequestId, as the vendor answers. The output is spliced in, not parsed again: a large answer
+/// (DescribeDeviceSessionDetails) is serialized once.
+pub fn success(output: &[u8], request_id: &str) -> Vec<u8> {
+    let inner = output
+        .strip_prefix(b"{")
+        .and_then(|o| o.strip_suffix(b"}"))
+        .filter(|o| !o.iter().all(u8::is_ascii_whitespace))
+        .unwrap_or(b"");
+    let rid = Value::String(request_id.to_owned()).to_string();
+    let mut out = Vec::with_capacity(inner.len() + rid.len() + 32);
+    out.extend_from_slice(b"{\"Response\":{");
+    out.extend_from_slice(inner);
+    if !inner.is_empty() {
+        out.push(b',');
+    }
+    out.extend_from_slice(b"\"RequestId\":");
+    out.extend_from_slice(rid.as_bytes());
+    out.extend_from_slice(b"}}");
+    out
 }
 
 /// Serialize an error answer in the caller's language.
@@ -56,10 +68,15 @@ mod tests {
         struct Out {
             Total: i64,
         }
-        let body = success(serde_json::to_value(Out { Total: 3 }).unwrap(), "r-1");
+        let body = success(&serde_json::to_vec(&Out { Total: 3 }).unwrap(), "r-1");
+        assert_eq!(
+            String::from_utf8(body).unwrap(),
+            r#"{"Response":{"Total":3,"RequestId":"r-1"}}"#
+        );
+        // An empty output, and a request id that needs escaping.
+        let body = success(b"{}", "r\"2");
         let v: Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(v["Response"]["Total"], 3);
-        assert_eq!(v["Response"]["RequestId"], "r-1");
+        assert_eq!(v, serde_json::json!({"Response": {"RequestId": "r\"2"}}));
     }
 
     #[test]

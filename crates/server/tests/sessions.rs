@@ -425,3 +425,102 @@ async fn many_small_reports_are_compacted_into_one_chunk_without_changing_the_de
         (Some(1), Some(1))
     );
 }
+
+/// Active devices per bucket (from the per-day rollup, window edges from the sessions) equal a
+/// direct count over the sessions, by hour, day and month, in the configured time zone and after
+/// the store is opened for another one (the rollup is counted again for its days).
+#[tokio::test]
+async fn active_devices_per_bucket_equal_a_direct_count_in_any_time_zone() {
+    use chrono::FixedOffset;
+    use std::collections::{BTreeMap, HashSet};
+    use teleoscope::domain::usage::{bucket, Interval, Scope};
+    let s = Server::start_with(Options {
+        configure: Some(Box::new(|c| c.device_rate_limit_per_second = 10_000)),
+        ..Default::default()
+    })
+    .await;
+    let key = s.new_key().await;
+    let (pid, _, _) = project_with_pair(&s, &key).await;
+    let mut keys = BTreeMap::new();
+    for (i, ty) in [(1, "field"), (2, "field"), (3, "field"), (1, "remote"), (2, "remote")] {
+        let id = format!("{ty}_{i}");
+        let token = format!("{:0>16}", id.len() * 1000 + i);
+        s.ok(
+            &key,
+            "CreateDevice",
+            json!({"ProjectId": pid, "DeviceId": id, "DeviceName": id, "DeviceType": ty, "DeviceToken": token}),
+        )
+        .await;
+        let k = Key {
+            account_id: key.account_id.clone(),
+            secret_id: format!("{pid}:{id}"),
+            secret_key: token,
+        };
+        keys.insert(id, k);
+    }
+    // 60 sessions over three days, pairs varying, so that days and hours see different devices.
+    let t0 = s.now() - 3 * 86_400;
+    for i in 0..60i64 {
+        let field = format!("field_{}", i % 3 + 1);
+        let remote = format!("remote_{}", i % 2 + 1);
+        let start = t0 + (i * 4441) % (3 * 86_400);
+        s.ok(
+            &keys[&field],
+            "ReportSessionMetrics",
+            report(&format!("d-{i}"), &remote, start, &[0, 2], true),
+        )
+        .await;
+    }
+    let account = AccountId(key.account_id.clone());
+    let facts = s
+        .domain
+        .store
+        .session_facts(&account, &pid, None, 0, s.now() + 1)
+        .await
+        .unwrap();
+    let direct = |from: i64, to: i64| {
+        let inside: Vec<_> = facts
+            .iter()
+            .filter(|f| (from..to).contains(&f.start_time))
+            .collect();
+        let f: HashSet<_> = inside.iter().map(|f| &f.field_device_id).collect();
+        let r: HashSet<_> = inside.iter().map(|f| &f.remote_device_id).collect();
+        (f.len() as i64, r.len() as i64)
+    };
+    let tz = FixedOffset::east_opt(8 * 3600).unwrap();
+    for (from, to) in [(t0 - 100, s.now() + 1), (t0 + 7_777, t0 + 2 * 86_400 + 555)] {
+        for interval in [Interval::Hour, Interval::Day, Interval::Month] {
+            let scope = Scope {
+                project_id: &pid,
+                device_id: None,
+                from,
+                to,
+            };
+            let rows = s
+                .domain
+                .statistics_by_interval(&account, scope, interval, tz)
+                .await
+                .unwrap();
+            assert!(!rows.is_empty());
+            for (start, next, st) in rows {
+                let expected = direct(start.max(from), next.min(to));
+                assert_eq!(
+                    (st.active_field, st.active_remote),
+                    expected,
+                    "{interval:?} bucket {start}..{next} of window {from}..{to}"
+                );
+            }
+        }
+    }
+    // The same database opened for UTC-05:30: its local days are counted again.
+    let url = format!("sqlite://{}", s.db_path().display());
+    let other = teleoscope::store::open(&url, -(5 * 3600 + 1800)).unwrap();
+    let west = FixedOffset::west_opt(5 * 3600 + 1800).unwrap();
+    let days: Vec<(i64, i64)> = (0..5)
+        .map(|d| bucket(west, Interval::Day, t0 + d * 86_400))
+        .collect();
+    let counted = other.active_devices(&account, &pid, &days).await.unwrap();
+    let expected: Vec<_> = days.iter().map(|(a, b)| direct(*a, *b)).collect();
+    assert_eq!(counted, expected);
+    assert!(expected.iter().any(|(f, _)| *f == 3));
+}

@@ -1,14 +1,13 @@
 //! The device API (PRODUCT.md §4): ReportDeviceStatus and ReportSessionMetrics, answered only to
 //! device credentials.
 
-use super::{ActionError, Input};
+use super::{serialize, ActionError, Input};
 use crate::domain::device_login::DeviceLogin;
 use crate::domain::samples::Metric;
 use crate::domain::sessions::{MetricsReport, NetIn, SampleIn};
 use crate::domain::Domain;
 use crate::store::PartMeta;
-use serde_json::Value;
-use teleoscope_protocol::params::{self, ParamError, Params};
+use teleoscope_protocol::params::{self, Params};
 use teleoscope_protocol::wire::*;
 
 fn decode<R: Params>(input: Input<'_>) -> Result<R, ActionError> {
@@ -17,10 +16,6 @@ fn decode<R: Params>(input: Input<'_>) -> Result<R, ActionError> {
         Input::Pairs(pairs) => params::from_pairs(pairs),
     }
     .map_err(ActionError::Params)
-}
-
-fn to_value<T: serde::Serialize>(out: T) -> Result<Value, ActionError> {
-    serde_json::to_value(out).map_err(|e| ActionError::Params(ParamError::Malformed(e.to_string())))
 }
 
 fn sample(s: Sample) -> SampleIn {
@@ -56,7 +51,7 @@ pub async fn dispatch(
     input: Input<'_>,
     domain: &Domain,
     login: &DeviceLogin,
-) -> Option<Result<Value, ActionError>> {
+) -> Option<Result<Vec<u8>, ActionError>> {
     let domain_err = ActionError::Domain;
     Some(match action {
         "ReportDeviceStatus" => {
@@ -66,7 +61,7 @@ pub async fn dispatch(
                     .report_status(login, &req.Status, req.DeviceType.as_deref())
                     .await
                     .map_err(domain_err)?;
-                to_value(ReportDeviceStatusResponse {
+                serialize(&ReportDeviceStatusResponse {
                     DeviceStatus: status.as_str().to_owned(),
                 })
             }
@@ -96,7 +91,7 @@ pub async fn dispatch(
                     .report_metrics(login, report)
                     .await
                     .map_err(domain_err)?;
-                to_value(ReportSessionMetricsResponse {
+                serialize(&ReportSessionMetricsResponse {
                     Accepted: outcome.accepted as i64,
                     Duplicates: outcome.duplicates as i64,
                 })

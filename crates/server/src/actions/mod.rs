@@ -15,7 +15,6 @@ use crate::errors::DomainError;
 use async_trait::async_trait;
 use chrono::{FixedOffset, SecondsFormat, TimeZone};
 use serde::Serialize;
-use serde_json::Value;
 use teleoscope_protocol::params::{self, ParamError, Params};
 use teleoscope_protocol::wire::*;
 
@@ -58,14 +57,20 @@ pub enum ActionError {
     Domain(DomainError),
 }
 
-async fn run<R: Handler>(input: Input<'_>, ctx: &Ctx<'_>) -> Result<Value, ActionError> {
+/// Decodes, handles and serializes (the JSON object the envelope wraps).
+async fn run<R: Handler>(input: Input<'_>, ctx: &Ctx<'_>) -> Result<Vec<u8>, ActionError> {
     let req: R = match input {
         Input::Json(body) => params::from_json(body),
         Input::Pairs(pairs) => params::from_pairs(pairs),
     }
     .map_err(ActionError::Params)?;
     let out = req.handle(ctx).await.map_err(ActionError::Domain)?;
-    serde_json::to_value(out).map_err(|e| ActionError::Params(ParamError::Malformed(e.to_string())))
+    serialize(&out)
+}
+
+/// A response serialized; serde_json fails only on non-string map keys, which no wire type has.
+pub fn serialize<T: serde::Serialize>(out: &T) -> Result<Vec<u8>, ActionError> {
+    serde_json::to_vec(out).map_err(|e| ActionError::Params(ParamError::Malformed(e.to_string())))
 }
 
 /// Runs a served action; `None` if `action` is not one (the gateway decides between
@@ -74,7 +79,7 @@ pub async fn dispatch(
     action: &str,
     input: Input<'_>,
     ctx: &Ctx<'_>,
-) -> Option<Result<Value, ActionError>> {
+) -> Option<Result<Vec<u8>, ActionError>> {
     Some(match action {
         "CreateProject" => run::<CreateProjectRequest>(input, ctx).await,
         "DescribeProjectList" => run::<DescribeProjectListRequest>(input, ctx).await,

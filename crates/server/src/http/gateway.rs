@@ -61,7 +61,7 @@ pub async fn api(
     let mut trace = Trace::default();
     let result = process(&state, req, &mut trace).await;
     let (body, code) = match result {
-        Ok(value) => (envelope::success(value, &request_id), "Success"),
+        Ok(output) => (envelope::success(&output, &request_id), "Success"),
         Err(err) => (
             envelope::error(&err, trace.lang, &request_id),
             err.code.as_str(),
@@ -183,7 +183,7 @@ async fn process(
     state: &AppState,
     req: Request<Body>,
     trace: &mut Trace,
-) -> Result<serde_json::Value, ApiError> {
+) -> Result<Vec<u8>, ApiError> {
     let (parts, body) = req.into_parts();
     let headers = &parts.headers;
     trace.lang = Language::parse(header_str(headers, "x-tc-language"));
@@ -516,7 +516,7 @@ async fn execute(
     principal: &Principal,
     action: &str,
     input: Input<'_>,
-) -> Result<serde_json::Value, ApiError> {
+) -> Result<Vec<u8>, ApiError> {
     let outcome = match principal {
         Principal::Account(account) => {
             let ctx = Ctx {
