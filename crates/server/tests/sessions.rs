@@ -442,7 +442,13 @@ async fn active_devices_per_bucket_equal_a_direct_count_in_any_time_zone() {
     let key = s.new_key().await;
     let (pid, _, _) = project_with_pair(&s, &key).await;
     let mut keys = BTreeMap::new();
-    for (i, ty) in [(1, "field"), (2, "field"), (3, "field"), (1, "remote"), (2, "remote")] {
+    for (i, ty) in [
+        (1, "field"),
+        (2, "field"),
+        (3, "field"),
+        (1, "remote"),
+        (2, "remote"),
+    ] {
         let id = format!("{ty}_{i}");
         let token = format!("{:0>16}", id.len() * 1000 + i);
         s.ok(

@@ -387,7 +387,8 @@ impl Domain {
             }
         }
         let columns = columns_from_samples(report.samples.clone())?;
-        let encoded = codec::encode(&columns);
+        // Compaction encodes the part again at the smallest size once it ends (or grows).
+        let encoded = codec::encode_with(&columns, codec::Effort::Quick);
         let append = Append {
             account: login.account.clone(),
             project_id: login.project_id.clone(),

@@ -17,8 +17,8 @@ use crate::domain::{
 };
 use crate::errors::StoreError;
 use crate::store::{
-    Append, AppendOutcome, AppendRejection, DeviceChanges, PartRow, PolicyUpdate, ProjectChanges, ReportContext,
-    Result, SessionFacts, SessionFilter, SessionRow, Store,
+    Append, AppendOutcome, AppendRejection, DeviceChanges, PartRow, PolicyUpdate, ProjectChanges,
+    ReportContext, Result, SessionFacts, SessionFilter, SessionRow, Store,
 };
 use async_trait::async_trait;
 use r2d2_sqlite::rusqlite::{self, params, Connection};

@@ -11,8 +11,8 @@ pub use sessions::COMPACT_LIVE_CHUNKS;
 mod writer;
 
 use super::{
-    Append, AppendOutcome, AppendRejection, DeviceChanges, PartRow, PolicyUpdate, ProjectChanges, ReportContext,
-    Result, SessionFacts, SessionFilter, SessionRow, Store,
+    Append, AppendOutcome, AppendRejection, DeviceChanges, PartRow, PolicyUpdate, ProjectChanges,
+    ReportContext, Result, SessionFacts, SessionFilter, SessionRow, Store,
 };
 use crate::domain::usage::Totals;
 use crate::domain::{
@@ -260,7 +260,10 @@ impl SqliteStore {
         migrate(&mut conn)?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         if rollup::set_day_offset(&tx, day_offset)? {
-            tracing::info!(day_offset, "active devices counted by local day of the configured time zone");
+            tracing::info!(
+                day_offset,
+                "active devices counted by local day of the configured time zone"
+            );
         }
         tx.commit()?;
         let write_conn = Connection::open(path)?;

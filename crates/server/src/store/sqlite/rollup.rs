@@ -309,13 +309,18 @@ pub fn active_devices(
         )
         .map_err(db)?;
     for (from, to) in pieces {
-        let mut rows = s.query(params![project_id, account.0, from, to]).map_err(db)?;
+        let mut rows = s
+            .query(params![project_id, account.0, from, to])
+            .map_err(db)?;
         while let Some(r) = rows.next().map_err(db)? {
             let start: i64 = r.get(0).map_err(db)?;
             let i = ranges.partition_point(|(_, to)| *to <= start);
             if i < ranges.len() && ranges[i].0 <= start {
                 for role in [0, 1] {
-                    let id = r.get_ref(1 + role).and_then(|v| Ok(v.as_str()?)).map_err(db)?;
+                    let id = r
+                        .get_ref(1 + role)
+                        .and_then(|v| Ok(v.as_str()?))
+                        .map_err(db)?;
                     seen[i][role].insert(number(id));
                 }
             }

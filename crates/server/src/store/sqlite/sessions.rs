@@ -641,7 +641,11 @@ fn chunks_to_merge(sizes: &[(i64, i64)], ended: bool) -> &[(i64, i64)] {
 
 pub fn prepare_compaction(c: &Connection, part_key: i64) -> Result<Option<Compaction>> {
     let ended: bool = c
-        .query_row("SELECT ended FROM parts WHERE part_key = ?1", [part_key], |r| r.get(0))
+        .query_row(
+            "SELECT ended FROM parts WHERE part_key = ?1",
+            [part_key],
+            |r| r.get(0),
+        )
         .map_err(db)?;
     let sizes: Vec<(i64, i64)> = {
         let mut s = c
@@ -769,8 +773,15 @@ mod tests {
     use super::chunks_to_merge;
 
     fn chosen(sizes: &[i64], ended: bool) -> Vec<i64> {
-        let with_seq: Vec<(i64, i64)> = sizes.iter().enumerate().map(|(i, n)| (i as i64, *n)).collect();
-        chunks_to_merge(&with_seq, ended).iter().map(|(seq, _)| *seq).collect()
+        let with_seq: Vec<(i64, i64)> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (i as i64, *n))
+            .collect();
+        chunks_to_merge(&with_seq, ended)
+            .iter()
+            .map(|(seq, _)| *seq)
+            .collect()
     }
 
     #[test]
