@@ -417,8 +417,9 @@ fn put_seq(s: &[i64], allow_sparse: bool, out: &mut Vec<u8>) -> u8 {
         }
     }
     let mut scheme = SCHEME_PFOR;
-    // A run costs at least two bytes: only build the run lengths when they may win.
-    if 1 + 2 * count_runs(s) <= best.len() {
+    // A run costs at least two bytes (plus one for the count): only build the run lengths when they
+    // may win.
+    if 2 * count_runs(s) < best.len() {
         let rle = put_rle(s);
         if rle.len() <= best.len() {
             best = rle;
