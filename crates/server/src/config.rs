@@ -188,6 +188,11 @@ pub fn parse_offset(s: &str) -> anyhow::Result<FixedOffset> {
     if h > 14 || m > 59 {
         bail!("time zone `{s}` is out of range");
     }
+    // Every zone in use is a whole number of quarter hours; the statistics rollups rely on it
+    // (store/sqlite/rollup.rs).
+    if m % 15 != 0 {
+        bail!("time zone `{s}`: minutes must be 00, 15, 30 or 45 (as in +05:30, +05:45)");
+    }
     FixedOffset::east_opt(sign * (h * 3600 + m * 60)).context("offset out of range")
 }
 
@@ -294,6 +299,8 @@ mod tests {
         );
         assert_eq!(parse_offset("UTC").unwrap().local_minus_utc(), 0);
         assert!(parse_offset("Asia/Shanghai").is_err());
+        assert!(parse_offset("+05:45").is_ok());
+        assert!(parse_offset("+05:10").is_err());
     }
 
     #[test]

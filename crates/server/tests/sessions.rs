@@ -426,14 +426,15 @@ async fn many_small_reports_are_compacted_into_one_chunk_without_changing_the_de
     );
 }
 
-/// Active devices per bucket (from the per-day rollup, window edges from the sessions) equal a
-/// direct count over the sessions, by hour, day and month, in the configured time zone and after
-/// the store is opened for another one (the rollup is counted again for its days).
+/// Sessions, minutes and active devices per bucket (from the per-day and per-quarter rollups,
+/// window edges from the sessions) equal a direct count over the sessions, by hour, day and month,
+/// in the configured time zone and after the store is opened for another one (the rollups are
+/// counted again for its days).
 #[tokio::test]
-async fn active_devices_per_bucket_equal_a_direct_count_in_any_time_zone() {
+async fn bucket_statistics_equal_a_direct_count_in_any_time_zone() {
     use chrono::FixedOffset;
     use std::collections::{BTreeMap, HashSet};
-    use teleoscope::domain::usage::{bucket, Interval, Scope};
+    use teleoscope::domain::usage::{bucket, Interval, Scope, Totals};
     let s = Server::start_with(Options {
         configure: Some(Box::new(|c| c.device_rate_limit_per_second = 10_000)),
         ..Default::default()
@@ -448,6 +449,8 @@ async fn active_devices_per_bucket_equal_a_direct_count_in_any_time_zone() {
         (3, "field"),
         (1, "remote"),
         (2, "remote"),
+        (9, "field"),
+        (9, "remote"),
     ] {
         let id = format!("{ty}_{i}");
         let token = format!("{:0>16}", id.len() * 1000 + i);
@@ -464,7 +467,8 @@ async fn active_devices_per_bucket_equal_a_direct_count_in_any_time_zone() {
         };
         keys.insert(id, k);
     }
-    // 60 sessions over three days, pairs varying, so that days and hours see different devices.
+    // 60 sessions of 1 to 4 minutes over three days, pairs varying, so that days and hours see
+    // different devices.
     let t0 = s.now() - 3 * 86_400;
     for i in 0..60i64 {
         let field = format!("field_{}", i % 3 + 1);
@@ -473,7 +477,27 @@ async fn active_devices_per_bucket_equal_a_direct_count_in_any_time_zone() {
         s.ok(
             &keys[&field],
             "ReportSessionMetrics",
-            report(&format!("d-{i}"), &remote, start, &[0, 2], true),
+            report(
+                &format!("d-{i}"),
+                &remote,
+                start,
+                &[0, 2 + 70 * (i % 4)],
+                true,
+            ),
+        )
+        .await;
+    }
+    // A session whose remote part starts a day before its field part: its start, and with it the
+    // day both devices count on, moves back a day (field_9 has no other session on the first).
+    let later = t0 + 2 * 86_400 + 3_600;
+    for (key, peer, start) in [
+        ("field_9", "remote_9", later),
+        ("remote_9", "field_9", later - 86_400),
+    ] {
+        s.ok(
+            &keys[key],
+            "ReportSessionMetrics",
+            report("moved", peer, start, &[0, 2], true),
         )
         .await;
     }
@@ -484,15 +508,23 @@ async fn active_devices_per_bucket_equal_a_direct_count_in_any_time_zone() {
         .session_facts(&account, &pid, None, 0, s.now() + 1)
         .await
         .unwrap();
-    let direct = |from: i64, to: i64| {
-        let inside: Vec<_> = facts
+    let inside = |from: i64, to: i64| {
+        facts
             .iter()
-            .filter(|f| (from..to).contains(&f.start_time))
-            .collect();
-        let f: HashSet<_> = inside.iter().map(|f| &f.field_device_id).collect();
-        let r: HashSet<_> = inside.iter().map(|f| &f.remote_device_id).collect();
+            .filter(move |f| (from..to).contains(&f.start_time))
+    };
+    let direct = |from: i64, to: i64| {
+        let f: HashSet<_> = inside(from, to).map(|f| &f.field_device_id).collect();
+        let r: HashSet<_> = inside(from, to).map(|f| &f.remote_device_id).collect();
         (f.len() as i64, r.len() as i64)
     };
+    let sums = |from: i64, to: i64| {
+        inside(from, to).fold(Totals::default(), |t, f| t.plus(&Totals::of(f)))
+    };
+    assert!(
+        sums(t0, s.now()).minutes > 60,
+        "sessions of several minutes"
+    );
     let tz = FixedOffset::east_opt(8 * 3600).unwrap();
     for (from, to) in [(t0 - 100, s.now() + 1), (t0 + 7_777, t0 + 2 * 86_400 + 555)] {
         for interval in [Interval::Hour, Interval::Day, Interval::Month] {
@@ -509,10 +541,16 @@ async fn active_devices_per_bucket_equal_a_direct_count_in_any_time_zone() {
                 .unwrap();
             assert!(!rows.is_empty());
             for (start, next, st) in rows {
-                let expected = direct(start.max(from), next.min(to));
+                let (a, b) = (start.max(from), next.min(to));
+                let t = sums(a, b);
                 assert_eq!(
-                    (st.active_field, st.active_remote),
-                    expected,
+                    (
+                        st.session_num,
+                        st.total_minutes,
+                        st.active_field,
+                        st.active_remote
+                    ),
+                    (t.sessions, t.minutes, direct(a, b).0, direct(a, b).1),
                     "{interval:?} bucket {start}..{next} of window {from}..{to}"
                 );
             }
@@ -529,4 +567,7 @@ async fn active_devices_per_bucket_equal_a_direct_count_in_any_time_zone() {
     let expected: Vec<_> = days.iter().map(|(a, b)| direct(*a, *b)).collect();
     assert_eq!(counted, expected);
     assert!(expected.iter().any(|(f, _)| *f == 3));
+    let summed = other.session_totals(&account, &pid, &days).await.unwrap();
+    let expected: Vec<_> = days.iter().map(|(a, b)| sums(*a, *b)).collect();
+    assert_eq!(summed, expected);
 }

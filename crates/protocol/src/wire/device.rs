@@ -98,7 +98,15 @@ macro_rules! sample {
             field("MultiNet", Kind::List(&Kind::Object(NET_SAMPLE_FIELDS)), false),
         ];
 
+        /// The metric fields of [`Sample`], in model order.
+        pub const SAMPLE_METRICS: &[&str] = &[$( stringify!($name), )*];
+
         impl Sample {
+            /// Every metric's value if reported, in model order ([`SAMPLE_METRICS`]).
+            pub fn metric_values(&self) -> [Option<f64>; SAMPLE_METRICS.len()] {
+                [$( self.$name.map(|v| v.to_f64()), )*]
+            }
+
             /// The reported metrics by vendor name, in model order.
             pub fn metrics(&self) -> impl Iterator<Item = (&'static str, f64)> + '_ {
                 [$( (stringify!($name), self.$name.map(|v| v.to_f64())), )*]

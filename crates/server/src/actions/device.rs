@@ -3,7 +3,6 @@
 
 use super::{serialize, ActionError, Input};
 use crate::domain::device_login::DeviceLogin;
-use crate::domain::samples::Metric;
 use crate::domain::sessions::{MetricsReport, NetIn, SampleIn};
 use crate::domain::Domain;
 use crate::store::PartMeta;
@@ -18,29 +17,22 @@ fn decode<R: Params>(input: Input<'_>) -> Result<R, ActionError> {
     .map_err(ActionError::Params)
 }
 
-fn sample(s: Sample) -> SampleIn {
-    let metrics = s
-        .metrics()
-        .map(|(name, v)| {
-            (
-                Metric::parse(name).expect("sample fields are metric names"),
-                v,
-            )
-        })
-        .collect();
+/// A decoded sample in domain terms. The wire's metric fields and `Metric` share the model's
+/// order (tested below), so values move by position.
+pub fn sample_in(s: &Sample) -> SampleIn {
     let nets = s
         .MultiNet
-        .unwrap_or_default()
-        .into_iter()
+        .iter()
+        .flatten()
         .map(|n| NetIn {
             net_id: n.NetId,
-            net_ip: n.NetIp,
+            net_ip: n.NetIp.clone(),
             values: [n.Rtt, n.Lost, n.SendBps, n.RecvBps].map(|v| v.map(|v| v as f64)),
         })
         .collect();
     SampleIn {
         time_offset: s.TimeOffset,
-        metrics,
+        metrics: s.metric_values(),
         nets,
     }
 }
@@ -84,7 +76,7 @@ pub async fn dispatch(
                         multi_mode: req.MultiMode.unwrap_or(0),
                     },
                     device_type: req.DeviceType,
-                    samples: req.Samples.into_iter().map(sample).collect(),
+                    samples: req.Samples.iter().map(sample_in).collect(),
                     last: req.Final.unwrap_or(false),
                 };
                 let outcome = domain
@@ -100,4 +92,16 @@ pub async fn dispatch(
         }
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::samples::Metric;
+    use teleoscope_protocol::wire::SAMPLE_METRICS;
+
+    #[test]
+    fn wire_metrics_and_domain_metrics_share_the_model_order() {
+        let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+        assert_eq!(SAMPLE_METRICS, names.as_slice());
+    }
 }

@@ -1627,9 +1627,9 @@ pub async fn main(args: SimulateArgs) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::actions::device::sample_in;
     use crate::domain::quality::{score_part, score_session, Grade, QualityConfig};
-    use crate::domain::samples::Metric;
-    use crate::domain::sessions::{columns_from_samples, NetIn, SampleIn};
+    use crate::domain::sessions::columns_from_samples;
 
     fn lengths(min_s: u64, max_s: u64) -> SessionLengths {
         SessionLengths {
@@ -1679,26 +1679,6 @@ mod tests {
             .flatten()
             .map(|n| n.NetId)
             .collect::<Vec<_>>()
-    }
-
-    fn to_domain(s: &Sample) -> SampleIn {
-        SampleIn {
-            time_offset: s.TimeOffset,
-            metrics: s
-                .metrics()
-                .map(|(n, v)| (Metric::parse(n).unwrap(), v))
-                .collect(),
-            nets: s
-                .MultiNet
-                .iter()
-                .flatten()
-                .map(|n| NetIn {
-                    net_id: n.NetId,
-                    net_ip: n.NetIp.clone(),
-                    values: [n.Rtt, n.Lost, n.SendBps, n.RecvBps].map(|v| v.map(|v| v as f64)),
-                })
-                .collect(),
-        }
     }
 
     #[test]
@@ -1806,7 +1786,7 @@ mod tests {
                 .into_iter()
                 .map(|(ty, samples)| {
                     let columns =
-                        columns_from_samples(samples.iter().map(to_domain).collect()).unwrap();
+                        columns_from_samples(samples.iter().map(sample_in).collect()).unwrap();
                     score_part(ty, &columns, &cfg)
                 })
                 .collect();

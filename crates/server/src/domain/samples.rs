@@ -41,7 +41,8 @@ pub enum ValueKind {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 21] = [
+    pub const COUNT: usize = 21;
+    pub const ALL: [Metric; Metric::COUNT] = [
         Metric::Rate,
         Metric::Fps,
         Metric::Lost,

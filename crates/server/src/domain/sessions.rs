@@ -19,8 +19,29 @@ use crate::store::{
 #[derive(Debug, Clone, Default)]
 pub struct SampleIn {
     pub time_offset: i64,
-    pub metrics: Vec<(Metric, f64)>,
+    /// Each metric's value if reported, indexed by `Metric as usize`.
+    pub metrics: [Option<f64>; Metric::COUNT],
     pub nets: Vec<NetIn>,
+}
+
+impl SampleIn {
+    /// The metrics it reports, as a bit set over `Metric as usize`.
+    fn metric_set(&self) -> u32 {
+        self.metrics
+            .iter()
+            .enumerate()
+            .fold(0, |set, (i, v)| set | (u32::from(v.is_some()) << i))
+    }
+}
+
+/// The names of the metrics in a bit set of [`SampleIn::metric_set`], in model order.
+fn metric_names(set: u32) -> String {
+    Metric::ALL
+        .iter()
+        .filter(|m| set & (1 << **m as u32) != 0)
+        .map(|m| m.name())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 #[derive(Debug, Clone, Default)]
@@ -79,6 +100,15 @@ fn check_session_id(v: &str) -> Result<(), DomainError> {
     Ok(())
 }
 
+/// What one round of upkeep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Upkept {
+    /// Parts whose chunks were merged.
+    pub compacted: u64,
+    /// Sessions scored.
+    pub scored: u64,
+}
+
 /// Builds aligned columns from samples: sorted by offset, every sample carrying the same metrics and
 /// the same links (so each array stays aligned with TimeOffset).
 pub fn columns_from_samples(mut samples: Vec<SampleIn>) -> Result<Columns, DomainError> {
@@ -111,8 +141,7 @@ pub fn columns_from_samples(mut samples: Vec<SampleIn>) -> Result<Columns, Domai
     let Some(first) = samples.first() else {
         return Ok(Columns::default());
     };
-    let mut metric_set: Vec<Metric> = first.metrics.iter().map(|(m, _)| *m).collect();
-    metric_set.sort();
+    let metric_set = first.metric_set();
     let mut net_ids: Vec<i64> = first.nets.iter().map(|n| n.net_id).collect();
     net_ids.sort();
     if net_ids.windows(2).any(|w| w[0] == w[1]) {
@@ -124,8 +153,9 @@ pub fn columns_from_samples(mut samples: Vec<SampleIn>) -> Result<Columns, Domai
     }
     let mut c = Columns {
         time_offset: Vec::with_capacity(samples.len()),
-        metrics: metric_set
+        metrics: Metric::ALL
             .iter()
+            .filter(|m| metric_set & (1 << **m as u32) != 0)
             .map(|m| (*m, Vec::with_capacity(samples.len())))
             .collect(),
         nets: net_ids
@@ -136,27 +166,30 @@ pub fn columns_from_samples(mut samples: Vec<SampleIn>) -> Result<Columns, Domai
             })
             .collect(),
     };
+    let mut ids: Vec<i64> = Vec::with_capacity(net_ids.len());
     for s in &samples {
-        let mut ms: Vec<Metric> = s.metrics.iter().map(|(m, _)| *m).collect();
-        ms.sort();
-        if ms != metric_set {
-            let names = |v: &[Metric]| v.iter().map(|m| m.name()).collect::<Vec<_>>().join(",");
+        let set = s.metric_set();
+        if set != metric_set {
             return Err(DomainError::invalid(
                 "Samples",
-                format!("TimeOffset {} reports [{}]", s.time_offset, names(&ms)),
+                format!(
+                    "TimeOffset {} reports [{}]",
+                    s.time_offset,
+                    metric_names(set)
+                ),
                 format!(
                     "every sample of a report carries the same metrics: [{}]",
-                    names(&metric_set)
+                    metric_names(metric_set)
                 ),
             ));
         }
         c.time_offset.push(s.time_offset);
-        for (m, v) in &s.metrics {
-            let i = metric_set.binary_search(m).expect("checked above");
-            c.metrics[i].1.push(*v);
+        for (m, column) in &mut c.metrics {
+            column.push(s.metrics[*m as usize].expect("checked above"));
         }
-        let mut ids: Vec<i64> = s.nets.iter().map(|n| n.net_id).collect();
-        ids.sort();
+        ids.clear();
+        ids.extend(s.nets.iter().map(|n| n.net_id));
+        ids.sort_unstable();
         if ids != net_ids {
             return Err(DomainError::invalid(
                 "MultiNet",
@@ -556,8 +589,9 @@ impl Domain {
 
     /// Ends idle parts, expires heartbeats, merges many small chunks into one, and scores the
     /// sessions whose quality is stale.
-    /// The server runs it every second; tests call it after moving a `ManualClock`.
-    pub async fn upkeep(&self) -> Result<(), DomainError> {
+    /// The server runs it every second; tests call it after moving a `ManualClock`. Returns how
+    /// much it did: none of either when it found nothing due.
+    pub async fn upkeep(&self) -> Result<Upkept, DomainError> {
         let now = self.clock.now();
         let s = &self.settings;
         self.store
@@ -566,20 +600,25 @@ impl Domain {
         self.store
             .expire_heartbeats(now - s.heartbeat_timeout, now)
             .await?;
-        while self.store.compact_parts(100).await? == 100 {}
+        let mut done = Upkept::default();
         loop {
-            let keys = self.store.sessions_to_score(200).await?;
-            if keys.is_empty() {
+            let n = self.store.compact_parts(100).await?;
+            done.compacted += n;
+            if n < 100 {
                 break;
             }
+        }
+        loop {
+            let keys = self.store.sessions_to_score(200).await?;
             for key in &keys {
                 self.score(*key).await?;
             }
+            done.scored += keys.len() as u64;
             if keys.len() < 200 {
                 break;
             }
         }
-        Ok(())
+        Ok(done)
     }
 
     /// Scores one session from its stored samples: provisional while live, final once ended.

@@ -303,7 +303,8 @@ pub trait Store: Send + Sync {
         to: i64,
     ) -> Result<Vec<SessionFacts>>;
 
-    /// Totals of the sessions starting in each range [from, to), from the quarter-hour sums.
+    /// Totals of the sessions starting in each range [from, to), from the day and quarter-hour
+    /// sums; the ranges are sorted and disjoint.
     async fn session_totals(
         &self,
         account: &AccountId,

@@ -328,6 +328,9 @@ mod tests {
         let head = report_head("remote-1", 1_700_000_000, true);
         let body = report_body("bench-1", &head, &s.samples[..30], true);
         let r: ReportSessionMetricsRequest = from_json(&body).unwrap();
+        // The server's fast path (typed serde) takes them as they are: it measures that path.
+        let typed: ReportSessionMetricsRequest = serde_json::from_slice(&body).unwrap();
+        assert_eq!(typed, r);
         assert_eq!(r.Samples.len(), 30);
         assert_eq!(r.Samples[29].TimeOffset, 58);
         assert_eq!(r.Samples[0].metrics().count(), 21);

@@ -3,13 +3,13 @@
 //! encoding, and the decoding a read does. It explains the decode-only ceiling.
 
 use super::generate::Series;
+use crate::actions::device::sample_in;
 use crate::domain::codec;
-use crate::domain::samples::Metric;
-use crate::domain::sessions::{columns_from_samples, NetIn, SampleIn};
+use crate::domain::sessions::{columns_from_samples, SampleIn};
 use std::time::{Duration, Instant};
 
 use teleoscope_protocol::sign::{tc3, utc_date};
-use teleoscope_protocol::wire::{decode_json, ReportSessionMetricsRequest, Sample};
+use teleoscope_protocol::wire::{decode_json, ReportSessionMetricsRequest};
 
 /// (stage, microseconds per request) for requests of `batch` samples.
 pub struct Stage {
@@ -26,27 +26,6 @@ fn per_call(budget: Duration, mut f: impl FnMut()) -> f64 {
         n += 1;
     }
     started.elapsed().as_secs_f64() * 1e6 / n as f64
-}
-
-/// What the device action does to a decoded sample (as `actions::device`).
-fn sample_in(s: &Sample) -> SampleIn {
-    SampleIn {
-        time_offset: s.TimeOffset,
-        metrics: s
-            .metrics()
-            .map(|(name, v)| (Metric::parse(name).expect("metric names"), v))
-            .collect(),
-        nets: s
-            .MultiNet
-            .iter()
-            .flatten()
-            .map(|n| NetIn {
-                net_id: n.NetId,
-                net_ip: n.NetIp.clone(),
-                values: [n.Rtt, n.Lost, n.SendBps, n.RecvBps].map(|v| v.map(|v| v as f64)),
-            })
-            .collect(),
-    }
 }
 
 pub fn measure(series: &Series, batch: usize) -> anyhow::Result<Vec<Stage>> {

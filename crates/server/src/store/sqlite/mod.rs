@@ -206,6 +206,34 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE rollup_settings (day_offset INTEGER NOT NULL);
     DROP TABLE session_devices;
     "#,
+    // 7: session totals per local day, so that a year of statistics or usage reads 365 rows, and
+    // the devices' days of sessions as a bit set per month, so that active devices over a year
+    // read at most devices x 13 rows (rollup.rs); both filled by `rollup::set_day_offset` at open.
+    r#"
+    CREATE TABLE session_days (
+        project_id TEXT NOT NULL REFERENCES projects(project_id) ON DELETE CASCADE,
+        account_id TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        sessions INTEGER NOT NULL, minutes INTEGER NOT NULL, not_bad INTEGER NOT NULL,
+        voice INTEGER NOT NULL, sd INTEGER NOT NULL, hd INTEGER NOT NULL, fhd INTEGER NOT NULL,
+        two_k INTEGER NOT NULL, four_k INTEGER NOT NULL, online INTEGER NOT NULL,
+        multi_voice INTEGER NOT NULL, multi_sd INTEGER NOT NULL, multi_hd INTEGER NOT NULL,
+        multi_fhd INTEGER NOT NULL, multi_two_k INTEGER NOT NULL, multi_four_k INTEGER NOT NULL,
+        multi_online INTEGER NOT NULL,
+        PRIMARY KEY (project_id, day)
+    ) WITHOUT ROWID;
+    CREATE TABLE device_months (
+        project_id TEXT NOT NULL REFERENCES projects(project_id) ON DELETE CASCADE,
+        account_id TEXT NOT NULL,
+        month INTEGER NOT NULL,
+        role INTEGER NOT NULL,
+        device_id TEXT NOT NULL,
+        days INTEGER NOT NULL,
+        PRIMARY KEY (project_id, month, role, device_id)
+    ) WITHOUT ROWID;
+    DROP TABLE device_days;
+    DELETE FROM rollup_settings;
+    "#,
 ];
 
 /// A live session's provisional grade is refreshed when it has this many seconds of new reports:
@@ -262,7 +290,7 @@ impl SqliteStore {
         if rollup::set_day_offset(&tx, day_offset)? {
             tracing::info!(
                 day_offset,
-                "active devices counted by local day of the configured time zone"
+                "sessions and active devices summed by local day of the configured time zone"
             );
         }
         tx.commit()?;
@@ -978,13 +1006,7 @@ impl Store for SqliteStore {
         ranges: &[(i64, i64)],
     ) -> Result<Vec<Totals>> {
         let (a, p, ranges) = (account.clone(), project_id.to_owned(), ranges.to_vec());
-        self.run(move |c| {
-            ranges
-                .iter()
-                .map(|(from, to)| rollup::totals(c, &a, &p, *from, *to))
-                .collect()
-        })
-        .await
+        self.run(move |c| rollup::totals(c, &a, &p, &ranges)).await
     }
 
     async fn active_devices(

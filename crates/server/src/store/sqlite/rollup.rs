@@ -1,23 +1,26 @@
-//! Quarter-hour sums of session totals (`session_quarters`), kept in step with the sessions in the
-//! same transactions that change them, so that statistics and usage over a year read a few thousand
-//! small rows instead of every session (docs/storage.md). A session counts in the quarter of its
-//! start; a change of its start, span, resolution or grade moves its share (old out, new in).
+//! Sums of session totals kept in step with the sessions, in the same transactions that change
+//! them, so that statistics and usage over a year read a few hundred small rows instead of every
+//! session (docs/storage.md): per local day of the configured time zone (`session_days`, at
+//! `rollup_settings.day_offset`) and per quarter hour (`session_quarters`, for hour buckets and the
+//! parts of days at a window's edges). A session counts in the day and quarter of its start; a
+//! change of its start, span, resolution or grade moves its share (old out, new in).
 //!
-//! Quarter hours suit every time zone in use (offsets are multiples of 15 minutes), so day and month
-//! buckets in the configured zone are sums of whole quarters; window edges inside a quarter are
-//! added up from the sessions themselves.
+//! Configured time zones are whole quarter hours (as every zone in use), so each quarter lies in
+//! one local day and hour, day and month buckets are sums of whole days and quarters; window edges
+//! inside a quarter are added up from the sessions themselves.
 //!
-//! Active devices are distinct counts, which do not add up: `device_days` keeps, per local day of
-//! the configured time zone (`rollup_settings.day_offset`), the devices with a session starting
-//! that day, so a year by day or by month reads one index range of at most devices x days small
-//! rows. A change of the time zone counts them again at start-up ([`set_day_offset`]).
+//! Active devices are distinct counts, which do not add up: `device_months` keeps, per local month,
+//! each device with sessions in it and the set of days they started on (one bit per day), so a
+//! year by day or by month reads at most devices x 13 small rows. A change of the time zone
+//! counts days again at start-up ([`set_day_offset`]).
 
 use super::db;
 use super::sessions::{facts_where, share_of_session, Share};
 use crate::domain::usage::{Totals, Usage};
 use crate::domain::AccountId;
-use crate::store::Result;
-use r2d2_sqlite::rusqlite::{params, Connection, OptionalExtension};
+use crate::store::{Result, StoreError};
+use chrono::{Datelike, NaiveDate};
+use r2d2_sqlite::rusqlite::{self, params, Connection, OptionalExtension};
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
@@ -36,39 +39,41 @@ fn values(t: &Totals) -> [i64; 17] {
     v
 }
 
-/// `INSERT ... ON CONFLICT DO UPDATE` adding a session's share to its quarter (built once).
-static ADD_SQL: LazyLock<String> = LazyLock::new(|| {
+/// `INSERT ... ON CONFLICT DO UPDATE` adding a session's share to its row of `table`, keyed by
+/// `bucket`.
+fn add_sql(table: &str, bucket: &str) -> String {
     let set: Vec<String> = COLUMNS
         .split(", ")
         .map(|c| format!("{c} = {c} + excluded.{c}"))
         .collect();
     let placeholders: Vec<String> = (4..=20).map(|i| format!("?{i}")).collect();
     format!(
-        "INSERT INTO session_quarters (project_id, account_id, quarter, {COLUMNS}) VALUES (?1, ?2, ?3, {})
-         ON CONFLICT (project_id, quarter) DO UPDATE SET {}",
+        "INSERT INTO {table} (project_id, account_id, {bucket}, {COLUMNS}) VALUES (?1, ?2, ?3, {})
+         ON CONFLICT (project_id, {bucket}) DO UPDATE SET {}",
         placeholders.join(", "),
         set.join(", ")
     )
-});
+}
 
-fn add(
-    c: &Connection,
-    project_id: &str,
-    account_id: &str,
-    start_time: i64,
-    t: &Totals,
-    sign: i64,
-) -> Result<()> {
-    let v = values(t).map(|x| x * sign);
-    let mut s = c.prepare_cached(&ADD_SQL).map_err(db)?;
-    s.raw_bind_parameter(1, project_id).map_err(db)?;
-    s.raw_bind_parameter(2, account_id).map_err(db)?;
-    s.raw_bind_parameter(3, start_time.div_euclid(QUARTER))
-        .map_err(db)?;
-    for (i, x) in v.iter().enumerate() {
-        s.raw_bind_parameter(4 + i, x).map_err(db)?;
+static ADD_QUARTER_SQL: LazyLock<String> = LazyLock::new(|| add_sql("session_quarters", "quarter"));
+static ADD_DAY_SQL: LazyLock<String> = LazyLock::new(|| add_sql("session_days", "day"));
+
+/// Adds `sign` times a session's share to its quarter and its local day.
+fn add(c: &Connection, s: &Share, offset: i64, sign: i64) -> Result<()> {
+    let v = values(&s.totals).map(|x| x * sign);
+    for (sql, bucket) in [
+        (&*ADD_QUARTER_SQL, s.start_time.div_euclid(QUARTER)),
+        (&*ADD_DAY_SQL, day_of(s.start_time, offset)),
+    ] {
+        let mut st = c.prepare_cached(sql).map_err(db)?;
+        st.raw_bind_parameter(1, &s.project_id).map_err(db)?;
+        st.raw_bind_parameter(2, &s.account_id).map_err(db)?;
+        st.raw_bind_parameter(3, bucket).map_err(db)?;
+        for (i, x) in v.iter().enumerate() {
+            st.raw_bind_parameter(4 + i, x).map_err(db)?;
+        }
+        st.raw_execute().map_err(db)?;
     }
-    s.raw_execute().map_err(db)?;
     Ok(())
 }
 
@@ -88,75 +93,137 @@ pub fn update(c: &Connection, session_key: i64, before: Option<Share>) -> Result
     };
     let same_days = matches!((&before, &after), (Some(b), Some(a)) if days(b) == days(a));
     if let Some(b) = &before {
-        add(c, &b.project_id, &b.account_id, b.start_time, &b.totals, -1)?;
+        add(c, b, offset, -1)?;
         if !same_days {
-            count_days(c, b, offset, -1)?;
+            unmark_day(c, b, offset)?;
         }
     }
     if let Some(a) = &after {
-        add(c, &a.project_id, &a.account_id, a.start_time, &a.totals, 1)?;
+        add(c, a, offset, 1)?;
         if !same_days {
-            count_days(c, a, offset, 1)?;
+            mark_day(c, a, offset)?;
         }
     }
     Ok(())
 }
 
-/// Totals of one range: whole quarters from the sums, the parts of quarters at its edges directly.
+/// Adds `[from, to)` to `pieces` (sorted), joined to the last piece when they touch.
+fn push_piece(pieces: &mut Vec<(i64, i64)>, from: i64, to: i64) {
+    if from < to {
+        match pieces.last_mut() {
+            Some(last) if last.1 == from => last.1 = to,
+            _ => pieces.push((from, to)),
+        }
+    }
+}
+
+/// The index of the range (sorted, disjoint) holding `t`, if any.
+fn range_of(ranges: &[(i64, i64)], t: i64) -> Option<usize> {
+    let i = ranges.partition_point(|(_, to)| *to <= t);
+    (i < ranges.len() && ranges[i].0 <= t).then_some(i)
+}
+
+/// The whole local days `[first, last)` inside `[from, to)` (empty when `first >= last`).
+fn whole_days(from: i64, to: i64, offset: i64) -> (i64, i64) {
+    (day_of(from - 1, offset) + 1, day_of(to, offset))
+}
+
+/// Totals of the sessions starting in each of `ranges` (sorted and disjoint): whole local days
+/// from `session_days` (one index range for all of them), whole quarters of the rest from
+/// `session_quarters`, the parts of quarters at the edges from the sessions themselves.
 pub fn totals(
     c: &Connection,
     account: &AccountId,
     project_id: &str,
-    from: i64,
-    to: i64,
-) -> Result<Totals> {
-    let q_lo = from.div_euclid(QUARTER) + i64::from(from.rem_euclid(QUARTER) != 0);
-    let q_hi = to.div_euclid(QUARTER);
-    if q_lo >= q_hi {
-        return direct(c, account, project_id, from, to);
+    ranges: &[(i64, i64)],
+) -> Result<Vec<Totals>> {
+    debug_assert!(ranges.windows(2).all(|w| w[0].1 <= w[1].0));
+    let offset = day_offset(c)?;
+    let mut out = vec![Totals::default(); ranges.len()];
+    let mut days = Vec::with_capacity(ranges.len());
+    let (mut quarters, mut edges) = (Vec::new(), Vec::new());
+    let mut split = |from: i64, to: i64| {
+        let q_lo = from.div_euclid(QUARTER) + i64::from(from.rem_euclid(QUARTER) != 0);
+        let q_hi = to.div_euclid(QUARTER);
+        if q_lo < q_hi {
+            push_piece(&mut edges, from, q_lo * QUARTER);
+            push_piece(&mut quarters, q_lo * QUARTER, q_hi * QUARTER);
+            push_piece(&mut edges, q_hi * QUARTER, to);
+        } else {
+            push_piece(&mut edges, from, to);
+        }
+    };
+    for &(from, to) in ranges {
+        let (first, last) = whole_days(from, to, offset);
+        if first < last {
+            split(from, day_start(first, offset));
+            split(day_start(last, offset), to);
+        } else {
+            split(from, to);
+        }
+        days.push((first, last));
+    }
+    let spanned: Vec<&(i64, i64)> = days.iter().filter(|(f, l)| f < l).collect();
+    if let (Some(lo), Some(hi)) = (spanned.first(), spanned.last()) {
+        let mut s = c
+            .prepare_cached(&format!(
+                "SELECT day, {COLUMNS} FROM session_days
+                 WHERE project_id = ?1 AND account_id = ?2 AND day >= ?3 AND day < ?4"
+            ))
+            .map_err(db)?;
+        let mut rows = s
+            .query(params![project_id, account.0, lo.0, hi.1])
+            .map_err(db)?;
+        while let Some(r) = rows.next().map_err(db)? {
+            let day: i64 = r.get(0).map_err(db)?;
+            if let Some(i) = range_of(ranges, day_start(day, offset)) {
+                if (days[i].0..days[i].1).contains(&day) {
+                    out[i] = out[i].plus(&totals_at(r).map_err(db)?);
+                }
+            }
+        }
     }
     let mut s = c
         .prepare_cached(&format!(
-            "SELECT {} FROM session_quarters WHERE project_id = ?1 AND account_id = ?2 AND quarter >= ?3 AND quarter < ?4",
-            COLUMNS.split(", ").map(|c| format!("TOTAL({c})")).collect::<Vec<_>>().join(", ")
+            "SELECT quarter, {COLUMNS} FROM session_quarters
+             WHERE project_id = ?1 AND account_id = ?2 AND quarter >= ?3 AND quarter < ?4"
         ))
         .map_err(db)?;
-    let v: [i64; 17] = s
-        .query_row(params![project_id, account.0, q_lo, q_hi], |r| {
-            let mut v = [0i64; 17];
-            for (i, x) in v.iter_mut().enumerate() {
-                *x = r.get::<_, f64>(i)? as i64;
+    for (from, to) in quarters {
+        let mut rows = s
+            .query(params![project_id, account.0, from / QUARTER, to / QUARTER])
+            .map_err(db)?;
+        while let Some(r) = rows.next().map_err(db)? {
+            let quarter: i64 = r.get(0).map_err(db)?;
+            if let Some(i) = range_of(ranges, quarter * QUARTER) {
+                out[i] = out[i].plus(&totals_at(r).map_err(db)?);
             }
-            Ok(v)
-        })
-        .map_err(db)?;
+        }
+    }
+    for (from, to) in edges {
+        for f in facts_where(c, account, project_id, None, from, to)? {
+            if let Some(i) = range_of(ranges, f.start_time) {
+                out[i] = out[i].plus(&Totals::of(&f));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The sums of a rollup row whose first column is its bucket.
+fn totals_at(r: &rusqlite::Row<'_>) -> rusqlite::Result<Totals> {
+    let mut v = [0i64; 17];
+    for (i, x) in v.iter_mut().enumerate() {
+        *x = r.get(1 + i)?;
+    }
     let mut u = [0; Usage::COLUMNS];
     u.copy_from_slice(&v[3..]);
-    let middle = Totals {
+    Ok(Totals {
         sessions: v[0],
         minutes: v[1],
         not_bad: v[2],
         usage: Usage::from_columns(u),
-    };
-    let head = direct(c, account, project_id, from, q_lo * QUARTER)?;
-    let tail = direct(c, account, project_id, q_hi * QUARTER, to)?;
-    Ok(middle.plus(&head).plus(&tail))
-}
-
-fn direct(
-    c: &Connection,
-    account: &AccountId,
-    project_id: &str,
-    from: i64,
-    to: i64,
-) -> Result<Totals> {
-    if from >= to {
-        return Ok(Totals::default());
-    }
-    let facts = facts_where(c, account, project_id, None, from, to)?;
-    Ok(facts
-        .iter()
-        .fold(Totals::default(), |t, f| t.plus(&Totals::of(f))))
+    })
 }
 
 /// The local day (days since the epoch at the store's `day_offset`) holding `t`.
@@ -170,31 +237,88 @@ fn day_start(day: i64, offset: i64) -> i64 {
 
 pub const DAY: i64 = 86_400;
 
-/// The UTC offset (seconds) whose local days `device_days` counts.
+/// The UTC offset (seconds) whose local days the day and month rollups count.
 fn day_offset(c: &Connection) -> Result<i64> {
     c.prepare_cached("SELECT day_offset FROM rollup_settings")
         .and_then(|mut s| s.query_row([], |r| r.get(0)))
         .map_err(db)
 }
 
-/// Adds `delta` to the session count of both devices of a session on its start day; a count that
-/// reaches zero removes its row.
-fn count_days(c: &Connection, s: &Share, offset: i64, delta: i64) -> Result<()> {
-    let day = day_of(s.start_time, offset);
-    for (role, device) in [(FIELD, &s.field_device_id), (REMOTE, &s.remote_device_id)] {
+/// Days from 0001-01-01 (chrono's day numbers) to 1970-01-01.
+const EPOCH_FROM_CE: i64 = 719_163;
+
+/// The local month (`year * 12 + month - 1`) of a local day, and the day's bit in that month's
+/// `device_months.days`.
+fn month_of(day: i64) -> (i64, i64) {
+    let d = NaiveDate::from_num_days_from_ce_opt((day + EPOCH_FROM_CE) as i32)
+        .expect("a day of the calendar");
+    (
+        i64::from(d.year()) * 12 + i64::from(d.month0()),
+        1 << d.day0(),
+    )
+}
+
+/// The first local day of a month of [`month_of`].
+fn month_start(month: i64) -> i64 {
+    let (y, m) = (month.div_euclid(12) as i32, month.rem_euclid(12) as u32 + 1);
+    let first = NaiveDate::from_ymd_opt(y, m, 1).expect("a month of the calendar");
+    i64::from(first.num_days_from_ce()) - EPOCH_FROM_CE
+}
+
+/// The devices of a session: (role, device id, the `sessions` column holding it).
+fn roles(s: &Share) -> [(i64, &str, &str); 2] {
+    [
+        (FIELD, &s.field_device_id, "field_device_id"),
+        (REMOTE, &s.remote_device_id, "remote_device_id"),
+    ]
+}
+
+/// Sets the start day's bit of both devices of a session.
+fn mark_day(c: &Connection, s: &Share, offset: i64) -> Result<()> {
+    let (month, bit) = month_of(day_of(s.start_time, offset));
+    for (role, device, _) in roles(s) {
         c.prepare_cached(
-            "INSERT INTO device_days (project_id, account_id, day, role, device_id, sessions)
+            "INSERT INTO device_months (project_id, account_id, month, role, device_id, days)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (project_id, day, role, device_id) DO UPDATE SET sessions = sessions + excluded.sessions",
+             ON CONFLICT (project_id, month, role, device_id) DO UPDATE SET days = days | excluded.days",
         )
-        .and_then(|mut st| st.execute(params![s.project_id, s.account_id, day, role, device, delta]))
+        .and_then(|mut st| st.execute(params![s.project_id, s.account_id, month, role, device, bit]))
         .map_err(db)?;
     }
-    if delta < 0 {
+    Ok(())
+}
+
+/// Clears the start day's bit of each device of a session that no longer has a session starting
+/// that day (the sessions table already holds the change); a month with no day left goes.
+fn unmark_day(c: &Connection, s: &Share, offset: i64) -> Result<()> {
+    let day = day_of(s.start_time, offset);
+    let (month, bit) = month_of(day);
+    let (from, to) = (day_start(day, offset), day_start(day + 1, offset));
+    for (role, device, column) in roles(s) {
+        let still: bool = c
+            .prepare_cached(&format!(
+                "SELECT EXISTS (SELECT 1 FROM sessions WHERE project_id = ?1 AND account_id = ?2
+                 AND {column} = ?3 AND start_time >= ?4 AND start_time < ?5)"
+            ))
+            .and_then(|mut st| {
+                st.query_row(params![s.project_id, s.account_id, device, from, to], |r| {
+                    r.get(0)
+                })
+            })
+            .map_err(db)?;
+        if still {
+            continue;
+        }
         c.prepare_cached(
-            "DELETE FROM device_days WHERE project_id = ?1 AND day = ?2 AND sessions <= 0",
+            "UPDATE device_months SET days = days & ~?5
+             WHERE project_id = ?1 AND month = ?2 AND role = ?3 AND device_id = ?4",
         )
-        .and_then(|mut st| st.execute(params![s.project_id, day]))
+        .and_then(|mut st| st.execute(params![s.project_id, month, role, device, bit]))
+        .map_err(db)?;
+        c.prepare_cached(
+            "DELETE FROM device_months WHERE project_id = ?1 AND month = ?2 AND days = 0",
+        )
+        .and_then(|mut st| st.execute(params![s.project_id, month]))
         .map_err(db)?;
     }
     Ok(())
@@ -203,8 +327,9 @@ fn count_days(c: &Connection, s: &Share, offset: i64, delta: i64) -> Result<()> 
 const FIELD: i64 = 0;
 const REMOTE: i64 = 1;
 
-/// Counts `device_days` again for the local days of `offset` (the configured time zone), when it
-/// differs from the one they were counted for: one pass over the sessions.
+/// Counts the day and month rollups again for the local days of `offset` (the configured time
+/// zone), when it differs from the one they were counted for: `session_days` from the quarters,
+/// `device_months` in one pass over the sessions.
 pub fn set_day_offset(c: &Connection, offset: i64) -> Result<bool> {
     let current: Option<i64> = c
         .query_row("SELECT day_offset FROM rollup_settings", [], |r| r.get(0))
@@ -213,16 +338,41 @@ pub fn set_day_offset(c: &Connection, offset: i64) -> Result<bool> {
     if current == Some(offset) {
         return Ok(false);
     }
-    // Floor division, exact for starts before the offset's first midnight too.
-    let day = "((start_time + ?1) - (((start_time + ?1) % 86400) + 86400) % 86400) / 86400";
-    c.execute_batch("DELETE FROM device_days; DELETE FROM rollup_settings;")
-        .map_err(db)?;
+    if offset % QUARTER != 0 {
+        return Err(StoreError::Database(format!(
+            "day offset {offset} s is not a whole number of quarter hours"
+        )));
+    }
+    c.execute_batch(
+        "DELETE FROM device_months; DELETE FROM session_days; DELETE FROM rollup_settings;",
+    )
+    .map_err(db)?;
+    // Each quarter lies in one local day: the days are sums of quarters.
+    let sums: Vec<String> = COLUMNS.split(", ").map(|c| format!("SUM({c})")).collect();
+    let quarter_day =
+        "(quarter * 900 + ?1 - (((quarter * 900 + ?1) % 86400) + 86400) % 86400) / 86400";
+    c.execute(
+        &format!(
+            "INSERT INTO session_days (project_id, account_id, day, {COLUMNS})
+             SELECT project_id, account_id, {quarter_day}, {} FROM session_quarters
+             GROUP BY project_id, account_id, {quarter_day}",
+            sums.join(", ")
+        ),
+        [offset],
+    )
+    .map_err(db)?;
+    // The local month and the day's bit; a sum of distinct powers of two is their union.
+    let local = |f: &str| format!("CAST(strftime('{f}', start_time + ?1, 'unixepoch') AS INTEGER)");
+    let month = format!("{} * 12 + {} - 1", local("%Y"), local("%m"));
+    let bit = format!("1 << ({} - 1)", local("%d"));
     for (role, column) in [(FIELD, "field_device_id"), (REMOTE, "remote_device_id")] {
         c.execute(
             &format!(
-                "INSERT INTO device_days (project_id, account_id, day, role, device_id, sessions)
-                 SELECT project_id, account_id, {day}, ?2, {column}, COUNT(*) FROM sessions
-                 GROUP BY project_id, account_id, {day}, {column}"
+                "INSERT INTO device_months (project_id, account_id, month, role, device_id, days)
+                 SELECT project_id, account_id, month, ?2, device, SUM(DISTINCT bit) FROM
+                   (SELECT project_id, account_id, {month} AS month, {bit} AS bit, {column} AS device
+                    FROM sessions)
+                 GROUP BY project_id, account_id, month, device"
             ),
             params![offset, role],
         )
@@ -237,7 +387,7 @@ pub fn set_day_offset(c: &Connection, offset: i64) -> Result<bool> {
 }
 
 /// Distinct field and remote devices with a session starting in each of `ranges` (sorted and
-/// disjoint): the whole local days inside a range from `device_days` (one index range for all of
+/// disjoint): the whole local days inside a range from `device_months` (one index range for all of
 /// them), the parts of days at its edges from the sessions themselves.
 pub fn active_devices(
     c: &Connection,
@@ -260,45 +410,42 @@ pub fn active_devices(
     // Per range, its whole days [first, last) (empty when none) and the pieces outside them.
     let mut whole = Vec::with_capacity(ranges.len());
     let mut pieces: Vec<(i64, i64)> = Vec::new();
-    let mut piece = |from: i64, to: i64| {
-        if from < to {
-            match pieces.last_mut() {
-                Some(last) if last.1 == from => last.1 = to,
-                _ => pieces.push((from, to)),
-            }
-        }
-    };
     for &(from, to) in ranges {
-        let first = day_of(from - 1, offset) + 1;
-        let last = day_of(to, offset);
+        let (first, last) = whole_days(from, to, offset);
         if first < last {
-            piece(from, day_start(first, offset));
-            piece(day_start(last, offset), to);
-            whole.push((first, last));
+            push_piece(&mut pieces, from, day_start(first, offset));
+            push_piece(&mut pieces, day_start(last, offset), to);
         } else {
-            piece(from, to);
-            whole.push((0, 0));
+            push_piece(&mut pieces, from, to);
         }
+        whole.push((first, last));
     }
     let spanned: Vec<&(i64, i64)> = whole.iter().filter(|(f, l)| f < l).collect();
     if let (Some(lo), Some(hi)) = (spanned.first(), spanned.last()) {
         let mut s = c
             .prepare_cached(
-                "SELECT day, role, device_id FROM device_days
-                 WHERE project_id = ?1 AND account_id = ?2 AND day >= ?3 AND day < ?4",
+                "SELECT month, role, device_id, days FROM device_months
+                 WHERE project_id = ?1 AND account_id = ?2 AND month >= ?3 AND month <= ?4",
             )
             .map_err(db)?;
+        let months = (month_of(lo.0).0, month_of(hi.1 - 1).0);
         let mut rows = s
-            .query(params![project_id, account.0, lo.0, hi.1])
+            .query(params![project_id, account.0, months.0, months.1])
             .map_err(db)?;
         while let Some(r) = rows.next().map_err(db)? {
-            let day: i64 = r.get(0).map_err(db)?;
-            let at = day_start(day, offset);
-            let i = ranges.partition_point(|(_, to)| *to <= at);
-            if i < ranges.len() && (whole[i].0..whole[i].1).contains(&day) {
-                let role: i64 = r.get(1).map_err(db)?;
-                let id = r.get_ref(2).and_then(|v| Ok(v.as_str()?)).map_err(db)?;
-                seen[i][usize::from(role == REMOTE)].insert(number(id));
+            let month: i64 = r.get(0).map_err(db)?;
+            let role: i64 = r.get(1).map_err(db)?;
+            let days: i64 = r.get(3).map_err(db)?;
+            let (first, end) = (month_start(month), month_start(month + 1));
+            // The ranges whose whole days meet this month (`whole` is sorted like the ranges).
+            let mut i = whole.partition_point(|(_, last)| *last <= first);
+            while i < whole.len() && whole[i].0 < end {
+                let (a, b) = (whole[i].0.max(first) - first, whole[i].1.min(end) - first);
+                if a < b && days & ((1i64 << b) - (1i64 << a)) != 0 {
+                    let id = r.get_ref(2).and_then(|v| Ok(v.as_str()?)).map_err(db)?;
+                    seen[i][usize::from(role == REMOTE)].insert(number(id));
+                }
+                i += 1;
             }
         }
     }
@@ -314,8 +461,7 @@ pub fn active_devices(
             .map_err(db)?;
         while let Some(r) = rows.next().map_err(db)? {
             let start: i64 = r.get(0).map_err(db)?;
-            let i = ranges.partition_point(|(_, to)| *to <= start);
-            if i < ranges.len() && ranges[i].0 <= start {
+            if let Some(i) = range_of(ranges, start) {
                 for role in [0, 1] {
                     let id = r
                         .get_ref(1 + role)
