@@ -571,3 +571,30 @@ async fn bucket_statistics_equal_a_direct_count_in_any_time_zone() {
     let expected: Vec<_> = days.iter().map(|(a, b)| sums(*a, *b)).collect();
     assert_eq!(summed, expected);
 }
+
+/// Compaction gives the pages it frees back to the file system: once 16 sessions of 40
+/// one-sample reports each have ended together and the upkeep has merged each into one small
+/// chunk, the database file holds no free pages.
+#[tokio::test]
+async fn compaction_gives_the_pages_it_frees_back() {
+    let s = Server::start_with(Options {
+        configure: Some(Box::new(|c| c.device_rate_limit_per_second = 10_000)),
+        ..Default::default()
+    })
+    .await;
+    let key = s.new_key().await;
+    let (_, field, _) = project_with_pair(&s, &key).await;
+    let start = s.now() - 10_000;
+    for k in 0..40 {
+        for j in 0..16 {
+            let body = report(&format!("s-{j}"), "desk_1", start + j, &[2 * k], k == 39);
+            s.ok(&field, "ReportSessionMetrics", body).await;
+        }
+    }
+    let db = r2d2_sqlite::rusqlite::Connection::open(s.db_path()).unwrap();
+    let count = |sql: &str| db.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+    assert_eq!(count("SELECT SUM(samples) FROM parts"), 16 * 40);
+    s.domain.upkeep().await.unwrap();
+    assert_eq!(count("SELECT COUNT(*) FROM chunks"), 16);
+    assert_eq!(count("PRAGMA freelist_count"), 0);
+}

@@ -106,10 +106,6 @@ impl Metric {
     pub fn from_u8(v: u8) -> Option<Metric> {
         Metric::ALL.get(v as usize).copied()
     }
-
-    pub fn parse(name: &str) -> Option<Metric> {
-        Metric::ALL.iter().copied().find(|m| m.name() == name)
-    }
 }
 
 /// The per-link metrics of `MultiNet` (all int64 in the model).
