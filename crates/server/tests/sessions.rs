@@ -598,3 +598,47 @@ async fn compaction_gives_the_pages_it_frees_back() {
     assert_eq!(count("SELECT COUNT(*) FROM chunks"), 16);
     assert_eq!(count("PRAGMA freelist_count"), 0);
 }
+
+/// The list filtered by a device (either end) pages through that device's sessions newest first,
+/// with the device's total, whether it is the field or the remote device.
+#[tokio::test]
+async fn the_list_of_one_device_pages_newest_first() {
+    let s = Server::start_with(Options {
+        configure: Some(Box::new(|c| c.device_rate_limit_per_second = 10_000)),
+        ..Default::default()
+    })
+    .await;
+    let key = s.new_key().await;
+    let (pid, field, _) = project_with_pair(&s, &key).await;
+    let start = s.now() - 100_000;
+    let mut expected: Vec<(i64, String)> = Vec::new();
+    for i in 0..25i64 {
+        let (id, at) = (format!("p-{i:02}"), start + (i * 7_919) % 50_000);
+        s.ok(
+            &field,
+            "ReportSessionMetrics",
+            report(&id, "desk_1", at, &[0, 2], true),
+        )
+        .await;
+        expected.push((at, id));
+    }
+    expected.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let expected: Vec<String> = expected.into_iter().map(|(_, id)| id).collect();
+    for device in ["truck_1", "desk_1"] {
+        let mut listed = Vec::new();
+        for page in 1..=3 {
+            let r = s
+                .ok(
+                    &key,
+                    "DescribeDeviceSessionList",
+                    json!({"ProjectId": pid, "DeviceId": device, "PageNumber": page, "PageSize": 10}),
+                )
+                .await;
+            assert_eq!(r["Total"], 25, "{device}");
+            for row in r["DeviceSessionList"].as_array().unwrap() {
+                listed.push(row["SessionId"].as_str().unwrap().to_owned());
+            }
+        }
+        assert_eq!(listed, expected, "{device}");
+    }
+}

@@ -457,34 +457,41 @@ pub fn list(
         extra.push_str(&format!(" AND last_update >= ?{}", args.len()));
     }
     let base = "project_id = ?1 AND account_id = ?2";
-    // A device filter matches either end: the union of two index ranges (the field one, and the
-    // remote one without the sessions already in the first), never a scan of the project.
-    let keys = match &f.device_id {
-        None => {
-            format!("SELECT session_key, start_time, session_id FROM sessions WHERE {base}{extra}")
-        }
+    // A device filter matches either end: two index ranges (the field one, and the remote one
+    // without the sessions already in the first), never a scan of the project. The page is their
+    // compound SELECT, which SQLite merges in index order (no sort of the device's sessions); the
+    // total adds the two counts.
+    let arms: Vec<String> = match &f.device_id {
+        None => vec![format!("{base}{extra}")],
         Some(d) => {
             args.push(d.clone().into());
             let n = args.len();
-            format!(
-                "SELECT session_key, start_time, session_id FROM sessions WHERE {base} AND field_device_id = ?{n}{extra}
-                 UNION ALL
-                 SELECT session_key, start_time, session_id FROM sessions
-                 WHERE {base} AND remote_device_id = ?{n} AND field_device_id != ?{n}{extra}"
-            )
+            vec![
+                format!("{base} AND field_device_id = ?{n}{extra}"),
+                format!("{base} AND remote_device_id = ?{n} AND field_device_id != ?{n}{extra}"),
+            ]
         }
     };
+    let counts: Vec<String> = arms
+        .iter()
+        .map(|w| format!("(SELECT COUNT(*) FROM sessions WHERE {w})"))
+        .collect();
     let total: i64 = c
-        .prepare_cached(&format!("SELECT COUNT(*) FROM ({keys})"))
+        .prepare_cached(&format!("SELECT {}", counts.join(" + ")))
         .and_then(|mut s| s.query_row(rusqlite::params_from_iter(&args), |r| r.get(0)))
         .map_err(db)?;
     let n = args.len();
     args.push((page.size as i64).into());
     args.push((page.offset() as i64).into());
+    let selects: Vec<String> = arms
+        .iter()
+        .map(|w| format!("SELECT session_key, start_time, session_id FROM sessions WHERE {w}"))
+        .collect();
     let page_keys: Vec<i64> = {
         let mut s = c
             .prepare_cached(&format!(
-                "SELECT session_key FROM ({keys}) ORDER BY start_time DESC, session_id LIMIT ?{} OFFSET ?{}",
+                "{} ORDER BY start_time DESC, session_id LIMIT ?{} OFFSET ?{}",
+                selects.join(" UNION ALL "),
                 n + 1,
                 n + 2
             ))
