@@ -691,7 +691,13 @@ pub fn prepare_compaction(c: &Connection, part_key: i64) -> Result<Option<Compac
         first_seq: first.0,
         last_seq: last.0,
         count: blobs.len() as i64,
-        blob: codec::encode(&merged),
+        // A live part's merge will be merged again (docs/storage.md): the quick effort; an ended
+        // part's is final: the smallest.
+        blob: if ended {
+            codec::encode(&merged)
+        } else {
+            codec::encode_with(&merged, codec::Effort::Quick)
+        },
     }))
 }
 
