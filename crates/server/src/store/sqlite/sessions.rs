@@ -603,13 +603,16 @@ pub fn share_of_session(c: &Connection, session_key: i64) -> Result<Option<Share
 /// stays as it came until the part ends: one merge in all).
 pub const COMPACT_LIVE_CHUNKS: i64 = 64;
 
-/// Parts worth compacting.
+/// Parts worth compacting (the partial index `parts_to_compact` holds those with several chunks).
+pub const PARTS_TO_COMPACT: &str =
+    "SELECT part_key FROM parts WHERE chunks > 1 AND (ended = 1 OR chunks >= ?1) ORDER BY part_key LIMIT ?2";
+
+/// Open parts without a report since `?1`.
+pub const IDLE_PARTS: &str =
+    "SELECT part_key, session_key, device_id FROM parts WHERE ended = 0 AND last_report < ?1";
+
 pub fn parts_to_compact(c: &Connection, limit: u32) -> Result<Vec<i64>> {
-    let mut s = c
-        .prepare_cached(
-            "SELECT part_key FROM parts WHERE chunks > 1 AND (ended = 1 OR chunks >= ?1) ORDER BY part_key LIMIT ?2",
-        )
-        .map_err(db)?;
+    let mut s = c.prepare_cached(PARTS_TO_COMPACT).map_err(db)?;
     let rows = s
         .query_map(params![COMPACT_LIVE_CHUNKS, limit], |r| r.get(0))
         .map_err(db)?;
@@ -736,9 +739,7 @@ pub fn apply_compaction(c: &Connection, part_key: i64, m: &Compaction) -> Result
 /// Ends the parts idle since `cutoff`.
 pub fn end_idle_parts(c: &Connection, cutoff: i64, heartbeat_cutoff: i64, now: i64) -> Result<u64> {
     let idle: Vec<(i64, i64, String)> = {
-        let mut s = c
-            .prepare_cached("SELECT part_key, session_key, device_id FROM parts WHERE ended = 0 AND last_report < ?1")
-            .map_err(db)?;
+        let mut s = c.prepare_cached(IDLE_PARTS).map_err(db)?;
         let rows = s
             .query_map([cutoff], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .map_err(db)?;
