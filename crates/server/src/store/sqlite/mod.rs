@@ -245,14 +245,14 @@ const MIGRATIONS: &[&str] = &[
 /// rescoring every live session every second would compete with ingest for the write lock.
 const PROVISIONAL_EVERY: i64 = 10;
 
-/// The look-ups the upkeep makes every second (each reads an index: tested below).
+/// Look-ups the upkeep makes every second (each reads an index: tested below, with those of
+/// `sessions.rs`).
 mod upkeep_sql {
     pub const SESSIONS_TO_SCORE: &str = "SELECT session_key FROM sessions
          WHERE quality_final = 0 AND (live = 0 OR scored_at <= last_update - ?2) ORDER BY session_key LIMIT ?1";
     pub const EXPIRE_HEARTBEATS: &str =
         "UPDATE devices SET status = 'offline', last_report_time = ?2
          WHERE status = 'ready' AND heartbeat_at < ?1";
-    pub use super::sessions::{IDLE_PARTS, PARTS_TO_COMPACT};
 }
 
 /// SQL shared by the device-status updates.
@@ -1292,8 +1292,8 @@ mod tests {
         for sql in [
             upkeep_sql::SESSIONS_TO_SCORE,
             upkeep_sql::EXPIRE_HEARTBEATS,
-            upkeep_sql::IDLE_PARTS,
-            upkeep_sql::PARTS_TO_COMPACT,
+            sessions::IDLE_PARTS,
+            sessions::PARTS_TO_COMPACT,
         ] {
             let mut s = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
             // Parameters left unbound (NULL): the plan does not depend on them.
