@@ -38,6 +38,15 @@ async fn project_with_pair(s: &Server, key: &Key) -> (String, Key, Key) {
     (pid, field, remote)
 }
 
+/// A server whose devices may report as fast as a test sends.
+async fn unthrottled() -> Server {
+    Server::start_with(Options {
+        configure: Some(Box::new(|c| c.device_rate_limit_per_second = 10_000)),
+        ..Default::default()
+    })
+    .await
+}
+
 fn report(session: &str, peer: &str, start: i64, offsets: &[i64], last: bool) -> Value {
     let samples: Vec<Value> = offsets
         .iter()
@@ -193,11 +202,7 @@ async fn heartbeats_make_a_device_ready_until_they_stop() {
 
 #[tokio::test]
 async fn every_page_of_the_fast_list_equals_the_plain_ordered_query() {
-    let s = Server::start_with(Options {
-        configure: Some(Box::new(|c| c.device_rate_limit_per_second = 10_000)),
-        ..Default::default()
-    })
-    .await;
+    let s = unthrottled().await;
     let key = s.new_key().await;
     let (pid, field, remote) = project_with_pair(&s, &key).await;
     let t0 = s.now() - 40 * 3600;
@@ -279,11 +284,7 @@ async fn every_page_of_the_fast_list_equals_the_plain_ordered_query() {
 #[tokio::test]
 async fn statistics_from_quarter_sums_equal_statistics_from_every_session() {
     use teleoscope::domain::usage::{Scope, Totals};
-    let s = Server::start_with(Options {
-        configure: Some(Box::new(|c| c.device_rate_limit_per_second = 10_000)),
-        ..Default::default()
-    })
-    .await;
+    let s = unthrottled().await;
     let key = s.new_key().await;
     let (pid, field, remote) = project_with_pair(&s, &key).await;
     let t0 = s.now() - 20 * 3600;
@@ -364,11 +365,7 @@ async fn statistics_from_quarter_sums_equal_statistics_from_every_session() {
 
 #[tokio::test]
 async fn many_small_reports_are_compacted_into_one_chunk_without_changing_the_details() {
-    let s = Server::start_with(Options {
-        configure: Some(Box::new(|c| c.device_rate_limit_per_second = 10_000)),
-        ..Default::default()
-    })
-    .await;
+    let s = unthrottled().await;
     let key = s.new_key().await;
     let (_, field, _) = project_with_pair(&s, &key).await;
     let t0 = s.now();
@@ -435,11 +432,7 @@ async fn bucket_statistics_equal_a_direct_count_in_any_time_zone() {
     use chrono::FixedOffset;
     use std::collections::{BTreeMap, HashSet};
     use teleoscope::domain::usage::{bucket, Interval, Scope, Totals};
-    let s = Server::start_with(Options {
-        configure: Some(Box::new(|c| c.device_rate_limit_per_second = 10_000)),
-        ..Default::default()
-    })
-    .await;
+    let s = unthrottled().await;
     let key = s.new_key().await;
     let (pid, _, _) = project_with_pair(&s, &key).await;
     let mut keys = BTreeMap::new();
@@ -577,11 +570,7 @@ async fn bucket_statistics_equal_a_direct_count_in_any_time_zone() {
 /// chunk, the database file holds no free pages.
 #[tokio::test]
 async fn compaction_gives_the_pages_it_frees_back() {
-    let s = Server::start_with(Options {
-        configure: Some(Box::new(|c| c.device_rate_limit_per_second = 10_000)),
-        ..Default::default()
-    })
-    .await;
+    let s = unthrottled().await;
     let key = s.new_key().await;
     let (_, field, _) = project_with_pair(&s, &key).await;
     let start = s.now() - 10_000;
@@ -603,11 +592,7 @@ async fn compaction_gives_the_pages_it_frees_back() {
 /// with the device's total, whether it is the field or the remote device.
 #[tokio::test]
 async fn the_list_of_one_device_pages_newest_first() {
-    let s = Server::start_with(Options {
-        configure: Some(Box::new(|c| c.device_rate_limit_per_second = 10_000)),
-        ..Default::default()
-    })
-    .await;
+    let s = unthrottled().await;
     let key = s.new_key().await;
     let (pid, field, _) = project_with_pair(&s, &key).await;
     let start = s.now() - 100_000;

@@ -34,11 +34,15 @@ impl SampleIn {
     }
 }
 
-/// The names of the metrics in a bit set of [`SampleIn::metric_set`], in model order.
-fn metric_names(set: u32) -> String {
+/// The metrics in a bit set of [`SampleIn::metric_set`], in model order.
+fn metrics_in(set: u32) -> impl Iterator<Item = Metric> {
     Metric::ALL
-        .iter()
-        .filter(|m| set & (1 << **m as u32) != 0)
+        .into_iter()
+        .filter(move |m| set & (1 << *m as u32) != 0)
+}
+
+fn metric_names(set: u32) -> String {
+    metrics_in(set)
         .map(|m| m.name())
         .collect::<Vec<_>>()
         .join(",")
@@ -153,10 +157,8 @@ pub fn columns_from_samples(mut samples: Vec<SampleIn>) -> Result<Columns, Domai
     }
     let mut c = Columns {
         time_offset: Vec::with_capacity(samples.len()),
-        metrics: Metric::ALL
-            .iter()
-            .filter(|m| metric_set & (1 << **m as u32) != 0)
-            .map(|m| (*m, Vec::with_capacity(samples.len())))
+        metrics: metrics_in(metric_set)
+            .map(|m| (m, Vec::with_capacity(samples.len())))
             .collect(),
         nets: net_ids
             .iter()

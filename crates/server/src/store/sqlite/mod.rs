@@ -191,24 +191,10 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX sessions_by_remote
         ON sessions(project_id, account_id, remote_device_id, start_time DESC, session_id, field_device_id);
     "#,
-    // 6: the devices with sessions per local day, for active-device counts by day and month
-    // (rollup.rs); filled by `rollup::set_day_offset` at open. It replaces `session_devices`.
-    r#"
-    CREATE TABLE device_days (
-        project_id TEXT NOT NULL REFERENCES projects(project_id) ON DELETE CASCADE,
-        account_id TEXT NOT NULL,
-        day INTEGER NOT NULL,
-        role INTEGER NOT NULL,
-        device_id TEXT NOT NULL,
-        sessions INTEGER NOT NULL,
-        PRIMARY KEY (project_id, day, role, device_id)
-    ) WITHOUT ROWID;
-    CREATE TABLE rollup_settings (day_offset INTEGER NOT NULL);
-    DROP TABLE session_devices;
-    "#,
-    // 7: session totals per local day, so that a year of statistics or usage reads 365 rows, and
-    // the devices' days of sessions as a bit set per month, so that active devices over a year
-    // read at most devices x 13 rows (rollup.rs); both filled by `rollup::set_day_offset` at open.
+    // 6: session totals per local day of the configured time zone, so that a year of statistics or
+    // usage reads 365 rows, and each device's days of sessions as a bit set per month, so that
+    // active devices over a year read at most devices x 13 rows (rollup.rs); both filled by
+    // `rollup::set_day_offset` at open, for the `rollup_settings.day_offset` they count.
     r#"
     CREATE TABLE session_days (
         project_id TEXT NOT NULL REFERENCES projects(project_id) ON DELETE CASCADE,
@@ -231,10 +217,10 @@ const MIGRATIONS: &[&str] = &[
         days INTEGER NOT NULL,
         PRIMARY KEY (project_id, month, role, device_id)
     ) WITHOUT ROWID;
-    DROP TABLE device_days;
-    DELETE FROM rollup_settings;
+    CREATE TABLE rollup_settings (day_offset INTEGER NOT NULL);
+    DROP TABLE session_devices;
     "#,
-    // 8: the parts that may be due for compaction, so that the upkeep's look for them (every
+    // 7: the parts that may be due for compaction, so that the upkeep's look for them (every
     // second) reads the parts with several chunks, not every part: 2,000,000 parts took 300 ms.
     r#"
     CREATE INDEX parts_to_compact ON parts(part_key) WHERE chunks > 1;

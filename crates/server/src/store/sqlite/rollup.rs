@@ -123,9 +123,28 @@ fn range_of(ranges: &[(i64, i64)], t: i64) -> Option<usize> {
     (i < ranges.len() && ranges[i].0 <= t).then_some(i)
 }
 
-/// The whole local days `[first, last)` inside `[from, to)` (empty when `first >= last`).
-fn whole_days(from: i64, to: i64, offset: i64) -> (i64, i64) {
-    (day_of(from - 1, offset) + 1, day_of(to, offset))
+/// Each range's whole local days `[first, last)` (empty when `first >= last`), and the span of
+/// all of them (`None` when no range holds a whole day); the parts of ranges outside their whole
+/// days go to `piece`, in order.
+type DaySplit = (Vec<(i64, i64)>, Option<(i64, i64)>);
+
+fn split_by_days(ranges: &[(i64, i64)], offset: i64, mut piece: impl FnMut(i64, i64)) -> DaySplit {
+    let mut whole = Vec::with_capacity(ranges.len());
+    for &(from, to) in ranges {
+        let (first, last) = (day_of(from - 1, offset) + 1, day_of(to, offset));
+        if first < last {
+            piece(from, day_start(first, offset));
+            piece(day_start(last, offset), to);
+        } else {
+            piece(from, to);
+        }
+        whole.push((first, last));
+    }
+    let mut spanned = whole.iter().filter(|(f, l)| f < l);
+    let span = spanned
+        .next()
+        .map(|lo| (lo.0, spanned.next_back().unwrap_or(lo).1));
+    (whole, span)
 }
 
 /// Totals of the sessions starting in each of `ranges` (sorted and disjoint): whole local days
@@ -140,9 +159,8 @@ pub fn totals(
     debug_assert!(ranges.windows(2).all(|w| w[0].1 <= w[1].0));
     let offset = day_offset(c)?;
     let mut out = vec![Totals::default(); ranges.len()];
-    let mut days = Vec::with_capacity(ranges.len());
     let (mut quarters, mut edges) = (Vec::new(), Vec::new());
-    let mut split = |from: i64, to: i64| {
+    let split = |from: i64, to: i64| {
         let q_lo = from.div_euclid(QUARTER) + i64::from(from.rem_euclid(QUARTER) != 0);
         let q_hi = to.div_euclid(QUARTER);
         if q_lo < q_hi {
@@ -153,18 +171,8 @@ pub fn totals(
             push_piece(&mut edges, from, to);
         }
     };
-    for &(from, to) in ranges {
-        let (first, last) = whole_days(from, to, offset);
-        if first < last {
-            split(from, day_start(first, offset));
-            split(day_start(last, offset), to);
-        } else {
-            split(from, to);
-        }
-        days.push((first, last));
-    }
-    let spanned: Vec<&(i64, i64)> = days.iter().filter(|(f, l)| f < l).collect();
-    if let (Some(lo), Some(hi)) = (spanned.first(), spanned.last()) {
+    let (days, span) = split_by_days(ranges, offset, split);
+    if let Some((lo, hi)) = span {
         let mut s = c
             .prepare_cached(&format!(
                 "SELECT day, {COLUMNS} FROM session_days
@@ -172,7 +180,7 @@ pub fn totals(
             ))
             .map_err(db)?;
         let mut rows = s
-            .query(params![project_id, account.0, lo.0, hi.1])
+            .query(params![project_id, account.0, lo, hi])
             .map_err(db)?;
         while let Some(r) = rows.next().map_err(db)? {
             let day: i64 = r.get(0).map_err(db)?;
@@ -407,28 +415,16 @@ pub fn active_devices(
         }
     };
     let mut seen: Vec<[HashSet<usize>; 2]> = vec![Default::default(); ranges.len()];
-    // Per range, its whole days [first, last) (empty when none) and the pieces outside them.
-    let mut whole = Vec::with_capacity(ranges.len());
     let mut pieces: Vec<(i64, i64)> = Vec::new();
-    for &(from, to) in ranges {
-        let (first, last) = whole_days(from, to, offset);
-        if first < last {
-            push_piece(&mut pieces, from, day_start(first, offset));
-            push_piece(&mut pieces, day_start(last, offset), to);
-        } else {
-            push_piece(&mut pieces, from, to);
-        }
-        whole.push((first, last));
-    }
-    let spanned: Vec<&(i64, i64)> = whole.iter().filter(|(f, l)| f < l).collect();
-    if let (Some(lo), Some(hi)) = (spanned.first(), spanned.last()) {
+    let (whole, span) = split_by_days(ranges, offset, |from, to| push_piece(&mut pieces, from, to));
+    if let Some((lo, hi)) = span {
         let mut s = c
             .prepare_cached(
                 "SELECT month, role, device_id, days FROM device_months
                  WHERE project_id = ?1 AND account_id = ?2 AND month >= ?3 AND month <= ?4",
             )
             .map_err(db)?;
-        let months = (month_of(lo.0).0, month_of(hi.1 - 1).0);
+        let months = (month_of(lo).0, month_of(hi - 1).0);
         let mut rows = s
             .query(params![project_id, account.0, months.0, months.1])
             .map_err(db)?;
