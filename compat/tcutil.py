@@ -280,8 +280,7 @@ def assert_recent(s, slack_seconds=600):
 # The device API (PRODUCT.md section 4), the seeds, and `teleoscope import`
 
 
-SEEDS_DIR = os.environ.get("TELEOSCOPE_SEEDS_DIR") or os.path.join(
-    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "shared", "seeds")
+FIXTURES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures")
 
 
 def project_key_password(project_key, device_id, expire_time):
@@ -304,23 +303,11 @@ def device_client(host, project_id, device_id, secret, expire_time=None, languag
     return CommonClient(SERVICE, VERSION, cred, REGION, profile=make_profile(host, language=language))
 
 
-def seed_text(name):
-    with open(os.path.join(SEEDS_DIR, name), encoding="utf-8") as f:
-        return f.read()
-
-
-def seed_response_json(name, marker):
-    """The first JSON object after `marker` in a seed page, as raw text (the vendor's own bytes)."""
-    text = seed_text(name)
-    at = text.index(marker)
-    start = text.index("{", at)
-    _, end = json.JSONDecoder().raw_decode(text, start)
-    return text[start:end]
-
-
 def golden_details_text():
-    """The example response of DescribeDeviceSessionDetails (seed 001), exactly as published."""
-    return seed_response_json("001_c0ed98f0d1fb943e.txt", "输出示例")
+    """The example response of DescribeDeviceSessionDetails, exactly as the vendor published it
+    (fixtures/README.md)."""
+    with open(os.path.join(FIXTURES_DIR, "describe-device-session-details.json"), encoding="utf-8") as f:
+        return f.read().rstrip("\n")
 
 
 def run_import(binary, db_url, project_id, *files):

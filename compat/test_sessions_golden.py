@@ -1,7 +1,7 @@
-"""The golden test (shared/seeds/README.md): the vendor's DescribeDeviceSessionDetails example response
-(seed 001) is reproduced EXACTLY after its samples are reported through the device API (PRODUCT.md
-section 4), and again after `teleoscope import` of the same response; the seed's
-DescribeDeviceSessionList request (seed 000, numbers as strings) then lists the session.
+"""The golden test (fixtures/README.md): the vendor's DescribeDeviceSessionDetails example response
+is reproduced EXACTLY after its samples are reported through the device API (PRODUCT.md
+section 4), and again after `teleoscope import` of the same response; the vendor's
+DescribeDeviceSessionList example request (numbers as strings) then lists the session.
 
 Values are compared as `json.dumps(value, sort_keys=True)` text, so 35.02 must stay 35.02 and 0 must
 stay 0 (not 0.0)."""

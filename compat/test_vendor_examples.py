@@ -1,5 +1,5 @@
 """PRODUCT.md section 2: every example request of the vendor's published model
-(shared/vendor-model/trro-2022-03-25/examples.json) for an action in scope is accepted as written
+(vendor/trro-2022-03-25/examples.json) for an action in scope is accepted as written
 (ids aside), and the answer carries at least the fields of the example's answer.
 
 The bodies below are copied verbatim from examples.json; `{P}` stands for the project id.

@@ -2,7 +2,7 @@
 """Generate the TRRO wire types from the vendor's model.
 
 Reads `api.json` of TRRO 2022-03-25 (as shipped in tccli 3.1.189.1, see
-shared/vendor-model/README.md) and writes crates/protocol/src/wire/generated.rs:
+vendor/README.md) and writes crates/protocol/src/wire/generated.rs:
 
 * `VENDOR_ACTIONS`: every action of the model, sorted; `SERVED_ACTIONS`: the actions in scope
   (PRODUCT.md section 2), in the order of its table.
@@ -33,7 +33,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_MODEL = REPO.parent / "shared/vendor-model/trro-2022-03-25/api.json"
+DEFAULT_MODEL = REPO / "vendor/trro-2022-03-25/api.json"
 DEFAULT_OUT = REPO / "crates/protocol/src/wire/generated.rs"
 
 HEADER = (
@@ -268,7 +268,7 @@ class Generator:
 
         self.emit(HEADER)
         self.emit("//! Wire types of the served TRRO actions, generated from the vendor model")
-        self.emit("//! (`shared/vendor-model/trro-2022-03-25/api.json`). Regenerate with")
+        self.emit("//! (`vendor/trro-2022-03-25/api.json`). Regenerate with")
         self.emit("//! `python3 tools/gen_wire.py`; CI runs it with `--check`.")
         self.emit("//!")
         self.emit("//! Requests: required members plain, optional ones `Option`, each with its `Params`")

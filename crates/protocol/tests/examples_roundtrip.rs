@@ -1,4 +1,4 @@
-//! Round-trips the vendor's own examples (`shared/vendor-model/trro-2022-03-25/examples.json`)
+//! Round-trips the vendor's own examples (`vendor/trro-2022-03-25/examples.json`)
 //! through the generated wire types, for every served action:
 //!
 //! * the example request body is accepted as written by `params::from_json` (PRODUCT.md
@@ -20,7 +20,7 @@ use teleoscope_protocol::wire::{self, *};
 
 fn examples_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/vendor-model/trro-2022-03-25/examples.json")
+        .join("../../vendor/trro-2022-03-25/examples.json")
 }
 
 /// The JSON body of an example request: the text after the first blank line.

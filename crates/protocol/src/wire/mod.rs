@@ -1,5 +1,5 @@
 //! Wire types: one request and one response struct per action. The vendor's actions are generated
-//! from the vendor model (`tools/gen_wire.py` reads `shared/vendor-model/trro-2022-03-25/api.json`);
+//! from the vendor model (`tools/gen_wire.py` reads `vendor/trro-2022-03-25/api.json`);
 //! the device API, this product's extension, is hand-written in `device`. Field names keep the
 //! vendor's spelling so the JSON maps one to one.
 

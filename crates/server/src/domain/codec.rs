@@ -1121,22 +1121,12 @@ mod tests {
     use serde_json::Value;
     use teleoscope_protocol::wire::Float;
 
-    const SEED: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/seeds/001_c0ed98f0d1fb943e.txt"
-    );
-
-    /// The `Details` of the golden `DescribeDeviceSessionDetails` example.
+    /// The `Details` of the golden `DescribeDeviceSessionDetails` example (fixtures/README.md).
     fn seed_details() -> Vec<Value> {
-        let text = std::fs::read_to_string(SEED).expect("seed file");
-        let marker = "输出示例";
-        let after = &text[text.find(marker).expect("marker") + marker.len()..];
-        let json = &after[after.find('{').expect("json object")..];
-        let response: Value = serde_json::Deserializer::from_str(json)
-            .into_iter()
-            .next()
-            .expect("one value")
-            .expect("json");
+        let response: Value = serde_json::from_str(include_str!(
+            "../../../../fixtures/describe-device-session-details.json"
+        ))
+        .expect("json");
         response["Response"]["Details"]
             .as_array()
             .expect("Details")

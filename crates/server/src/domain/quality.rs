@@ -575,19 +575,13 @@ mod tests {
     use crate::domain::samples::NetColumns;
     use serde_json::Value;
 
-    const SEED: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/seeds/001_c0ed98f0d1fb943e.txt"
-    );
-
-    /// The `Details` of the seed's example response: (DeviceType, Columns), arrays the vendor left
-    /// empty being metrics the device never reported.
+    /// The `Details` of the golden example response (fixtures/README.md): (DeviceType, Columns),
+    /// arrays the vendor left empty being metrics the device never reported.
     fn seed_parts() -> Vec<(String, Columns)> {
-        let text = std::fs::read_to_string(SEED).expect("seed file");
-        let after = &text[text.find("输出示例").expect("output example")..];
-        let json = &after[after.find('{').expect("a JSON object")..];
-        let mut stream = serde_json::Deserializer::from_str(json).into_iter::<Value>();
-        let response = stream.next().expect("one object").expect("valid JSON");
+        let response: Value = serde_json::from_str(include_str!(
+            "../../../../fixtures/describe-device-session-details.json"
+        ))
+        .expect("valid JSON");
         let f = |v: &Value| v.as_f64().expect("number");
         let floats = |v: &Value| {
             v.as_array()
