@@ -22,6 +22,7 @@ pub enum Code {
     InvalidParameter,
     InvalidParameterValue,
     InvalidParameterValueInvalidHttpUrl,
+    InvalidRequest,
     LimitExceeded,
     MissingParameter,
     NoSuchVersion,
@@ -53,6 +54,7 @@ impl Code {
             Code::InvalidParameter => "InvalidParameter",
             Code::InvalidParameterValue => "InvalidParameterValue",
             Code::InvalidParameterValueInvalidHttpUrl => "InvalidParameterValue.InvalidHttpUrl",
+            Code::InvalidRequest => "InvalidRequest",
             Code::LimitExceeded => "LimitExceeded",
             Code::MissingParameter => "MissingParameter",
             Code::NoSuchVersion => "NoSuchVersion",
@@ -322,6 +324,46 @@ impl ApiError {
             Code::ResourceNotFound,
             format!("The {kind_en} `{id}` does not exist."),
             format!("{kind_zh} `{id}` 不存在。"),
+        )
+    }
+
+    // --- the server's own bounds on hostile clients (docs/security.md) ---
+
+    /// Too many failed signatures for a SecretId or from an address: a cool-down. RequestLimitExceeded
+    /// because the vendor's SDK retryers know it as "wait and retry".
+    pub fn too_many_failed_signatures(who: &str, retry_after_secs: u64) -> ApiError {
+        ApiError::new(
+            Code::RequestLimitExceeded,
+            format!("Too many requests with a wrong signature for this {who}; retry in {retry_after_secs} s."),
+            format!("该{}的签名错误次数过多，请在 {retry_after_secs} 秒后重试。", if who == "SecretId" { "SecretId" } else { "来源地址" }),
+        )
+    }
+
+    /// The memory for request bodies being read is taken: retry shortly.
+    pub fn bodies_busy() -> ApiError {
+        ApiError::new(
+            Code::RequestLimitExceeded,
+            "The server is receiving too many request bodies at once; retry in a moment.",
+            "服务器同时接收的请求体过多，请稍后重试。",
+        )
+    }
+
+    /// The body did not arrive in time. The vendor lists `InvalidRequest` for a malformed body, the
+    /// nearest of its codes to a body that never completes.
+    pub fn body_timeout(seconds: u64) -> ApiError {
+        ApiError::new(
+            Code::InvalidRequest,
+            format!("The request body was not received within {seconds} s."),
+            format!("请求体未在 {seconds} 秒内接收完毕。"),
+        )
+    }
+
+    /// The signed headers lack `x-tc-action` where the server requires it (`require_signed_action`).
+    pub fn action_not_signed() -> ApiError {
+        ApiError::new(
+            Code::AuthFailureInvalidAuthorization,
+            "The request `Authorization` header does not conform to tencentcloud standards: this server requires `x-tc-action` among the SignedHeaders.",
+            "请求的 `Authorization` 头不符合腾讯云规范：本服务要求 SignedHeaders 包含 `x-tc-action`。",
         )
     }
 }

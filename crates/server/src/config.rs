@@ -54,7 +54,10 @@ impl std::fmt::Debug for Secret {
 pub struct Config {
     /// Address the server listens on. Default `127.0.0.1:8080`.
     pub listen: SocketAddr,
-    /// `sqlite://PATH` (default `sqlite://./teleoscope-data/teleoscope.db`) or `postgres://...`.
+    /// Address of the admin listener: `/metrics`, `/healthz` and `/readyz` only. When set, `/metrics`
+    /// leaves the public `listen` address (where it is unauthenticated). Default unset.
+    pub admin_listen: Option<SocketAddr>,
+    /// `sqlite://PATH`, the only store today (default `sqlite://./teleoscope-data/teleoscope.db`).
     pub database: String,
     /// TLS certificate and key (PEM); both or neither. `tccli` speaks HTTPS unless its endpoint starts
     /// with `http://`.
@@ -82,6 +85,53 @@ pub struct Config {
     pub heartbeat_timeout_seconds: i64,
     /// The quality scorer's thresholds (docs/quality.md), TOML table `[quality]`.
     pub quality: QualityConfig,
+    /// Connections served at once; at the limit the listener stops accepting until one closes.
+    /// Default: the open-file limit (raised to its hard maximum at start) less 128 for the store and
+    /// logs, at most 10,000.
+    pub max_connections: usize,
+    /// A request head must arrive within this many seconds of its first byte (or of the connection's
+    /// accept, for the first request); also the TLS handshake. Default 10.
+    pub header_read_timeout_seconds: u64,
+    /// A connection with no request in flight is closed after this many seconds without a byte; so is
+    /// one whose client stops reading its response. Default 30.
+    pub connection_idle_timeout_seconds: u64,
+    /// A request body must arrive within this many seconds of the end of its head. Default 30.
+    pub body_read_timeout_seconds: u64,
+    /// Largest body of an account (control-plane) request, bytes. Default 1 MiB; at most 10 MiB, the
+    /// protocol's TC3 limit.
+    pub max_request_bytes: usize,
+    /// Largest body of a device's ReportSessionMetrics, bytes. Default 4 MiB (1,800 samples of every
+    /// metric and four links take about 2 MiB of JSON); at most 10 MiB.
+    pub max_report_bytes: usize,
+    /// Memory that all request bodies being read may take together, bytes. Default 256 MiB.
+    pub max_body_bytes_in_flight: usize,
+    /// Failed signatures per SecretId per minute before a cool-down; 0 disables. Default 10.
+    pub failed_signatures_per_secret_id: u32,
+    /// Failed signatures or unknown SecretIds per source address per minute before a cool-down; 0
+    /// disables. Default 100.
+    pub failed_signatures_per_address: u32,
+    /// Seconds a SecretId or address stays in cool-down. Default 60.
+    pub failed_signature_cooldown_seconds: u64,
+    /// Refuse TC3 requests whose SignedHeaders lack `x-tc-action` (docs/security.md). Default false:
+    /// the vendor's Python SDK and tccli sign only `content-type;host`.
+    pub require_signed_action: bool,
+}
+
+/// The protocol's largest TC3 POST body, which no configured cap may exceed.
+pub const MAX_TC3_BODY: usize = 10 * 1024 * 1024;
+
+/// The default connection limit: the open-file limit less what the store and logs need. `serve` and
+/// `demo` raise the limit to its hard maximum first (`raise_open_file_limit`).
+fn default_max_connections() -> usize {
+    let soft = rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(1024, |(soft, _)| soft);
+    usize::try_from(soft.saturating_sub(128).clamp(64, 10_000)).unwrap_or(10_000)
+}
+
+/// Raise the soft open-file limit to the hard one, as servers do: each connection is a file.
+pub fn raise_open_file_limit() {
+    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
+        tracing::warn!(error = %e, "could not raise the open-file limit");
+    }
 }
 
 impl Default for Config {
@@ -106,6 +156,18 @@ impl Default for Config {
             idle_timeout_seconds: 60,
             heartbeat_timeout_seconds: 30,
             quality: QualityConfig::default(),
+            admin_listen: None,
+            max_connections: default_max_connections(),
+            header_read_timeout_seconds: 10,
+            connection_idle_timeout_seconds: 30,
+            body_read_timeout_seconds: 30,
+            max_request_bytes: 1024 * 1024,
+            max_report_bytes: 4 * 1024 * 1024,
+            max_body_bytes_in_flight: 256 * 1024 * 1024,
+            failed_signatures_per_secret_id: 10,
+            failed_signatures_per_address: 100,
+            failed_signature_cooldown_seconds: 60,
+            require_signed_action: false,
         }
     }
 }
@@ -130,6 +192,18 @@ struct FileConfig {
     idle_timeout_seconds: Option<i64>,
     heartbeat_timeout_seconds: Option<i64>,
     quality: Option<QualityConfig>,
+    admin_listen: Option<String>,
+    max_connections: Option<usize>,
+    header_read_timeout_seconds: Option<u64>,
+    connection_idle_timeout_seconds: Option<u64>,
+    body_read_timeout_seconds: Option<u64>,
+    max_request_bytes: Option<usize>,
+    max_report_bytes: Option<usize>,
+    max_body_bytes_in_flight: Option<usize>,
+    failed_signatures_per_secret_id: Option<u32>,
+    failed_signatures_per_address: Option<u32>,
+    failed_signature_cooldown_seconds: Option<u64>,
+    require_signed_action: Option<bool>,
 }
 
 /// Options every command shares: where the store is, and how secrets are sealed.
@@ -138,7 +212,7 @@ pub struct StoreArgs {
     /// TOML configuration file.
     #[arg(long, env = "TELEOSCOPE_CONFIG", global = true)]
     pub config: Option<PathBuf>,
-    /// Data store URL: sqlite://PATH or postgres://...
+    /// Data store URL: sqlite://PATH (the only store today)
     #[arg(long, env = "TELEOSCOPE_DATABASE", global = true)]
     pub database: Option<String>,
     /// Master key sealing secrets at rest.
@@ -172,6 +246,12 @@ pub struct ServeArgs {
     /// Time zone of ISO times and day buckets, e.g. +08:00.
     #[arg(long, env = "TELEOSCOPE_TIME_ZONE")]
     pub time_zone: Option<String>,
+    /// Admin listen address for /metrics, /healthz and /readyz (then /metrics leaves --listen).
+    #[arg(long, env = "TELEOSCOPE_ADMIN_LISTEN")]
+    pub admin_listen: Option<String>,
+    /// Connections served at once (default: from the open-file limit).
+    #[arg(long, env = "TELEOSCOPE_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
 }
 
 pub fn parse_offset(s: &str) -> anyhow::Result<FixedOffset> {
@@ -274,6 +354,77 @@ impl Config {
         }
         if let Some(q) = file.quality {
             c.quality = q;
+        }
+        if let Some(a) = serve.admin_listen.clone().or(file.admin_listen) {
+            c.admin_listen = Some(
+                a.parse()
+                    .with_context(|| format!("admin listen address `{a}`"))?,
+            );
+        }
+        if let Some(m) = serve.max_connections.or(file.max_connections) {
+            c.max_connections = m;
+        }
+        let seconds = |v: Option<u64>, name: &str, into: &mut u64| -> anyhow::Result<()> {
+            match v {
+                Some(0) => bail!("{name} must be at least 1 second"),
+                Some(v) => *into = v,
+                None => {}
+            }
+            Ok(())
+        };
+        seconds(
+            file.header_read_timeout_seconds,
+            "header_read_timeout_seconds",
+            &mut c.header_read_timeout_seconds,
+        )?;
+        seconds(
+            file.connection_idle_timeout_seconds,
+            "connection_idle_timeout_seconds",
+            &mut c.connection_idle_timeout_seconds,
+        )?;
+        seconds(
+            file.body_read_timeout_seconds,
+            "body_read_timeout_seconds",
+            &mut c.body_read_timeout_seconds,
+        )?;
+        seconds(
+            file.failed_signature_cooldown_seconds,
+            "failed_signature_cooldown_seconds",
+            &mut c.failed_signature_cooldown_seconds,
+        )?;
+        for (v, name, into) in [
+            (
+                file.max_request_bytes,
+                "max_request_bytes",
+                &mut c.max_request_bytes,
+            ),
+            (
+                file.max_report_bytes,
+                "max_report_bytes",
+                &mut c.max_report_bytes,
+            ),
+        ] {
+            if let Some(v) = v {
+                if v == 0 || v > MAX_TC3_BODY {
+                    bail!("{name} must be from 1 to {MAX_TC3_BODY} (the protocol's limit)");
+                }
+                *into = v;
+            }
+        }
+        if let Some(m) = file.max_body_bytes_in_flight {
+            if m < c.max_report_bytes.max(c.max_request_bytes) {
+                bail!("max_body_bytes_in_flight must hold at least one largest body");
+            }
+            c.max_body_bytes_in_flight = m;
+        }
+        if let Some(n) = file.failed_signatures_per_secret_id {
+            c.failed_signatures_per_secret_id = n;
+        }
+        if let Some(n) = file.failed_signatures_per_address {
+            c.failed_signatures_per_address = n;
+        }
+        if let Some(r) = file.require_signed_action {
+            c.require_signed_action = r;
         }
         Ok(c)
     }

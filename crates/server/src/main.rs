@@ -65,10 +65,11 @@ enum KeysCommand {
     Delete { secret_id: String },
 }
 
-fn init_logging() {
+/// Logs to stderr, filtered by `TELEOSCOPE_LOG` (tracing `EnvFilter` syntax) or else `default_filter`.
+fn init_logging(default_filter: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter =
-        EnvFilter::try_from_env("TELEOSCOPE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_env("TELEOSCOPE_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -84,7 +85,8 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(serve) => {
-            init_logging();
+            init_logging("info");
+            teleoscope::config::raise_open_file_limit();
             let config = Config::load(&cli.store, &serve)?;
             let domain =
                 open_domain(&config).with_context(|| format!("opening {}", config.database))?;
@@ -100,7 +102,9 @@ async fn main() -> anyhow::Result<()> {
             running.shutdown(Duration::from_secs(30)).await;
         }
         Command::Demo(serve) => {
-            init_logging();
+            // The demo's terminal is for a person: session starts and ends, not a line per request.
+            init_logging(&format!("info,{}=warn", http::gateway::REQUEST_LOG));
+            teleoscope::config::raise_open_file_limit();
             let mut config = Config::load(&cli.store, &serve)?;
             // A fresh store each run unless the user named one.
             let _dir = match cli.store.database {

@@ -88,10 +88,34 @@ async fn tc3_post_over_10_mb_is_request_size_limit_exceeded_and_stores_nothing()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tc3_post_under_10_mb_passes_the_size_check() {
+async fn an_account_body_over_its_cap_is_refused_and_the_cap_can_rise_to_10_mb() {
+    // The protocol allows TC3 bodies up to 10 MB; this server caps account requests lower by
+    // default (`max_request_bytes`, 1 MiB: docs/security.md), and names the cap.
     let (s, k) = setup().await;
-    // 10,000,000 bytes: under the limit whether "10 MB" means 10^7 or 10 MiB. The description is far
-    // too long for the field, so the request gets as far as the value check.
+    let cap = s.config.max_request_bytes;
+    let body = format!(
+        r#"{{"ProjectName": "big", "ProjectDescription": "{}"}}"#,
+        "a".repeat(cap)
+    );
+    let reply = s
+        .tc3(&k, "CreateProject", json!(null))
+        .body_bytes(body)
+        .language(EN)
+        .send()
+        .await;
+    let msg = reply.err("RequestSizeLimitExceeded");
+    assert!(msg.contains(&format!("({cap} bytes)")), "{msg}");
+    assert_eq!(project_total(&s, &k).await, 0, "nothing was stored");
+
+    // Raised to the protocol's limit: 10,000,000 bytes (under it whether "10 MB" means 10^7 or
+    // 10 MiB) pass the size check. The description is far too long for the field, so the request
+    // gets as far as the value check.
+    let s = Server::start_with(Options {
+        configure: Some(Box::new(|c| c.max_request_bytes = 10 * 1024 * 1024)),
+        ..Default::default()
+    })
+    .await;
+    let k = s.new_key().await;
     let head = r#"{"ProjectName": "big", "ProjectDescription": ""#;
     let tail = r#""}"#;
     let body = format!(

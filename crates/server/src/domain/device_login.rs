@@ -27,11 +27,22 @@ pub struct DeviceLogin {
     pub auto_register: i64,
 }
 
-/// Why a device credential is refused although it names a project and device.
+/// Why a device credential is refused although it names a project and device. The gateway says so
+/// only to a caller whose signature with the credential's key is valid: anyone else gets the answer
+/// of a wrong key, so a refusal cannot be used to learn which projects and devices exist.
 #[derive(Debug)]
 pub enum LoginRefusal {
     Expired { expire_time: i64 },
     ProjectKeyOnly,
+}
+
+/// A device credential resolved: who it names, the key its signature must use, and whether the
+/// login is refused once that signature is shown to be valid.
+#[derive(Debug)]
+pub struct DeviceCredential {
+    pub login: DeviceLogin,
+    pub key: String,
+    pub refusal: Option<LoginRefusal>,
 }
 
 /// The shared-key password of a device (the vendor's derivation).
@@ -49,11 +60,11 @@ pub fn project_key_password(project_key: &str, device_id: &str, expire_time: i64
 
 impl Domain {
     /// Resolve a device SecretId to the login and the secret key its signature must use.
-    /// `Ok(None)`: no such credential (`AuthFailure.SecretIdNotFound`).
+    /// `Ok(None)`: no such credential — the gateway answers it as a wrong signature.
     pub async fn device_login(
         &self,
         secret_id: &str,
-    ) -> Result<Option<Result<(DeviceLogin, String), LoginRefusal>>, DomainError> {
+    ) -> Result<Option<DeviceCredential>, DomainError> {
         let parts: Vec<&str> = secret_id.split(':').collect();
         let (project_id, device_id, expire) = match parts.as_slice() {
             [p, d] => (*p, *d, None),
@@ -83,10 +94,14 @@ impl Domain {
                     .sealer
                     .open(&device.token_sealed)
                     .map_err(DomainError::Secret)?;
-                if token == USE_PROJECT_KEY {
-                    return Ok(Some(Err(LoginRefusal::ProjectKeyOnly)));
-                }
-                Ok(Some(Ok((login(Some(device)), token))))
+                // A device that must use the project key has the sentinel as its token: a caller
+                // who signs with the sentinel itself learns that it must use the project key.
+                let refusal = (token == USE_PROJECT_KEY).then_some(LoginRefusal::ProjectKeyOnly);
+                Ok(Some(DeviceCredential {
+                    login: login(Some(device)),
+                    key: token,
+                    refusal,
+                }))
             }
             Some(expire_time) => {
                 let key = match (&project.sec_mode.key_sealed, project.sec_mode.enabled) {
@@ -96,11 +111,13 @@ impl Domain {
                 if device.is_none() && project.sec_mode.auto_register == 0 {
                     return Ok(None);
                 }
-                if expire_time < self.clock.now() {
-                    return Ok(Some(Err(LoginRefusal::Expired { expire_time })));
-                }
-                let password = project_key_password(&key, device_id, expire_time);
-                Ok(Some(Ok((login(device), password))))
+                let refusal = (expire_time < self.clock.now())
+                    .then_some(LoginRefusal::Expired { expire_time });
+                Ok(Some(DeviceCredential {
+                    key: project_key_password(&key, device_id, expire_time),
+                    login: login(device),
+                    refusal,
+                }))
             }
         }
     }

@@ -1,33 +1,50 @@
-//! The API endpoint `/`: takes a raw HTTP request through the server checks of
-//! tc-api3-protocol.md §8, in that order, and answers in the vendor's envelope — always HTTP 200,
+//! The API endpoint `/`: takes a raw HTTP request through the server checks of docs/protocol.md
+//! (the check order), in that order, and answers in the vendor's envelope — always HTTP 200,
 //! `Content-Type: application/json`, a RequestId always.
 //!
 //! 1 method and path, 2 size, 3 signature scheme, 4 common parameters, 5 Authorization header and
 //! service, 6 timestamp window, 7 SecretId and token, 8 signature, 9 version and action, 10 region,
 //! 11 rate limit, 12 business parameters, 13 execution.
+//!
+//! With TC3 the body is read only after step 7 (docs/security.md): a caller without a known SecretId
+//! and a fresh timestamp makes the server buffer nothing, and the body is capped by what the
+//! request is (`max_report_bytes` for a device's report, `max_request_bytes` for the rest), within
+//! the memory budget of `bodies`. v1 carries its credentials in the body, which is read first, up
+//! to the protocol's 1 MB. Every request runs in a tracing span carrying its RequestId, and a panic
+//! in a handler becomes an `InternalError` answer, logged under that span.
 
+use super::bodies::{self, Held, Refused};
 use super::AppState;
 use crate::actions::{self, ActionError, Ctx, Input};
 use crate::domain::device_login::{DeviceLogin, LoginRefusal};
 use crate::domain::AccountId;
 use crate::errors::DomainError;
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
-use std::sync::Arc;
+use futures_util::FutureExt;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 use teleoscope_protocol::envelope;
 use teleoscope_protocol::error::{ApiError, Language};
 use teleoscope_protocol::params::ParamError;
 use teleoscope_protocol::sign::{self, tc3, v1};
 use teleoscope_protocol::wire::{DEVICE_ACTIONS, SERVED_ACTIONS, VENDOR_ACTIONS};
+use tracing::Instrument;
 
 /// The API version served.
 pub const VERSION: &str = "2022-03-25";
-/// tc-api3-protocol.md §6.1: GET ≤ 32 KB, POST ≤ 1 MB with v1, ≤ 10 MB with TC3.
+/// docs/protocol.md, limits: GET ≤ 32 KB, POST ≤ 1 MB with v1, ≤ 10 MB with TC3 (the vendor's
+/// "Request Structure" page). The server's own caps per request kind are lower (`Config`).
 pub const MAX_GET: usize = 32 * 1024;
 pub const MAX_V1_POST: usize = 1024 * 1024;
-pub const MAX_TC3_POST: usize = 10 * 1024 * 1024;
+pub const MAX_TC3_POST: usize = crate::config::MAX_TC3_BODY;
+
+/// The key an unknown device credential is checked against, so that it costs and answers the same as
+/// a known device with a wrong token (docs/security.md). Random per process: it matches nothing.
+static NO_SUCH_DEVICE_KEY: LazyLock<String> = LazyLock::new(crate::domain::ids::device_token);
 
 /// Parameters of v1 requests that are common, not business (§7 item 10).
 const V1_COMMON: &[&str] = &[
@@ -58,8 +75,22 @@ pub async fn api(
 ) -> Response {
     let started = Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
+    let span = tracing::info_span!("request", request_id = %request_id);
     let mut trace = Trace::default();
-    let result = process(&state, req, &mut trace).await;
+    // The last line of defence: a panic anywhere below still gets its envelope (docs/security.md).
+    let result = std::panic::AssertUnwindSafe(process(&state, req, &mut trace))
+        .catch_unwind()
+        .instrument(span.clone())
+        .await
+        .unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            span.in_scope(|| tracing::error!(panic = %what, "request handler panicked"));
+            Err(ApiError::internal())
+        });
     let (body, code) = match result {
         Ok(output) => (envelope::success(&output, &request_id), "Success"),
         Err(err) => (
@@ -75,14 +106,16 @@ pub async fn api(
     state
         .metrics
         .observe(action_label, code, elapsed.as_secs_f64());
-    tracing::info!(
-        request_id = %request_id,
-        action = trace.action.as_deref().unwrap_or("-"),
-        account = trace.account.as_deref().unwrap_or("-"),
-        code,
-        latency_us = elapsed.as_micros() as u64,
-        "request"
-    );
+    span.in_scope(|| {
+        tracing::info!(
+            target: REQUEST_LOG,
+            action = trace.action.as_deref().unwrap_or("-"),
+            account = trace.account.as_deref().unwrap_or("-"),
+            code,
+            latency_us = elapsed.as_micros() as u64,
+            "request"
+        )
+    });
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, envelope::CONTENT_TYPE)],
@@ -90,6 +123,10 @@ pub async fn api(
     )
         .into_response()
 }
+
+/// The log target of the one line per request, so that a filter can quiet it
+/// (`teleoscope demo` does: README, configuration).
+pub const REQUEST_LOG: &str = "teleoscope::request";
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
@@ -111,29 +148,6 @@ fn parse_pairs(raw: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
         out.extend(form_urlencoded::parse(segment).map(|(k, v)| (k.into_owned(), v.into_owned())));
     }
     Ok(out)
-}
-
-/// How much of an oversized body is read and thrown away so that the client, still writing, receives
-/// the `RequestSizeLimitExceeded` answer instead of a reset connection.
-const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
-
-/// The whole body if it is at most `limit` bytes; `None` (after draining up to `DRAIN_LIMIT`) if not.
-async fn read_body(mut body: Body, limit: usize) -> Option<bytes::Bytes> {
-    use http_body_util::BodyExt;
-    let mut buf = bytes::BytesMut::new();
-    let mut seen = 0usize;
-    while let Some(frame) = body.frame().await {
-        let Ok(frame) = frame else { return None };
-        if let Ok(data) = frame.into_data() {
-            seen += data.len();
-            if seen <= limit {
-                buf.extend_from_slice(&data);
-            } else if seen > DRAIN_LIMIT {
-                return None;
-            }
-        }
-    }
-    (seen <= limit).then(|| buf.freeze())
 }
 
 fn media_type(headers: &HeaderMap) -> String {
@@ -179,6 +193,37 @@ enum Scheme<'a> {
     },
 }
 
+/// A request's body until it is read; dropped unread (an early answer), it is drained in the
+/// background so that the client still receives the answer (`bodies`).
+struct Unread {
+    body: Option<Body>,
+    deadline: tokio::time::Instant,
+}
+
+impl Unread {
+    /// Read the body, at most `limit` bytes, before the body deadline and within the memory budget.
+    async fn read(&mut self, state: &AppState, limit: usize) -> Result<Held, ApiError> {
+        let body = self.body.take().expect("a body is read once");
+        bodies::read(body, limit, &state.bodies, self.deadline)
+            .await
+            .map_err(|refused| match refused {
+                Refused::TooLarge => ApiError::request_size_limit(limit),
+                Refused::Busy => ApiError::bodies_busy(),
+                Refused::TimedOut | Refused::Broken => {
+                    ApiError::body_timeout(state.config.body_read_timeout_seconds)
+                }
+            })
+    }
+}
+
+impl Drop for Unread {
+    fn drop(&mut self) {
+        if let Some(body) = self.body.take() {
+            bodies::drain(body, self.deadline);
+        }
+    }
+}
+
 async fn process(
     state: &AppState,
     req: Request<Body>,
@@ -186,6 +231,16 @@ async fn process(
 ) -> Result<Vec<u8>, ApiError> {
     let (parts, body) = req.into_parts();
     let headers = &parts.headers;
+    let peer: Option<IpAddr> = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let declared_length = bodies::declared_length(&body);
+    let mut body = Unread {
+        body: Some(body),
+        deadline: tokio::time::Instant::now()
+            + std::time::Duration::from_secs(state.config.body_read_timeout_seconds),
+    };
     trace.lang = Language::parse(header_str(headers, "x-tc-language"));
 
     // 1. Method and path.
@@ -195,15 +250,12 @@ async fn process(
     let is_get = parts.method == Method::GET;
     let query = parts.uri.query().unwrap_or("");
 
-    // 2. Size, before reading more than the largest allowed body.
+    // 2. Size, as far as it can be known before reading: the query, and the declared length.
     if is_get && query.len() > MAX_GET {
         return Err(ApiError::request_size_limit(MAX_GET));
     }
-    let body = read_body(body, MAX_TC3_POST)
-        .await
-        .ok_or_else(|| ApiError::request_size_limit(MAX_TC3_POST))?;
-    if is_get && body.len() > MAX_GET {
-        return Err(ApiError::request_size_limit(MAX_GET));
+    if declared_length > MAX_TC3_POST as u64 {
+        return Err(ApiError::request_size_limit(MAX_TC3_POST));
     }
 
     // 3. Scheme: a non-empty Authorization header means TC3, otherwise v1 parameters.
@@ -244,13 +296,19 @@ async fn process(
                 ApiError::invalid_authorization(None)
             })?;
             let host = host_of(&parts);
-            // PRODUCT.md §2: `trro` (configurable), or what the vendor's Node.js SDK derives from the
+            // docs/api.md §2: `trro` (configurable), or what the vendor's Node.js SDK derives from the
             // endpoint: the Host up to its first dot.
             let node_service = host.split('.').next().unwrap_or("");
             if parsed.service != state.config.service && parsed.service != node_service {
                 return Err(ApiError::invalid_authorization(Some(
                     "`Service` in Credential not valid.",
                 )));
+            }
+            // Opt-in (docs/security.md): the vendor signs only content-type and host by default, so
+            // a captured request could be re-sent as another action.
+            if state.config.require_signed_action && !parsed.signed_headers.contains(&"x-tc-action")
+            {
+                return Err(ApiError::action_not_signed());
             }
             // Parsed at step 12, after the signature: a caller who cannot sign learns nothing.
             let business = if is_get {
@@ -267,10 +325,23 @@ async fn process(
                 // A JSON body without Authorization carries no credentials at all.
                 return Err(ApiError::missing_parameter("SecretId"));
             }
-            if !is_get && body.len() > MAX_V1_POST {
-                return Err(ApiError::v1_size_limit());
-            }
-            let params = parse_pairs(if is_get { query.as_bytes() } else { &body })?;
+            // v1 credentials are parameters: the body is read first, within the protocol's limit.
+            let v1_body = if is_get {
+                Held::empty()
+            } else {
+                body.read(state, MAX_V1_POST).await.map_err(|e| {
+                    if e.code == teleoscope_protocol::error::Code::RequestSizeLimitExceeded {
+                        ApiError::v1_size_limit()
+                    } else {
+                        e
+                    }
+                })?
+            };
+            let params = parse_pairs(if is_get {
+                query.as_bytes()
+            } else {
+                &v1_body.bytes
+            })?;
             let get = |name: &str| {
                 params
                     .iter()
@@ -286,7 +357,7 @@ async fn process(
             let version = required(get("Version"), "Version")?;
             let timestamp_raw = required(get("Timestamp"), "Timestamp")?;
             let timestamp = integer(&timestamp_raw, "Timestamp")?;
-            // Python sends nonces up to 2^63-1 (§1.4).
+            // Python sends nonces up to 2^63-1 (docs/protocol.md, v1).
             integer(&required(get("Nonce"), "Nonce")?, "Nonce")?;
             let signature = required(get("Signature"), "Signature")?;
             let common = Common {
@@ -326,28 +397,51 @@ async fn process(
         Scheme::Tc3(a) => a.secret_id,
         Scheme::V1 { secret_id, .. } => secret_id.as_str(),
     };
-    // Device credentials name a project and a device (`<ProjectId>:<DeviceId>[:<ExpireTime>]`, PRODUCT.md §4);
-    // API keys never contain ':'.
-    let (principal, secret_key) = if secret_id.contains(':') {
+    // The brake on guessing (docs/security.md): a SecretId or address in cool-down is not checked.
+    if let Err(b) = state.auth_failures.check(secret_id, peer) {
+        return Err(ApiError::too_many_failed_signatures(
+            b.who,
+            b.retry_after.as_secs().max(1),
+        ));
+    }
+    // Device credentials name a project and a device (`<ProjectId>:<DeviceId>[:<ExpireTime>]`,
+    // docs/api.md §4); API keys never contain ':'. An unknown device answers like a wrong token,
+    // after the same work (docs/security.md): its signature is checked against a key that matches
+    // nothing.
+    let (principal, secret_key, refusal) = if secret_id.contains(':') {
         match state.domain.device_login(secret_id).await {
-            Ok(Some(Ok((login, key)))) => (Principal::Device(Box::new(login)), key),
-            Ok(Some(Err(LoginRefusal::Expired { expire_time }))) => {
-                return Err(ApiError::device_password_expired(expire_time))
-            }
-            Ok(Some(Err(LoginRefusal::ProjectKeyOnly))) => return Err(ApiError::project_key_only()),
-            Ok(None) => return Err(ApiError::secret_id_not_found()),
+            Ok(Some(c)) => (Some(Principal::Device(Box::new(c.login))), c.key, c.refusal),
+            Ok(None) => (None, NO_SUCH_DEVICE_KEY.clone(), None),
             Err(e) => return Err(internal(&e)),
         }
     } else {
         match state.domain.key_secret(secret_id).await {
-            Ok(Some((account, key))) => (Principal::Account(account), key),
-            Ok(None) => return Err(ApiError::secret_id_not_found()),
+            Ok(Some((account, key))) => (Some(Principal::Account(account)), key, None),
+            Ok(None) => {
+                state.auth_failures.failed(None, peer);
+                return Err(ApiError::secret_id_not_found());
+            }
             Err(e) => return Err(internal(&e)),
         }
     };
     if common.token.is_some() {
         return Err(ApiError::token_failure());
     }
+
+    // The TC3 body, now that the caller is known: capped by what the request is.
+    let tc3_body = match &scheme {
+        Scheme::Tc3(_) if is_get => Held::empty(),
+        Scheme::Tc3(_) => {
+            let limit = match &principal {
+                Some(Principal::Device(_)) if common.action == "ReportSessionMetrics" => {
+                    state.config.max_report_bytes
+                }
+                _ => state.config.max_request_bytes,
+            };
+            body.read(state, limit).await?
+        }
+        Scheme::V1 { .. } => Held::empty(),
+    };
 
     // 8. Signature.
     let host = host_of(&parts);
@@ -376,7 +470,7 @@ async fn process(
                         parts.uri.query().unwrap_or("")
                     },
                     headers: signed,
-                    body: &body,
+                    body: &tc3_body.bytes,
                     unsigned_payload: header_str(headers, "x-tc-content-sha256")
                         == Some(tc3::UNSIGNED_PAYLOAD),
                     timestamp: &common.timestamp_raw,
@@ -398,8 +492,20 @@ async fn process(
             signature,
         ),
     };
-    if !valid {
-        return Err(ApiError::signature_failure());
+    let principal = match principal {
+        Some(p) if valid => p,
+        _ => {
+            state.auth_failures.failed(Some(secret_id), peer);
+            return Err(ApiError::signature_failure());
+        }
+    };
+    // Only a caller who signed with the credential's key learns why its login is refused.
+    match refusal {
+        Some(LoginRefusal::Expired { expire_time }) => {
+            return Err(ApiError::device_password_expired(expire_time))
+        }
+        Some(LoginRefusal::ProjectKeyOnly) => return Err(ApiError::project_key_only()),
+        None => {}
     }
     trace.account = Some(match &principal {
         Principal::Account(a) => a.0.clone(),
@@ -471,11 +577,11 @@ async fn process(
     let pairs = match &business {
         BusinessInput::Json => None,
         BusinessInput::Form(Source::Query) => Some(parse_pairs(query.as_bytes())?),
-        BusinessInput::Form(Source::Body) => Some(parse_pairs(&body)?),
+        BusinessInput::Form(Source::Body) => Some(parse_pairs(&tc3_body.bytes)?),
         BusinessInput::Pairs(pairs) => Some(pairs.clone()),
     };
     let input = match &pairs {
-        None => Input::Json(&body),
+        None => Input::Json(&tc3_body.bytes),
         Some(pairs) => Input::Pairs(pairs),
     };
     execute(state, &principal, action, input).await

@@ -1,7 +1,11 @@
-//! HTTP: the listener (plain or TLS), graceful shutdown on SIGTERM, and the routes — the API
-//! endpoint `/` (see `gateway`), `/healthz`, `/readyz` and `/metrics`.
+//! HTTP: the listener (`listener`: connections, TLS, timeouts, graceful shutdown), the routes — the
+//! API endpoint `/` (see `gateway`), `/healthz`, `/readyz` and `/metrics` — and the admin listener
+//! that can take the last three away from the public address (`admin_listen`).
 
+pub mod auth_failures;
+pub mod bodies;
 pub mod gateway;
+pub mod listener;
 pub mod metrics;
 pub mod ratelimit;
 
@@ -21,14 +25,49 @@ pub struct AppState {
     pub api_limiter: ratelimit::RateLimiter<(String, String)>,
     /// Per (project, device), for the device API.
     pub device_limiter: ratelimit::RateLimiter<(String, String)>,
+    /// Failed signatures per SecretId and per source address (the brake on guessing).
+    pub auth_failures: auth_failures::AuthFailures,
+    /// The memory that request bodies being read may take, all together.
+    pub bodies: bodies::Budget,
 }
 
+impl AppState {
+    pub fn new(config: Config, domain: Domain) -> AppState {
+        AppState {
+            auth_failures: auth_failures::AuthFailures::new(auth_failures::Limits {
+                per_secret_id: config.failed_signatures_per_secret_id,
+                per_address: config.failed_signatures_per_address,
+                cooldown: Duration::from_secs(config.failed_signature_cooldown_seconds),
+            }),
+            bodies: bodies::Budget::new(config.max_body_bytes_in_flight),
+            config,
+            domain,
+            metrics: metrics::Metrics::new(),
+            api_limiter: ratelimit::RateLimiter::new(),
+            device_limiter: ratelimit::RateLimiter::new(),
+        }
+    }
+}
+
+/// The public routes. `/metrics` is here unless an admin listener serves it (README, docs/security.md).
 pub fn router(state: Arc<AppState>) -> Router {
+    let router = Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz));
+    let router = if state.config.admin_listen.is_none() {
+        router.route("/metrics", get(metrics_text))
+    } else {
+        router
+    };
+    router.fallback(gateway::api).with_state(state)
+}
+
+/// The admin listener's routes: probes and metrics, nothing else.
+fn admin_router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
-        .fallback(gateway::api)
         .with_state(state)
 }
 
@@ -59,58 +98,88 @@ async fn metrics_text(
     )
 }
 
-/// A running server: its bound address and a handle to stop it.
+/// A running server: its bound addresses and a handle to stop it.
 pub struct Running {
     pub addr: SocketAddr,
-    pub handle: axum_server::Handle<SocketAddr>,
-    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The admin listener's address, when `admin_listen` is set.
+    pub admin_addr: Option<SocketAddr>,
+    pub handle: listener::Handle,
+    admin: Option<listener::Handle>,
+    pub task: tokio::task::JoinHandle<()>,
     /// Ends idle parts, expires heartbeats and scores sessions, every second.
     pub upkeep: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
     /// Stop accepting, let in-flight requests finish (up to `grace`), and wait.
-    pub async fn shutdown(self, grace: Duration) {
-        self.handle.graceful_shutdown(Some(grace));
-        let _ = self.task.await;
+    pub async fn shutdown(mut self, grace: Duration) {
+        if let Some(admin) = &self.admin {
+            admin.stop();
+        }
+        self.handle.drain();
+        if tokio::time::timeout(grace, &mut self.task).await.is_err() {
+            self.handle.stop();
+            let _ = self.task.await;
+        }
+        self.upkeep.abort();
+    }
+
+    /// Drop every connection now (tests, and a second signal).
+    pub fn stop(&self) {
+        self.handle.stop();
+        if let Some(admin) = &self.admin {
+            admin.stop();
+        }
         self.upkeep.abort();
     }
 }
 
 /// Bind and serve in the background.
 pub async fn start(config: Config, domain: Domain) -> anyhow::Result<Running> {
-    let listen = config.listen;
-    let tls = config.tls.clone();
-    let upkeep = tokio::spawn(upkeep_loop(domain.clone()));
-    let state = Arc::new(AppState {
-        config,
-        domain,
-        metrics: metrics::Metrics::new(),
-        api_limiter: ratelimit::RateLimiter::new(),
-        device_limiter: ratelimit::RateLimiter::new(),
-    });
-    let app = router(state).into_make_service();
-    let handle = axum_server::Handle::new();
-    let task = match tls {
-        Some((cert, key)) => {
-            // Pick the ring provider explicitly; a second call finds it installed, which is fine.
-            let _ = rustls::crypto::ring::default_provider().install_default();
-            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key).await?;
-            let server = axum_server::bind_rustls(listen, tls).handle(handle.clone());
-            tokio::spawn(server.serve(app))
-        }
-        None => {
-            let server = axum_server::bind(listen).handle(handle.clone());
-            tokio::spawn(server.serve(app))
-        }
+    let tls = match &config.tls {
+        Some((cert, key)) => Some(listener::tls_acceptor(cert, key)?),
+        None => None,
     };
-    let addr = handle
-        .listening()
-        .await
-        .ok_or_else(|| anyhow::anyhow!("could not listen on {listen}"))?;
+    let bind = |addr: SocketAddr| async move {
+        tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("could not listen on {addr}: {e}"))
+    };
+    let tcp = bind(config.listen).await?;
+    let addr = tcp.local_addr()?;
+    let admin_tcp = match config.admin_listen {
+        Some(a) => Some(bind(a).await?),
+        None => None,
+    };
+    let timeouts = listener::Timeouts {
+        header_read: Duration::from_secs(config.header_read_timeout_seconds),
+        idle: Duration::from_secs(config.connection_idle_timeout_seconds),
+    };
+    let max_connections = config.max_connections;
+    let upkeep = tokio::spawn(upkeep_loop(domain.clone()));
+    let state = Arc::new(AppState::new(config, domain));
+    let (admin, admin_addr) = match admin_tcp {
+        Some(tcp) => {
+            let admin_addr = tcp.local_addr()?;
+            let listener = listener::Listener { tcp, tls: None };
+            // A few connections are plenty for probes and scrapes.
+            let (handle, _task) =
+                listener::serve(listener, admin_router(state.clone()), 64, timeouts);
+            (Some(handle), Some(admin_addr))
+        }
+        None => (None, None),
+    };
+    let (handle, task) = listener::serve(
+        listener::Listener { tcp, tls },
+        router(state),
+        max_connections,
+        timeouts,
+    );
     Ok(Running {
         addr,
+        admin_addr,
         handle,
+        admin,
         task,
         upkeep,
     })

@@ -283,7 +283,7 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         if let Some(running) = self.running.take() {
-            running.handle.shutdown();
+            running.stop();
             running.task.abort();
         }
     }
