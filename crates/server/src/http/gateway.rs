@@ -1,5 +1,5 @@
 //! The API endpoint `/`: takes a raw HTTP request through the server checks of
-//! tc-api3-protocol.md §8, in that order, and answers in the vendor's envelope — always HTTP 200,
+//! docs/protocol.md §8, in that order, and answers in the vendor's envelope — always HTTP 200,
 //! `Content-Type: application/json`, a RequestId always.
 //!
 //! 1 method and path, 2 size, 3 signature scheme, 4 common parameters, 5 Authorization header and
@@ -24,12 +24,12 @@ use teleoscope_protocol::wire::{DEVICE_ACTIONS, SERVED_ACTIONS, VENDOR_ACTIONS};
 
 /// The API version served.
 pub const VERSION: &str = "2022-03-25";
-/// tc-api3-protocol.md §6.1: GET ≤ 32 KB, POST ≤ 1 MB with v1, ≤ 10 MB with TC3.
+/// docs/protocol.md §6.1: GET ≤ 32 KB, POST ≤ 1 MB with v1, ≤ 10 MB with TC3.
 pub const MAX_GET: usize = 32 * 1024;
 pub const MAX_V1_POST: usize = 1024 * 1024;
 pub const MAX_TC3_POST: usize = 10 * 1024 * 1024;
 
-/// Parameters of v1 requests that are common, not business (§7 item 10).
+/// Parameters of v1 requests that are common, not business (docs/protocol.md §7 item 10).
 const V1_COMMON: &[&str] = &[
     "Action",
     "Version",
@@ -99,7 +99,7 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// `application/x-www-form-urlencoded` pairs, percent-decoded. A segment without `=` is malformed
-/// (the vendor's message, §5.2).
+/// (the vendor's message, docs/protocol.md §5.2).
 fn parse_pairs(raw: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
     let mut out = Vec::new();
     for segment in raw.split(|&b| b == b'&').filter(|s| !s.is_empty()) {
@@ -244,7 +244,7 @@ async fn process(
                 ApiError::invalid_authorization(None)
             })?;
             let host = host_of(&parts);
-            // PRODUCT.md §2: `trro` (configurable), or what the vendor's Node.js SDK derives from the
+            // docs/api.md §2.3: `trro` (configurable), or what the vendor's Node.js SDK derives from the
             // endpoint: the Host up to its first dot.
             let node_service = host.split('.').next().unwrap_or("");
             if parsed.service != state.config.service && parsed.service != node_service {
@@ -286,7 +286,7 @@ async fn process(
             let version = required(get("Version"), "Version")?;
             let timestamp_raw = required(get("Timestamp"), "Timestamp")?;
             let timestamp = integer(&timestamp_raw, "Timestamp")?;
-            // Python sends nonces up to 2^63-1 (§1.4).
+            // Python sends nonces up to 2^63-1 (docs/protocol.md §1.4).
             integer(&required(get("Nonce"), "Nonce")?, "Nonce")?;
             let signature = required(get("Signature"), "Signature")?;
             let common = Common {
@@ -326,7 +326,7 @@ async fn process(
         Scheme::Tc3(a) => a.secret_id,
         Scheme::V1 { secret_id, .. } => secret_id.as_str(),
     };
-    // Device credentials name a project and a device (`<ProjectId>:<DeviceId>[:<ExpireTime>]`, PRODUCT.md §4);
+    // Device credentials name a project and a device (`<ProjectId>:<DeviceId>[:<ExpireTime>]`, docs/api.md §4.1);
     // API keys never contain ':'.
     let (principal, secret_key) = if secret_id.contains(':') {
         match state.domain.device_login(secret_id).await {
@@ -452,7 +452,7 @@ async fn process(
         }
     }
 
-    // 11. Rate limit per (account, action); per device for the device API (PRODUCT.md §4).
+    // 11. Rate limit per (account, action); per device for the device API (docs/api.md §4.7).
     let limited = match &principal {
         Principal::Account(account) => state.api_limiter.check(
             &(account.0.clone(), common.action.clone()),
@@ -500,7 +500,7 @@ enum Source {
     Body,
 }
 
-/// The Host as sent (§2.6): the Host header, or the HTTP/2 `:authority`.
+/// The Host as sent (docs/protocol.md §2.6): the Host header, or the HTTP/2 `:authority`.
 fn host_of(parts: &axum::http::request::Parts) -> &str {
     parts
         .headers
