@@ -277,7 +277,7 @@ def assert_recent(s, slack_seconds=600):
 
 
 # ----------------------------------------------------------------------------------------------
-# The device API (PRODUCT.md section 4), the seeds, and `teleoscope import`
+# The device API (docs/api.md §4), the seeds, and `teleoscope import`
 
 
 FIXTURES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures")

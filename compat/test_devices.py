@@ -17,7 +17,7 @@ def device_ids(resp):
 
 
 def device_client(server, project_id, device_id, token):
-    """A device's own client (PRODUCT.md section 4: SecretId `<ProjectId>:<DeviceId>`, SecretKey the
+    """A device's own client (docs/api.md §4.1: SecretId `<ProjectId>:<DeviceId>`, SecretKey the
     16-char DeviceToken), through the vendor SDK's generic CommonClient."""
     cred = credential.Credential("%s:%s" % (project_id, device_id), token)
     return CommonClient("trro", "2022-03-25", cred, REGION, profile=make_profile(server.host))
@@ -239,7 +239,7 @@ def test_new_devices_are_offline_and_not_online(cli_a, fleet):
 
 
 def test_online_filter_means_ready_or_connected(server, cli_a):
-    """Uses the device API (PRODUCT.md section 4): one device heartbeats `ready`, another reports
+    """Uses the device API (docs/api.md §4): one device heartbeats `ready`, another reports
     session metrics (so it is `connected`), two never speak (`offline`)."""
     pid = create_project(cli_a, name="online")
     live_tok, sess_tok = rand_token(), rand_token()
@@ -352,7 +352,7 @@ def test_modify_device_token_only_keeps_the_name(cli_a, project):
 
 
 def test_modified_token_replaces_the_old_one_for_the_device(server, cli_a, project):
-    """Uses the device API (PRODUCT.md section 4): the device signs with its DeviceToken."""
+    """Uses the device API (docs/api.md §4.1): the device signs with its DeviceToken."""
     old, new = rand_token(), rand_token()
     create_device(cli_a, project, "rotating", token=old)
     device_client(server, project, "rotating", old).call_json("ReportDeviceStatus", {"Status": "ready"})

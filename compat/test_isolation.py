@@ -1,6 +1,6 @@
 """Tenant isolation: account B can never see, change or even detect account A's objects.
 
-PRODUCT.md section 2: a project or device that belongs to another account is `ResourceNotFound`,
+docs/api.md §2.9: a project or device that belongs to another account is `ResourceNotFound`,
 "no caller can learn that another tenant's object exists" -- so the answer to B for A's real
 ProjectId must be the same as for a made-up one (code, and message up to the id itself).
 """

@@ -92,7 +92,7 @@ def test_create_project_with_an_unknown_parameter_is_unknown_parameter(raw_a):
 
 
 def test_a_json_number_for_a_string_field_is_accepted_as_text(raw_a):
-    # Lenient scalars (protocol spec 7.9): a JSON number for a String field is stringified.
+    # Lenient scalars (docs/protocol.md §7 item 9): a JSON number for a String field is stringified.
     resp = raw_a.call_json("CreateProject", {"ProjectName": 12345})["Response"]
     info = raw_a.call_json("DescribeProjectInfo", {"ProjectId": resp["ProjectId"]})["Response"]
     assert info["ProjectName"] == "12345"

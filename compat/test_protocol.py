@@ -1,5 +1,5 @@
 """The Tencent Cloud API 3.0 calling convention, exercised through the vendor's Python SDK
-(shared/spec/tc-api3-protocol.md)."""
+(docs/protocol.md)."""
 
 import json
 import shutil
@@ -73,7 +73,7 @@ def test_a_request_signed_for_another_service_is_invalid_authorization(common_cl
 
 @pytest.mark.parametrize("host_kind", ["ip", "localhost"])
 def test_the_service_name_the_nodejs_sdk_derives_from_the_endpoint_is_accepted(server, account_a, host_kind):
-    # PRODUCT.md section 2: the text before the first `.` of Host: `127` for 127.0.0.1:port,
+    # docs/api.md §2.3: the text before the first `.` of Host: `127` for 127.0.0.1:port,
     # `localhost:port` for localhost:port.
     if host_kind == "ip":
         host, service = server.host, "127"
@@ -240,7 +240,7 @@ def test_successful_responses_carry_a_uuid_request_id(cli_a):
 
 
 def test_errors_are_http_200_with_exactly_application_json(server):
-    # What the Python SDK needs to see errors at all (protocol spec 4.2 and 7.1/7.2): an unsigned
+    # What the Python SDK needs to see errors at all (docs/protocol.md §4.2 and §7 items 1-2): an unsigned
     # POST gets MissingParameter `SecretId` in the normal envelope.
     req = urllib.request.Request(server.base_url + "/", data=b"{}", method="POST",
                                  headers={"Content-Type": "application/json", "X-TC-Action": "DescribeProjectList",

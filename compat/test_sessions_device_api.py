@@ -1,4 +1,4 @@
-"""The device API (PRODUCT.md section 4) through the vendor SDK's generic CommonClient: device
+"""The device API (docs/api.md §4) through the vendor SDK's generic CommonClient: device
 credentials (token, project shared key, USEPROJECTKEYPWD, auto-register), policy, the ingest rules and
 their errors (each time: nothing stored), device status, DescribeRecentSessionList and the per-device
 rate limit."""
@@ -339,7 +339,7 @@ def test_1800_samples_in_one_report_are_accepted(fleet):
 
 
 def test_a_peer_that_is_not_a_device_of_the_other_type_is_denied(fleet):
-    # PRODUCT.md section 4: "the peer must be a device of the other type in the same project, and the
+    # docs/api.md §4.4: "the peer must be a device of the other type in the same project, and the
     # project's policy must allow ...: ... Otherwise `OperationDenied`, and nothing of the request is stored."
     for me, peer in (("truck_1", "truck_2"), ("op_a", "op_b"), ("truck_1", "nobody"), ("op_a", "ghost")):
         s = sid("peer")

@@ -1,4 +1,4 @@
-"""PRODUCT.md section 4: "An acknowledged sample is durable: it survives a crash of the server the moment
+"""docs/api.md §4.5: "An acknowledged sample is durable: it survives a crash of the server the moment
 after the answer." Several devices stream batches to a dedicated server, which is SIGKILLed mid-stream and
 restarted on the same database file; every acknowledged sample must be there, and re-sending the batches
 that were never acknowledged must simply work."""

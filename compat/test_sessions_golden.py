@@ -1,6 +1,6 @@
 """The golden test (fixtures/README.md): the vendor's DescribeDeviceSessionDetails example response
-is reproduced EXACTLY after its samples are reported through the device API (PRODUCT.md
-section 4), and again after `teleoscope import` of the same response; the vendor's
+is reproduced EXACTLY after its samples are reported through the device API (docs/api.md
+§4), and again after `teleoscope import` of the same response; the vendor's
 DescribeDeviceSessionList example request (numbers as strings) then lists the session.
 
 Values are compared as `json.dumps(value, sort_keys=True)` text, so 35.02 must stay 35.02 and 0 must

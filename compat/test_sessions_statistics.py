@@ -1,5 +1,5 @@
 """DescribeSessionStatistics, DescribeSessionStatisticsByInterval, GetTotalDuration and GetDurationDetails
-on seven hand-made sessions over two days (PRODUCT.md sections 5 and 6; semantics in
+on seven hand-made sessions over two days (docs/api.md §5 and §6; semantics in
 crates/server/src/domain/usage.rs), every expected number worked out by hand below.
 
 Rules used in the arithmetic:

@@ -1,4 +1,4 @@
-"""`serve --tls-cert/--tls-key` (PRODUCT.md section 7): the SDK's default HTTPS transport works against
+"""`serve --tls-cert/--tls-key` (docs/api.md §7): the SDK's default HTTPS transport works against
 a server with a self-signed certificate (trusted through HttpProfile.certification)."""
 
 import os

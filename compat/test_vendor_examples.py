@@ -1,4 +1,4 @@
-"""PRODUCT.md section 2: every example request of the vendor's published model
+"""docs/api.md §2.6: every example request of the vendor's published model
 (vendor/trro-2022-03-25/examples.json) for an action in scope is accepted as written
 (ids aside), and the answer carries at least the fields of the example's answer.
 

@@ -5,7 +5,7 @@ Reads `api.json` of TRRO 2022-03-25 (as shipped in tccli 3.1.189.1, see
 vendor/README.md) and writes crates/protocol/src/wire/generated.rs:
 
 * `VENDOR_ACTIONS`: every action of the model, sorted; `SERVED_ACTIONS`: the actions in scope
-  (PRODUCT.md section 2), in the order of its table.
+  (docs/api.md §2.1), in the order of its table.
 * For each served action an `<Action>Request` struct (required members plain, optional members
   `Option<T>`) implementing `crate::params::Params` with a schema mirroring the model, and an
   `<Action>Response` struct (every member plain, `#[serde(default)]`, without `RequestId`, which
@@ -41,7 +41,7 @@ HEADER = (
     " — do not edit"
 )
 
-# The actions this product serves (PRODUCT.md section 2), in the order of its table.
+# The actions this product serves (docs/api.md §2.1), in the order of its table.
 SERVED_ACTIONS = [
     # seeds
     "DescribeDeviceSessionList",
@@ -291,7 +291,7 @@ class Generator:
             self.emit(f'    "{action}",')
         self.emit("];")
         self.emit()
-        self.emit("/// The actions this server implements (PRODUCT.md section 2); the others are")
+        self.emit("/// The actions this server implements (docs/api.md §2.1); the others are")
         self.emit("/// answered with `UnsupportedOperation`.")
         self.emit("pub const SERVED_ACTIONS: &[&str] = &[")
         for action in served:

@@ -1,6 +1,6 @@
 //! The response envelope: `{"Response": {<output fields>, "RequestId": "..."}}` on success and
 //! `{"Response": {"Error": {"Code", "Message"}, "RequestId"}}` on failure, always with HTTP 200 and
-//! `Content-Type: application/json` exactly (tc-api3-protocol.md §4: the Python SDK ignores errors
+//! `Content-Type: application/json` exactly (docs/protocol.md §4: the Python SDK ignores errors
 //! under any other status or content type).
 
 use crate::error::{ApiError, Language};

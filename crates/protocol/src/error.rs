@@ -2,7 +2,7 @@
 //! languages the vendor serves (`X-TC-Language` / `Language`: `zh-CN` default, `en-US`).
 //!
 //! Codes are the contract; messages are for people and always name the parameter, the value and what
-//! is allowed. Sources: tc-api3-protocol.md §5 (situation table, verbatim messages marked [Issue]).
+//! is allowed. Sources: docs/protocol.md §5 (situation table, the vendor's verbatim messages marked *vendor*).
 
 use std::fmt;
 
@@ -79,7 +79,7 @@ impl fmt::Display for Code {
 }
 
 /// The language of messages, from `X-TC-Language` (TC3) or `Language` (v1).
-/// The vendor's default is `zh-CN`; an unknown value is treated as `zh-CN` (protocol spec §6.2).
+/// The vendor's default is `zh-CN`; an unknown value is treated as `zh-CN` (docs/protocol.md §6.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Language {
     #[default]
@@ -120,7 +120,7 @@ impl ApiError {
         }
     }
 
-    // --- the protocol-level situations of tc-api3-protocol.md §5.2, messages verbatim where known ---
+    // --- the protocol-level situations of docs/protocol.md §5.2, messages verbatim where known ---
 
     pub fn unsupported_protocol() -> ApiError {
         ApiError::new(
@@ -138,7 +138,7 @@ impl ApiError {
         )
     }
 
-    /// Oversized v1 request: the vendor answers SignatureFailure with this message [Issue].
+    /// Oversized v1 request: the vendor answers SignatureFailure with this message (docs/protocol.md §5.2).
     pub fn v1_size_limit() -> ApiError {
         ApiError::new(
             Code::AuthFailureSignatureFailure,
@@ -251,7 +251,7 @@ impl ApiError {
         )
     }
 
-    /// A project-key device password whose ExpireTime has passed (PRODUCT.md §4).
+    /// A project-key device password whose ExpireTime has passed (docs/api.md §4.1).
     pub fn device_password_expired(expire_time: i64) -> ApiError {
         ApiError::new(
             Code::AuthFailureSignatureExpire,
@@ -293,7 +293,7 @@ impl ApiError {
         )
     }
 
-    /// Message verbatim from the vendor [Issue], count and limit substituted.
+    /// Message verbatim from the vendor (docs/protocol.md §6.3), count and limit substituted.
     pub fn request_limit(count: u64, limit: u64) -> ApiError {
         ApiError::new(
             Code::RequestLimitExceeded,

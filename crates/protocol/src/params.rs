@@ -10,9 +10,9 @@
 //! Two inputs, one set of rules:
 //! * a JSON object body (TC3 POST), decoded from the raw bytes, and
 //! * flattened `name=value` pairs (GET query, v1 form), already percent-decoded:
-//!   `Filters.0.Name=a`, `DeviceIds.1=dev-2` (protocol spec section 1.5).
+//!   `Filters.0.Name=a`, `DeviceIds.1=dev-2` (docs/protocol.md §1.5).
 //!
-//! Leniency (protocol spec section 7 item 9, PRODUCT.md section 2) — real clients and the vendor's
+//! Leniency (docs/protocol.md §7 item 9, docs/api.md §2.4) — real clients and the vendor's
 //! own examples send these, so the service accepts them:
 //! * JSON `null` means "absent", for known and unknown names alike.
 //! * Integer: a JSON integer within `i64`, or a string of an optional `-` and ASCII digits within

@@ -1,8 +1,8 @@
 //! Round-trips the vendor's own examples (`vendor/trro-2022-03-25/examples.json`)
 //! through the generated wire types, for every served action:
 //!
-//! * the example request body is accepted as written by `params::from_json` (PRODUCT.md
-//!   section 2: "every example request ... is accepted as written"), and serializing the decoded
+//! * the example request body is accepted as written by `params::from_json` (docs/api.md
+//!   §2.6: "every example request ... is accepted as written"), and serializing the decoded
 //!   request gives back the example's fields (numeric strings such as `"EndTime": "1670000000"`
 //!   coerced to numbers);
 //! * the example answer (minus `RequestId`, which the envelope adds) deserializes into the

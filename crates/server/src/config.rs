@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 /// The regions the vendor's API knows (Tencent Cloud's region list). A value outside it is
 /// `InvalidParameterValue`; a known region this server is not configured to serve is `UnsupportedRegion`
-/// (tc-api3-protocol.md §5.2).
+/// (docs/protocol.md §5.2).
 pub const KNOWN_REGIONS: &[&str] = &[
     "ap-bangkok",
     "ap-beijing",
@@ -77,7 +77,7 @@ pub struct Config {
     pub regions: Vec<String>,
     /// Allowed clock skew of signed requests, seconds. Default 300 (the vendor's five minutes).
     pub signature_window_seconds: i64,
-    /// Device requests per second per device. Default 50 (PRODUCT.md §4).
+    /// Device requests per second per device. Default 50 (docs/api.md §4.7).
     pub device_rate_limit_per_second: u32,
     /// Seconds without a report after which a device's part of a session ends. Default 60.
     pub idle_timeout_seconds: i64,

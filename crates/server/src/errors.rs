@@ -39,7 +39,7 @@ impl Resource {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DomainError {
-    /// Missing or owned by another account: the two must look the same (PRODUCT.md §2).
+    /// Missing or owned by another account: the two must look the same (docs/api.md §2.9).
     #[error("{kind:?} {id} not found")]
     NotFound { kind: Resource, id: String },
     /// A well-typed value that breaks a rule: the parameter, the value, and what is allowed.

@@ -1,4 +1,4 @@
-//! The server and the `teleoscope keys` command share one store (PRODUCT.md §3): keys made or deleted
+//! The server and the `teleoscope keys` command share one store (docs/api.md §3): keys made or deleted
 //! by the command act on the running server at once; and with a master key configured, secrets are
 //! not in the database file in clear.
 

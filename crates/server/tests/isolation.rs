@@ -1,4 +1,4 @@
-//! Tenant isolation (PRODUCT.md §2): an object of another account is `ResourceNotFound`, with exactly
+//! Tenant isolation (docs/api.md §2.9): an object of another account is `ResourceNotFound`, with exactly
 //! the answer a made-up id gets, so no caller can learn that another tenant's object exists; and the
 //! other tenant's data is untouched.
 

@@ -1,4 +1,4 @@
-//! The protocol-level outcomes of tc-api3-protocol.md §5.2, one test per situation, and the check
+//! The protocol-level outcomes of docs/protocol.md §5.2, one test per situation, and the check
 //! order of §8, against the real server over HTTP. Every answer is checked by the harness for HTTP 200,
 //! `Content-Type: application/json` exactly and a UUID v4 RequestId.
 
@@ -358,7 +358,7 @@ async fn service_of_another_product_is_invalid_authorization() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn service_equal_to_the_hosts_first_label_is_accepted() {
     // The vendor's Node.js SDK signs for the text before the first dot of its endpoint: `127` for
-    // `127.0.0.1:<port>` (PRODUCT.md §2).
+    // `127.0.0.1:<port>` (docs/api.md §2.3).
     let (s, k) = setup().await;
     let mut r = s.tc3(&k, "CreateProject", json!({"ProjectName": "node"}));
     r.service = "127".into();

@@ -1,4 +1,4 @@
-//! Rate limits per (account, action) in one-second windows (PRODUCT.md §2, tc-api3-protocol.md §6.3):
+//! Rate limits per (account, action) in one-second windows (docs/api.md §2.11, docs/protocol.md §6.3):
 //! 20/s by default, 50/s for CreateDevice, answered with `RequestLimitExceeded` and the vendor's message.
 //!
 //! Bursts are fired concurrently just after the start of a limiter window; an attempt whose requests

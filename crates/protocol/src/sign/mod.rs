@@ -23,7 +23,7 @@ pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))
 }
 
-/// `YYYY-MM-DD` of a UNIX timestamp in UTC (the TC3 credential scope date, §2.2).
+/// `YYYY-MM-DD` of a UNIX timestamp in UTC (the TC3 credential scope date, docs/protocol.md §2.2).
 pub fn utc_date(timestamp: i64) -> String {
     // Howard Hinnant's days-to-civil algorithm.
     let days = timestamp.div_euclid(86_400);

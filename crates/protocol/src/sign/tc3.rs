@@ -1,4 +1,4 @@
-//! TC3-HMAC-SHA256 (tc-api3-protocol.md §2): canonical request, string to sign, key derivation,
+//! TC3-HMAC-SHA256 (docs/protocol.md §2): canonical request, string to sign, key derivation,
 //! parsing of the `Authorization` header, and verification.
 //!
 //! Decisions the vendor leaves open, and where they come from:
@@ -246,7 +246,7 @@ pub fn json_post_headers(
 
 #[cfg(test)]
 mod tests {
-    //! Golden vectors of tc-api3-protocol.md §2.7 (computed by the vendor's Python SDK and re-checked).
+    //! Golden vectors of docs/protocol.md §2.7 (computed by the vendor's Python SDK and re-checked).
     use super::*;
 
     const ID: &str = "AKIDEXAMPLEEXAMPLEEXAMPLEEXAMPLE1234";

@@ -1,4 +1,4 @@
-//! Signature v1: HmacSHA1 / HmacSHA256 over the sorted parameters (tc-api3-protocol.md §3).
+//! Signature v1: HmacSHA1 / HmacSHA256 over the sorted parameters (docs/protocol.md §3).
 //!
 //! Client quirks tolerated, from §3.1: Python replaces `_` with `.` in names inside the string to sign;
 //! Go leaves empty-valued parameters out of the string to sign but still sends them, so a mismatch is
@@ -80,7 +80,7 @@ pub fn verify(
 
 #[cfg(test)]
 mod tests {
-    //! Golden vectors E and F of tc-api3-protocol.md §3.2 and the official doc cross-check.
+    //! Golden vectors E and F of docs/protocol.md §3.2 and the official doc cross-check.
     use super::*;
 
     fn params(method: &str) -> Vec<(String, String)> {

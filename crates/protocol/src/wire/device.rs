@@ -1,4 +1,4 @@
-//! The device API (PRODUCT.md §4): this product's extension of the vendor protocol, so these wire
+//! The device API (docs/api.md §4): this product's extension of the vendor protocol, so these wire
 //! types are hand-written rather than generated. Devices call `ReportDeviceStatus` and
 //! `ReportSessionMetrics` on the same endpoint, TC3-signed with device credentials.
 //!

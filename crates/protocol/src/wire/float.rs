@@ -3,7 +3,7 @@
 //!
 //! Why not plain `f64`: serde_json writes an `f64` zero as `0.0`, but the vendor's own
 //! `DescribeDeviceSessionDetails` example answers `"Lost": [0, 0, ...]` and devices report `0`.
-//! A device's value must come back as the device sent it (PRODUCT.md section 2: "35.02 stays
+//! A device's value must come back as the device sent it (docs/api.md §2.7: "35.02 stays
 //! 35.02"), so an integral value is written as a JSON integer and anything else as the shortest
 //! decimal that round-trips (serde_json's `f64` formatting).
 

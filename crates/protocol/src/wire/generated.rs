@@ -68,7 +68,7 @@ pub const VENDOR_ACTIONS: &[&str] = &[
     "StopPublishLiveStream",
 ];
 
-/// The actions this server implements (PRODUCT.md section 2); the others are
+/// The actions this server implements (docs/api.md §2.1); the others are
 /// answered with `UnsupportedOperation`.
 pub const SERVED_ACTIONS: &[&str] = &[
     "DescribeDeviceSessionList",

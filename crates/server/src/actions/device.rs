@@ -1,4 +1,4 @@
-//! The device API (PRODUCT.md §4): ReportDeviceStatus and ReportSessionMetrics, answered only to
+//! The device API (docs/api.md §4): ReportDeviceStatus and ReportSessionMetrics, answered only to
 //! device credentials.
 
 use super::{serialize, ActionError, Input};

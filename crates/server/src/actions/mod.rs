@@ -22,7 +22,7 @@ use teleoscope_protocol::wire::*;
 pub struct Ctx<'a> {
     pub domain: &'a Domain,
     pub account: &'a AccountId,
-    /// The configured time zone of ISO-8601 times and day buckets (PRODUCT.md §2, default +08:00).
+    /// The configured time zone of ISO-8601 times and day buckets (docs/api.md §2.10, default +08:00).
     pub tz: FixedOffset,
 }
 
@@ -111,7 +111,7 @@ pub async fn dispatch(
     })
 }
 
-/// Paging of PRODUCT.md §2: number from 1, size 1..=100, defaults 1 and 10; zero means "not set"
+/// Paging of docs/api.md §2.5: number from 1, size 1..=100, defaults 1 and 10; zero means "not set"
 /// (the vendor's DescribeProjectList example sends `"PageNumber": 0` and gets the first page).
 pub fn page(
     number: Option<i64>,

@@ -8,7 +8,7 @@ use crate::store::{SessionFilter, SessionRow};
 use async_trait::async_trait;
 use teleoscope_protocol::wire::*;
 
-/// `SessionInfo.Resolution` is `<Width>*<Height>` of the field device's video (PRODUCT.md §2); empty
+/// `SessionInfo.Resolution` is `<Width>*<Height>` of the field device's video (docs/api.md §2.8); empty
 /// until the field device has reported.
 fn resolution(s: &SessionRow) -> String {
     if s.has_field_part {
@@ -190,7 +190,7 @@ impl Handler for DescribeDeviceSessionDetailsRequest {
             .domain
             .session_details(ctx.account, &self.SessionId, from, to)
             .await?;
-        // Field first, then remote (PRODUCT.md §2): the store returns them in that order.
+        // Field first, then remote (docs/api.md §2.7): the store returns them in that order.
         let details = parts
             .into_iter()
             .map(|d| detail(&session.session_id, &session.project_id, d))

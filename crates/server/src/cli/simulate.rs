@@ -1,5 +1,5 @@
 //! `teleoscope simulate`: a fleet of field/remote device pairs reporting realistic sessions through the
-//! device API (PRODUCT.md §4, §7), over HTTP, TC3-signed with device credentials, exactly as a device
+//! device API (docs/api.md §4, §7), over HTTP, TC3-signed with device credentials, exactly as a device
 //! integration would. `teleoscope demo` runs the same simulator in process against its own listener.
 //!
 //! - Devices: `sim_field_<i>` and `sim_remote_<i>` (i from 1) are created in the project with
@@ -11,9 +11,10 @@
 //!   is visible as soon as it starts). The last report of a session carries `"Final": true`; a stop
 //!   (the duration is over, or the caller's stop signal) ends open sessions that way, then the
 //!   devices say `offline`.
-//! - Samples follow the golden example (seeds/001): the field device with two bonded links, bitrate
-//!   ramp-up, `NetworkLatency` -1 at first, `FrameDelta` about 1000/fps; the remote device with
-//!   `VideoLatency`, `K100`/`K150` and `Lag100Duration`/`Lag150Duration` stalls. One session in ten
+//! - Samples follow the golden example (`fixtures/describe-device-session-details.json`): the field
+//!   device with two bonded links, bitrate ramp-up, `NetworkLatency` -1 at first, `FrameDelta` about
+//!   1000/fps; the remote device with `VideoLatency`, `K100`/`K150` and
+//!   `Lag100Duration`/`Lag150Duration` stalls. One session in ten
 //!   ([`BAD_SESSION_RATE`]) is bad (video latency 250-400 ms and/or stalls over 3 % of the time); one in
 //!   eight ([`LINK_FAILURE_RATE`]) loses link 1 mid-session (the link stays in the samples, so the
 //!   metric set never changes within a session, as the server requires).

@@ -1,4 +1,4 @@
-//! Accounts and API keys (PRODUCT.md §3): created from the command line, looked up on every request.
+//! Accounts and API keys (docs/api.md §3): created from the command line, looked up on every request.
 
 use super::{ids, AccountId, ApiKey, Domain};
 use crate::errors::{DomainError, Resource, StoreError};

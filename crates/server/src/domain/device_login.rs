@@ -1,4 +1,4 @@
-//! Device credentials (PRODUCT.md §4, FIELD-NOTES "Device login"):
+//! Device credentials (docs/api.md §4.1):
 //! - a registered device signs with SecretId `<ProjectId>:<DeviceId>` and its 16-character DeviceToken;
 //! - in project shared-key mode, SecretId `<ProjectId>:<DeviceId>:<ExpireTime>` and the password
 //!   Base64(HMAC-SHA256(project key, DeviceId + ExpireTime)) without `+`, `/`, `=`, then `_<ExpireTime>`.

@@ -35,9 +35,9 @@ pub struct Domain {
 /// The product's tunables that the domain applies.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Seconds without a report after which a device's part of a session ends (PRODUCT.md §4: 60).
+    /// Seconds without a report after which a device's part of a session ends (docs/api.md §4.6: 60).
     pub idle_timeout: i64,
-    /// Seconds a `ready` heartbeat lasts (PRODUCT.md §4: 30).
+    /// Seconds a `ready` heartbeat lasts (docs/api.md §4.6: 30).
     pub heartbeat_timeout: i64,
     pub quality: quality::QualityConfig,
 }
@@ -141,7 +141,7 @@ pub struct ApiKey {
     pub created_at: i64,
 }
 
-/// Project shared-key mode (`ModifyProjectSecMode`, FIELD-NOTES "Device login").
+/// Project shared-key mode (`ModifyProjectSecMode`, docs/api.md §4.1).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SecMode {
     pub enabled: bool,
@@ -181,14 +181,14 @@ pub struct Device {
     /// Created by a device's first login under `AutoRegister`, not through `CreateDevice`.
     pub auto_registered: bool,
     pub status: DeviceStatus,
-    /// The last status change (FIELD-NOTES: `LastReportTime` is the last status change).
+    /// The last status change (`LastReportTime`, docs/api.md §4.6).
     pub last_report_time: i64,
     /// The last metadata edit.
     pub modify_time: i64,
     pub created_at: i64,
 }
 
-/// One page of a list: `number` from 1, `size` 1..=100 (PRODUCT.md §2, paging).
+/// One page of a list: `number` from 1, `size` 1..=100 (docs/api.md §2.5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
     pub number: u64,

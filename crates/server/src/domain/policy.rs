@@ -203,7 +203,7 @@ impl Domain {
     }
 
     /// Whether `remote` may control `field` under the project's policy in force: in `black` mode
-    /// every pair except the listed ones, in `white` mode only the listed ones (PRODUCT.md §4).
+    /// every pair except the listed ones, in `white` mode only the listed ones (docs/api.md §4.4).
     pub async fn policy_allows(
         &self,
         account: &AccountId,

@@ -166,7 +166,7 @@ impl Domain {
         Ok(())
     }
 
-    /// Stores the callback URL; delivery comes with the events that use it (FIELD-NOTES: the vendor
+    /// Stores the callback URL; delivery comes with the events that use it (docs/api.md §2.12: the vendor
     /// only calls back for cloud recording and relay events).
     pub async fn set_callback(
         &self,

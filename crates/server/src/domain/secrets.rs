@@ -1,7 +1,7 @@
 //! Secrets at rest: API secret keys, device tokens, project keys and callback sign keys are sealed
 //! with AES-256-GCM under a key derived from the configured master key (SHA-256 of it), so a copied
 //! database file does not hand them out. The signature schemes need the plain key to verify, so
-//! hashing is not possible (PRODUCT.md §3). Without a master key values are stored as they are and
+//! hashing is not possible (docs/api.md §3). Without a master key values are stored as they are and
 //! the server says so in its log at start.
 //!
 //! Sealed form: `enc1:` + base64(12-byte nonce || ciphertext+tag). Anything else is a plain value.

@@ -3,7 +3,7 @@
 //!
 //! A session has one field and one remote device; each device's samples form its *part*. The
 //! session spans from the earliest part start to the latest part end (part end = its StartTime +
-//! last TimeOffset, PRODUCT.md §2) and is live while a part is open. A part ends with `Final` or
+//! last TimeOffset, docs/api.md §2.8) and is live while a part is open. A part ends with `Final` or
 //! after `idle_timeout` seconds without a report; a device that comes back later reopens it.
 
 use super::device_login::{DeviceLogin, USE_PROJECT_KEY};
@@ -394,7 +394,7 @@ impl Domain {
                 ));
             }
         }
-        // PRODUCT.md §4: the peer must be a device of the other type in the same project, "otherwise
+        // docs/api.md §4.4: the peer must be a device of the other type in the same project, "otherwise
         // OperationDenied".
         let peer = match peer {
             Some(p) if p.device_type != device.device_type => p,
@@ -406,7 +406,7 @@ impl Domain {
                 )))
             }
         };
-        // Policy decides when a device joins a session (PRODUCT.md §4).
+        // Policy decides when a device joins a session (docs/api.md §4.4).
         if !context.joined {
             let (remote, field) = match device.device_type {
                 DeviceType::Remote => (&device.device_id, &peer.device_id),

@@ -1,11 +1,11 @@
 //! Statistics and usage minutes over sessions: DescribeSessionStatistics(+ByInterval),
-//! GetTotalDuration, GetDurationDetails. Semantics decided here (docs/semantics.md):
+//! GetTotalDuration, GetDurationDetails. Semantics decided here (docs/api.md §6):
 //! - a session counts in the window (or bucket) its StartTime falls in;
 //! - a session's minutes are ceil((EndTime − StartTime) / 60): a started minute counts, as in billing;
 //! - buckets (hour/day/month) and days follow the configured time zone (default +08:00);
 //! - usage classes follow the field device's configured resolution (ConfigWidth×ConfigHeight, else
 //!   Width×Height) by pixel count: SD ≤ 640×480, HD ≤ 1280×720, FHD ≤ 1920×1080, 2K ≤ 2560×1440, 4K
-//!   above; no video is Voice; multi-network sessions go to the Multi* columns (FIELD-NOTES, billing).
+//!   above; no video is Voice; multi-network sessions go to the Multi* columns (the vendor's billing classes).
 //! - Online is the minutes both devices spent in sessions (each part's minutes, summed);
 //! - DeductDuration weighs minutes: Online 1, Voice 1, SD 3, HD 5, FHD 12, 2K 24, 4K 48, Multi* ×1.2.
 
@@ -47,7 +47,7 @@ pub struct Usage {
 impl Usage {
     pub const COLUMNS: usize = 14;
 
-    /// The vendor's weights (FIELD-NOTES): Online 1, SD 3, HD 5, FHD 12, 2K 24, 4K 48, multi ×1.2.
+    /// The vendor's weights (docs/api.md §6): Online 1, SD 3, HD 5, FHD 12, 2K 24, 4K 48, multi ×1.2.
     pub fn deduct(&self) -> i64 {
         const W: [f64; 5] = [3.0, 5.0, 12.0, 24.0, 48.0];
         let single: f64 = (self.online + self.voice) as f64

@@ -1,4 +1,4 @@
-//! The API endpoint `/`: takes a raw HTTP request through the server checks of docs/protocol.md
+//! The API endpoint `/`: takes a raw HTTP request through the server checks of docs/protocol.md §8
 //! (the check order), in that order, and answers in the vendor's envelope — always HTTP 200,
 //! `Content-Type: application/json`, a RequestId always.
 //!
@@ -36,7 +36,7 @@ use tracing::Instrument;
 
 /// The API version served.
 pub const VERSION: &str = "2022-03-25";
-/// docs/protocol.md, limits: GET ≤ 32 KB, POST ≤ 1 MB with v1, ≤ 10 MB with TC3 (the vendor's
+/// docs/protocol.md §6.1: GET ≤ 32 KB, POST ≤ 1 MB with v1, ≤ 10 MB with TC3 (the vendor's
 /// "Request Structure" page). The server's own caps per request kind are lower (`Config`).
 pub const MAX_GET: usize = 32 * 1024;
 pub const MAX_V1_POST: usize = 1024 * 1024;
@@ -46,7 +46,7 @@ pub const MAX_TC3_POST: usize = crate::config::MAX_TC3_BODY;
 /// a known device with a wrong token (docs/security.md). Random per process: it matches nothing.
 static NO_SUCH_DEVICE_KEY: LazyLock<String> = LazyLock::new(crate::domain::ids::device_token);
 
-/// Parameters of v1 requests that are common, not business (§7 item 10).
+/// Parameters of v1 requests that are common, not business (docs/protocol.md §7 item 10).
 const V1_COMMON: &[&str] = &[
     "Action",
     "Version",
@@ -136,7 +136,7 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// `application/x-www-form-urlencoded` pairs, percent-decoded. A segment without `=` is malformed
-/// (the vendor's message, §5.2).
+/// (the vendor's message, docs/protocol.md §5.2).
 fn parse_pairs(raw: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
     let mut out = Vec::new();
     for segment in raw.split(|&b| b == b'&').filter(|s| !s.is_empty()) {
@@ -296,7 +296,7 @@ async fn process(
                 ApiError::invalid_authorization(None)
             })?;
             let host = host_of(&parts);
-            // docs/api.md §2: `trro` (configurable), or what the vendor's Node.js SDK derives from the
+            // docs/api.md §2.3: `trro` (configurable), or what the vendor's Node.js SDK derives from the
             // endpoint: the Host up to its first dot.
             let node_service = host.split('.').next().unwrap_or("");
             if parsed.service != state.config.service && parsed.service != node_service {
@@ -357,7 +357,7 @@ async fn process(
             let version = required(get("Version"), "Version")?;
             let timestamp_raw = required(get("Timestamp"), "Timestamp")?;
             let timestamp = integer(&timestamp_raw, "Timestamp")?;
-            // Python sends nonces up to 2^63-1 (docs/protocol.md, v1).
+            // Python sends nonces up to 2^63-1 (docs/protocol.md §1.4).
             integer(&required(get("Nonce"), "Nonce")?, "Nonce")?;
             let signature = required(get("Signature"), "Signature")?;
             let common = Common {
@@ -405,7 +405,7 @@ async fn process(
         ));
     }
     // Device credentials name a project and a device (`<ProjectId>:<DeviceId>[:<ExpireTime>]`,
-    // docs/api.md §4); API keys never contain ':'. An unknown device answers like a wrong token,
+    // docs/api.md §4.1); API keys never contain ':'. An unknown device answers like a wrong token,
     // after the same work (docs/security.md): its signature is checked against a key that matches
     // nothing.
     let (principal, secret_key, refusal) = if secret_id.contains(':') {
@@ -558,7 +558,7 @@ async fn process(
         }
     }
 
-    // 11. Rate limit per (account, action); per device for the device API (PRODUCT.md §4).
+    // 11. Rate limit per (account, action); per device for the device API (docs/api.md §4.7).
     let limited = match &principal {
         Principal::Account(account) => state.api_limiter.check(
             &(account.0.clone(), common.action.clone()),
@@ -606,7 +606,7 @@ enum Source {
     Body,
 }
 
-/// The Host as sent (§2.6): the Host header, or the HTTP/2 `:authority`.
+/// The Host as sent (docs/protocol.md §2.6): the Host header, or the HTTP/2 `:authority`.
 fn host_of(parts: &axum::http::request::Parts) -> &str {
     parts
         .headers

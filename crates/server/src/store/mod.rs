@@ -1,6 +1,6 @@
 //! The storage trait: domain-level operations, each backend writing the best SQL for its dialect.
 //! Nothing above this module sees SQL or a connection. Every method that reads or writes a tenant's
-//! data takes the account, and every query filters by it (PRODUCT.md §2: a foreign id is a missing id).
+//! data takes the account, and every query filters by it (docs/api.md §2.9: a foreign id is a missing id).
 //!
 //! Backends: `sqlite` (embedded, the default). PostgreSQL comes later behind the same trait.
 

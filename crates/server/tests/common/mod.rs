@@ -4,7 +4,7 @@
 //! time.
 //!
 //! Every reply goes through [`Reply::new`], which asserts what every API answer must be
-//! (tc-api3-protocol.md §4, §7 items 1–3): HTTP 200, `Content-Type: application/json` exactly, and a
+//! (docs/protocol.md §4, §7 items 1–3): HTTP 200, `Content-Type: application/json` exactly, and a
 //! `Response.RequestId` that is a lowercase UUID v4.
 //!
 //! ```ignore

@@ -285,7 +285,7 @@ pub fn apply(
     .and_then(|mut s| s.execute(params![part_key, new_last, outcome.accepted as i64, a.now, a.last]))
     .map_err(db)?;
 
-    // The session: span over its parts (PRODUCT.md §2), the field device's video, liveness.
+    // The session: span over its parts (docs/api.md §2.8), the field device's video, liveness.
     let part_end = part_start + new_last.max(0);
     if let Some(old) = old_start.filter(|old| part_start < *old && part_start / 3600 != old / 3600)
     {
