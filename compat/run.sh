@@ -2,6 +2,7 @@
 # Runs the vendor-client compatibility suite against a real `teleoscope serve`.
 #   compat/run.sh [pytest args...]        e.g. compat/run.sh -k tccli -x
 # Env: TELEOSCOPE_BIN (default: $REPO/target/debug/teleoscope), PYTHON (default: python3).
+# Needs Node.js 20+ and npm for the Node.js SDK tests (compat/node/, installed with `npm ci`).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,6 +29,22 @@ if [[ "$want" != "$have" ]]; then
   echo "compat/run.sh: installing pinned vendor clients into $VENV" >&2
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQ"
   echo "$want" > "$STAMP"
+fi
+
+# The Node.js SDK (compat/test_node_sdk.py): `npm ci` from the committed lock when node_modules is
+# missing or the lock changed (sha256 stamp in node_modules).
+NODE_DIR="$REPO/compat/node"
+NODE_STAMP="$NODE_DIR/node_modules/.package-lock.sha256"
+want="$(sha256sum "$NODE_DIR/package-lock.json" | cut -d' ' -f1)"
+have="$(cat "$NODE_STAMP" 2>/dev/null || true)"
+if [[ "$want" != "$have" ]]; then
+  if ! command -v npm >/dev/null; then
+    echo "compat/run.sh: npm not found: the Node.js SDK tests need Node.js 20 or later with npm" >&2
+    exit 2
+  fi
+  echo "compat/run.sh: installing the pinned Node.js SDK into $NODE_DIR/node_modules" >&2
+  (cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$want" > "$NODE_STAMP"
 fi
 
 export NO_PROXY="127.0.0.1,localhost"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: formatting, generated-code freshness, lints, unit and integration tests, and the
 # compatibility suite that drives a real `teleoscope serve` with the vendor's own SDK and tccli.
-# Installs what it needs (a Python venv with the pinned vendor packages under target/).
+# Installs what it needs (a Python venv with the pinned vendor packages under target/, and the pinned
+# Node.js SDK in compat/node/node_modules with `npm ci`; needs Node.js 20+ and npm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +23,6 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "unit and integration tests"
 cargo test --workspace --locked
 
-step "compatibility suite (official tencentcloud-sdk-python-trro and tccli)"
+step "compatibility suite (official tencentcloud-sdk-python-trro, tccli and tencentcloud-sdk-nodejs)"
 cargo build --bin teleoscope --locked
 bash compat/run.sh

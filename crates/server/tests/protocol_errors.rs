@@ -472,6 +472,64 @@ async fn tampered_body_is_signature_failure() {
     );
 }
 
+/// `r` with an Authorization computed over `host:<signed_host>`; the Host sent stays `r.host`.
+fn signed_over_host(r: Tc3, signed_host: &str) -> Tc3 {
+    let mut signer = r.clone();
+    signer.host = signed_host.into();
+    let auth = signer.authorization_value().expect("signed");
+    Tc3 {
+        authorization: Auth::Raw(auth),
+        ..r
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signature_over_the_host_without_its_port_is_accepted() {
+    // The vendor's Node.js SDK sends `Host: 127.0.0.1:<port>` but signs `host:127.0.0.1`.
+    let (s, k) = setup().await;
+    assert!(s.host.starts_with("127.0.0.1:"), "{}", s.host);
+    let r = s.tc3(&k, "CreateProject", json!({"ProjectName": "node_host"}));
+    signed_over_host(r, "127.0.0.1").send().await.ok();
+    // The same with the service the Node.js SDK derives from that endpoint (`127`).
+    let mut r = s.tc3(&k, "CreateProject", json!({"ProjectName": "node_service"}));
+    r.service = "127".into();
+    signed_over_host(r, "127.0.0.1").send().await.ok();
+    // An IPv6 Host keeps its brackets: `[::1]:<port>` may be signed as `[::1]`.
+    let ipv6 = format!("[::1]:{}", s.addr.port());
+    let r = s
+        .tc3(&k, "CreateProject", json!({"ProjectName": "node_v6"}))
+        .header("Host", &ipv6);
+    signed_over_host(r, "[::1]").send().await.ok();
+    assert_eq!(project_total(&s, &k).await, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signature_over_another_host_or_port_is_signature_failure() {
+    let (s, k) = setup().await;
+    let port = s.addr.port();
+    let other_port = format!("127.0.0.1:{}", port.wrapping_add(1));
+    for signed_host in [
+        "127.0.0.2",
+        "localhost",
+        other_port.as_str(),
+        "127.0.0",
+        "[::1]",
+    ] {
+        let r = s
+            .tc3(&k, "CreateProject", json!({"ProjectName": "wrong_host"}))
+            .language(EN);
+        assert_eq!(
+            signed_over_host(r, signed_host)
+                .send()
+                .await
+                .err("AuthFailure.SignatureFailure"),
+            SIGNATURE_FAILURE_EN,
+            "signed over host:{signed_host}"
+        );
+    }
+    assert_eq!(project_total(&s, &k).await, 0, "nothing was stored");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scope_date_not_the_utc_date_of_the_timestamp_is_signature_failure() {
     let (s, k) = setup().await;

@@ -4,6 +4,9 @@
 //! Decisions the vendor leaves open, and where they come from:
 //! - The Host goes into `host:` exactly as sent (§2.6): `tccli --endpoint http://h:p` signs the literal
 //!   `http://h:p`, so nothing is normalised.
+//! - A signature over the Host without its trailing `:port` is accepted too: the vendor's Node.js SDK
+//!   (`tencentcloud-sdk-nodejs`, `common/sign.js`) sends `Host: 127.0.0.1:8080` but signs
+//!   `host:127.0.0.1` (the URL's `hostname`), so it fails on any port but 443/80 otherwise.
 //! - Header values are signed as sent (what every SDK does) but a signature over lower-cased values
 //!   (the doc rule, its `x-tc-action:describeinstances` example) is accepted too (§7 item 6).
 //! - With `X-TC-Content-SHA256: UNSIGNED-PAYLOAD` the payload field is SHA-256 of that literal, not the
@@ -160,21 +163,44 @@ pub struct SignedRequest<'a> {
     pub timestamp: &'a str,
 }
 
-/// Recompute and compare in constant time, with values as sent and then lower-cased (§7 item 6).
+/// The Host without a trailing `:port` (`127.0.0.1:8080` -> `127.0.0.1`, `[::1]:8080` -> `[::1]`);
+/// `None` when it has none. Only `:` followed by ASCII digits to the end is a port: nothing else is
+/// rewritten.
+pub fn host_without_port(host: &str) -> Option<&str> {
+    let (name, port) = host.rsplit_once(':')?;
+    let is_port = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
+    (is_port && !name.is_empty()).then_some(name)
+}
+
+/// Recompute and compare in constant time, with values as sent and then lower-cased (§7 item 6),
+/// each with the Host as sent and then without its port (the Node.js SDK, see the module doc).
 pub fn verify(req: &SignedRequest<'_>, auth: &Authorization<'_>, secret_key: &str) -> bool {
     let key = signing_key(secret_key, auth.date, auth.service);
     let hash = payload_hash(req.body, req.unsigned_payload);
+    let mut variants = vec![req.headers.clone()];
+    let host = req.headers.iter().find(|(name, _)| *name == "host");
+    if let Some(bare) = host.and_then(|(_, value)| host_without_port(value.trim())) {
+        let mut headers = req.headers.clone();
+        for (name, value) in &mut headers {
+            if *name == "host" {
+                *value = bare;
+            }
+        }
+        variants.push(headers);
+    }
     [false, true].iter().any(|&lower| {
-        let canonical = canonical_request(
-            req.method,
-            req.query,
-            &req.headers,
-            auth.signed_headers_raw,
-            &hash,
-            lower,
-        );
-        let sts = string_to_sign(req.timestamp, auth.date, auth.service, &canonical);
-        same(signature(&key, &sts).as_bytes(), auth.signature.as_bytes())
+        variants.iter().any(|headers| {
+            let canonical = canonical_request(
+                req.method,
+                req.query,
+                headers,
+                auth.signed_headers_raw,
+                &hash,
+                lower,
+            );
+            let sts = string_to_sign(req.timestamp, auth.date, auth.service, &canonical);
+            same(signature(&key, &sts).as_bytes(), auth.signature.as_bytes())
+        })
     })
 }
 
@@ -494,6 +520,80 @@ mod tests {
         assert!(verify(&req, &auth, "Gu5t9xGARNpq86cd98joQYCN3*******"));
         req.body = b"{}";
         assert!(!verify(&req, &auth, "Gu5t9xGARNpq86cd98joQYCN3*******"));
+    }
+
+    #[test]
+    fn host_without_port_strips_only_a_trailing_numeric_port() {
+        assert_eq!(host_without_port("127.0.0.1:8080"), Some("127.0.0.1"));
+        assert_eq!(host_without_port("localhost:8080"), Some("localhost"));
+        assert_eq!(host_without_port("[::1]:8080"), Some("[::1]"));
+        assert_eq!(
+            host_without_port("http://127.0.0.1:8080"),
+            Some("http://127.0.0.1")
+        );
+        for none in [
+            "127.0.0.1",
+            "[::1]",
+            "trro.tencentcloudapi.com",
+            "host:",
+            ":8080",
+            "host:80a",
+            "host:+80",
+            "",
+        ] {
+            assert_eq!(host_without_port(none), None, "{none:?}");
+        }
+    }
+
+    /// What the Node.js SDK sends: `Host: 127.0.0.1:8080`, signed over `host:127.0.0.1`.
+    #[test]
+    fn verify_accepts_a_signature_over_the_host_without_its_port_and_nothing_else() {
+        let signed_over = |host: &str| {
+            authorization(
+                ID,
+                KEY,
+                "trro",
+                1_700_000_000,
+                "POST",
+                "",
+                host,
+                "application/json",
+                BODY,
+                false,
+            )
+        };
+        let check = |header: &str, sent_host: &str| {
+            let auth = parse_authorization(header).unwrap();
+            let req = SignedRequest {
+                method: "POST",
+                query: "",
+                headers: vec![("content-type", "application/json"), ("host", sent_host)],
+                body: BODY,
+                unsigned_payload: false,
+                timestamp: "1700000000",
+            };
+            verify(&req, &auth, KEY)
+        };
+        for (signed, sent) in [
+            ("127.0.0.1:8080", "127.0.0.1:8080"),
+            ("127.0.0.1", "127.0.0.1:8080"),
+            ("localhost", "localhost:8080"),
+            ("[::1]", "[::1]:8080"),
+            ("[::1]:8080", "[::1]:8080"),
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ] {
+            assert!(check(&signed_over(signed), sent), "{signed} for {sent}");
+        }
+        for (signed, sent) in [
+            ("127.0.0.2", "127.0.0.1:8080"),
+            ("127.0.0.1:9090", "127.0.0.1:8080"),
+            ("127.0.0.1:8080", "127.0.0.1"),
+            ("localhost", "127.0.0.1:8080"),
+            ("[::1", "[::1]:8080"),
+            ("127.0.0", "127.0.0.1"),
+        ] {
+            assert!(!check(&signed_over(signed), sent), "{signed} for {sent}");
+        }
     }
 
     #[test]

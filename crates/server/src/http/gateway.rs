@@ -443,7 +443,8 @@ async fn process(
         Scheme::V1 { .. } => Held::empty(),
     };
 
-    // 8. Signature.
+    // 8. Signature. The Host goes in as sent; `tc3::verify` also accepts it without its `:port`
+    // (the vendor's Node.js SDK signs the hostname only).
     let host = host_of(&parts);
     let valid = match &scheme {
         Scheme::Tc3(auth) => {
