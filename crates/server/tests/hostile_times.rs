@@ -427,6 +427,7 @@ async fn duration_details_page_through_a_long_window() {
     let facts = facts(&s, &key, &pid).await;
     let first = *starts.iter().min().unwrap();
     let last = *starts.iter().max().unwrap();
+    let before = peak_rss_mb();
     // From just after the first session (its day keeps none) to just before the last one.
     for (from, to, n_days) in [(0, LATEST, 27), (first + 1, last - 1, 25)] {
         let days: Vec<(i64, Totals)> = by_bucket(&facts, Interval::Day, from, to)
@@ -481,6 +482,21 @@ async fn duration_details_page_through_a_long_window() {
             assert_eq!(got, want, "page {n} of window {from}..{to}");
         }
     }
+    // Only the pages' days were added up: the 2.9 million days of the window were never made
+    // (they took 500 MB). The server runs in this process; its peak memory is this one's.
+    let grown = peak_rss_mb() - before;
+    assert!(grown < 200, "the peak memory grew by {grown} MB");
+}
+
+/// The most memory this process (the test and the server in it) has held, in MB: `VmHWM` on
+/// Linux, 0 elsewhere.
+fn peak_rss_mb() -> i64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<i64>().ok())
+        .map_or(0, |kb| kb / 1024)
 }
 
 /// An answer lists at most MAX_BUCKETS (a leap year of hours) buckets with sessions: a year of
