@@ -229,10 +229,11 @@ fn bucket_at(tz: FixedOffset, interval: Interval, t: i64) -> Result<(i64, i64), 
 
 /// The most buckets one DescribeSessionStatisticsByInterval answer holds: a leap year of hours
 /// (366 × 24). The vendor documents no bound (api.json: `StatisticInterval` hour|day|month,
-/// `StartTime`/`EndTime` optional seconds) and its own example on the action's page asks for hours
-/// from `StartTime` 0 to 1670000000, so the bound is on buckets *with sessions* (the only ones an
-/// answer lists), not on the window: any window is accepted, and the work follows its sessions. A
-/// year by hour is the longest regular report; the answer stays under about 2 MB of JSON.
+/// `StartTime`/`EndTime` optional seconds), and its own example on the action's page
+/// (cloud.tencent.com/document/api/1584/89824) asks for hours from `StartTime` 0 to 1670000000:
+/// so the bound is on buckets *with sessions* (the only ones an answer lists), not on the window.
+/// Any window is accepted and the work follows its sessions. A year by hour is the longest regular
+/// report; the answer stays under about 2 MB of JSON.
 pub const MAX_BUCKETS: usize = 8784;
 
 /// How many quarters or days with sessions [`Domain::busy_buckets`] reads from the store at a time.
