@@ -554,7 +554,7 @@ async fn bucket_statistics_equal_a_direct_count_in_any_time_zone() {
     let other = teleoscope::store::open(&url, -(5 * 3600 + 1800)).unwrap();
     let west = FixedOffset::west_opt(5 * 3600 + 1800).unwrap();
     let days: Vec<(i64, i64)> = (0..5)
-        .map(|d| bucket(west, Interval::Day, t0 + d * 86_400))
+        .map(|d| bucket(west, Interval::Day, t0 + d * 86_400).unwrap())
         .collect();
     let counted = other.active_devices(&account, &pid, &days).await.unwrap();
     let expected: Vec<_> = days.iter().map(|(a, b)| direct(*a, *b)).collect();

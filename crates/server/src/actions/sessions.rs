@@ -1,6 +1,7 @@
 //! DescribeDeviceSessionList, DescribeDeviceSessionDetails, DescribeRecentSessionList.
 
 use super::{page, Ctx, Handler};
+use crate::domain::clock;
 use crate::domain::samples::{Columns, Metric};
 use crate::domain::sessions::PartDetail;
 use crate::errors::DomainError;
@@ -23,17 +24,6 @@ fn device_filter(d: Option<String>) -> Option<String> {
     d.filter(|d| !d.is_empty())
 }
 
-fn non_negative(param: &'static str, v: Option<i64>) -> Result<Option<i64>, DomainError> {
-    match v {
-        Some(t) if t < 0 => Err(DomainError::invalid(
-            param,
-            t.to_string(),
-            "UNIX seconds, not negative",
-        )),
-        other => Ok(other),
-    }
-}
-
 #[async_trait]
 impl Handler for DescribeDeviceSessionListRequest {
     type Response = DescribeDeviceSessionListResponse;
@@ -42,8 +32,8 @@ impl Handler for DescribeDeviceSessionListRequest {
         // The seed's example sends `"StartTime": "0"`: zero is "from the beginning".
         let filter = SessionFilter {
             device_id: device_filter(self.DeviceId),
-            from: non_negative("StartTime", self.StartTime)?.filter(|t| *t > 0),
-            to: non_negative("EndTime", self.EndTime)?.filter(|t| *t > 0),
+            from: clock::time_opt("StartTime", self.StartTime)?.filter(|t| *t > 0),
+            to: clock::time_opt("EndTime", self.EndTime)?.filter(|t| *t > 0),
             updated_since: None,
         };
         let (total, rows) = ctx
@@ -76,12 +66,14 @@ impl Handler for DescribeRecentSessionListRequest {
     async fn handle(self, ctx: &Ctx<'_>) -> Result<Self::Response, DomainError> {
         let page = page(Some(self.PageNumber), Some(self.PageSize), "PageNumber")?;
         // api.json: the window is at most the last two hours; an absent or out-of-range StartTime is
-        // two hours ago, an absent or out-of-range EndTime is now.
+        // two hours ago, an absent or out-of-range EndTime is now. "Out of range" is a time outside
+        // those two hours; a value that is no time at all (negative, past year 9999) is refused as
+        // for every other action.
         let now = ctx.domain.clock.now();
         let earliest = now - 2 * 3600;
         let within = |t: Option<i64>| t.filter(|t| (earliest..=now).contains(t));
-        let from = within(non_negative("StartTime", self.StartTime)?).unwrap_or(earliest);
-        let to = within(non_negative("EndTime", self.EndTime)?).unwrap_or(now);
+        let from = within(clock::time_opt("StartTime", self.StartTime)?).unwrap_or(earliest);
+        let to = within(clock::time_opt("EndTime", self.EndTime)?).unwrap_or(now);
         let filter = SessionFilter {
             device_id: device_filter(self.DeviceId),
             from: None,
@@ -184,8 +176,8 @@ fn detail(session_id: &str, project_id: &str, d: PartDetail) -> SessionDeviceDet
 impl Handler for DescribeDeviceSessionDetailsRequest {
     type Response = DescribeDeviceSessionDetailsResponse;
     async fn handle(self, ctx: &Ctx<'_>) -> Result<Self::Response, DomainError> {
-        let from = non_negative("StartTime", self.StartTime)?;
-        let to = non_negative("EndTime", self.EndTime)?;
+        let from = clock::time_opt("StartTime", self.StartTime)?;
+        let to = clock::time_opt("EndTime", self.EndTime)?;
         let (session, parts) = ctx
             .domain
             .session_details(ctx.account, &self.SessionId, from, to)

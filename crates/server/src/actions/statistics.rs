@@ -2,6 +2,7 @@
 //! GetDurationDetails. Semantics in `domain::usage`.
 
 use super::{page, Ctx, Handler};
+use crate::domain::clock;
 use crate::domain::usage::{Interval, Scope, Usage};
 use crate::errors::DomainError;
 use async_trait::async_trait;
@@ -32,25 +33,24 @@ macro_rules! usage {
     }};
 }
 
-/// [from, to) from optional bounds; an absent end is "now + 1".
+/// [from, to) from optional bounds: an absent StartTime is 0 (every session), an absent EndTime is
+/// now; EndTime is inclusive (the vendor's examples ask for StartTime = EndTime). Both must be times
+/// a request may name (`clock::time`). The window's length is not limited: the work follows the
+/// sessions in it (`domain::usage`), and only buckets with sessions are listed.
 fn window(ctx: &Ctx<'_>, from: Option<i64>, to: Option<i64>) -> Result<(i64, i64), DomainError> {
-    let from = from.unwrap_or(0);
-    let to = to.map(|t| t + 1).unwrap_or(ctx.domain.clock.now() + 1);
-    if from < 0 {
-        return Err(DomainError::invalid(
-            "StartTime",
-            from.to_string(),
-            "UNIX seconds, not negative",
-        ));
-    }
-    if to <= from {
+    let from = clock::time_opt("StartTime", from)?.unwrap_or(0);
+    let end = match clock::time_opt("EndTime", to)? {
+        Some(t) => t,
+        None => ctx.domain.clock.now().clamp(0, clock::LATEST),
+    };
+    if end < from {
         return Err(DomainError::invalid(
             "EndTime",
-            (to - 1).to_string(),
-            "not before StartTime",
+            end.to_string(),
+            format!("not before StartTime ({from})"),
         ));
     }
-    Ok((from, to))
+    Ok((from, end + 1))
 }
 
 fn scope<'a>(project_id: &'a str, device_id: &'a Option<String>, from: i64, to: i64) -> Scope<'a> {
@@ -159,23 +159,18 @@ impl Handler for GetDurationDetailsRequest {
     async fn handle(self, ctx: &Ctx<'_>) -> Result<Self::Response, DomainError> {
         let page = page(Some(self.PageNum), Some(self.PageSize), "PageNum")?;
         let (from, to) = window(ctx, Some(self.StartTime), Some(self.EndTime))?;
-        let days = ctx
+        let (total, days) = ctx
             .domain
             .usage_by_day(
                 ctx.account,
                 scope(&self.ProjectId, &self.DeviceId, from, to),
                 ctx.tz,
+                page,
             )
             .await?;
-        let total = days.len() as i64;
-        let list = days
-            .iter()
-            .skip(page.offset() as usize)
-            .take(page.size as usize)
-            .map(|(start, u)| day(*start, u))
-            .collect();
+        let list = days.iter().map(|(start, u)| day(*start, u)).collect();
         Ok(GetDurationDetailsResponse {
-            TotalCount: total,
+            TotalCount: total as i64,
             DurationDetails: list,
         })
     }

@@ -9,12 +9,13 @@
 //! - Online is the minutes both devices spent in sessions (each part's minutes, summed);
 //! - DeductDuration weighs minutes: Online 1, Voice 1, SD 3, HD 5, FHD 12, 2K 24, 4K 48, Multi* ×1.2.
 
+use super::clock::{self, TIME_RANGE};
 use super::quality::Grade;
-use super::{AccountId, Domain};
+use super::{AccountId, Domain, Page};
 use crate::errors::DomainError;
-use crate::store::SessionFacts;
-use chrono::{Datelike, FixedOffset, TimeZone, Timelike};
-use std::collections::HashSet;
+use crate::store::{Grain, SessionFacts};
+use chrono::{Datelike, FixedOffset, NaiveDate, TimeZone, Timelike};
+use std::collections::{BTreeMap, HashSet};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Statistics {
@@ -190,50 +191,53 @@ fn class_of(f: &SessionFacts) -> Option<usize> {
     Some(LIMITS.iter().position(|l| pixels <= *l).unwrap_or(4))
 }
 
-/// The start of the bucket holding `t`, and the start of the next one.
-pub fn bucket(tz: FixedOffset, interval: Interval, t: i64) -> (i64, i64) {
-    let local = tz.timestamp_opt(t, 0).single().expect("valid timestamp");
-    let day = local.date_naive();
-    let at = |d: chrono::NaiveDate| {
-        tz.from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"))
-            .unwrap()
-            .timestamp()
+/// The start of the bucket holding `t`, and the start of the next one; `None` outside the calendar
+/// chrono holds (about ±262,000 years: far beyond [`clock::LATEST`], which the actions enforce).
+pub fn bucket(tz: FixedOffset, interval: Interval, t: i64) -> Option<(i64, i64)> {
+    let local = tz.timestamp_opt(t, 0).single()?;
+    let at = |d: NaiveDate| {
+        tz.from_local_datetime(&d.and_hms_opt(0, 0, 0)?)
+            .single()
+            .map(|t| t.timestamp())
     };
     match interval {
         Interval::Hour => {
             let start = t - i64::from(local.minute()) * 60 - i64::from(local.second());
-            (start, start + 3600)
+            Some((start, start.checked_add(3600)?))
         }
         Interval::Day => {
-            let start = at(day);
-            (start, start + 86_400)
+            let day = local.date_naive();
+            Some((at(day)?, at(day.succ_opt()?)?))
         }
         Interval::Month => {
-            let first = day.with_day(1).expect("day 1");
-            let next = if first.month() == 12 {
-                first
-                    .with_year(first.year() + 1)
-                    .and_then(|d| d.with_month(1))
+            let (y, m) = (local.year(), local.month());
+            let first = NaiveDate::from_ymd_opt(y, m, 1)?;
+            let next = if m == 12 {
+                NaiveDate::from_ymd_opt(y.checked_add(1)?, 1, 1)
             } else {
-                first.with_month(first.month() + 1)
-            }
-            .expect("valid month");
-            (at(first), at(next))
+                NaiveDate::from_ymd_opt(y, m + 1, 1)
+            }?;
+            Some((at(first)?, at(next)?))
         }
     }
 }
 
-/// The buckets covering [from, to), cut to it at both ends.
-fn buckets(tz: FixedOffset, interval: Interval, from: i64, to: i64) -> Vec<(i64, i64)> {
-    let mut out = Vec::new();
-    let mut t = from;
-    while t < to {
-        let (start, next) = bucket(tz, interval, t);
-        out.push((start.max(from), next.min(to)));
-        t = next;
-    }
-    out
+fn bucket_at(tz: FixedOffset, interval: Interval, t: i64) -> Result<(i64, i64), DomainError> {
+    bucket(tz, interval, t)
+        .ok_or_else(|| DomainError::invalid("StartTime", t.to_string(), TIME_RANGE))
 }
+
+/// The most buckets one DescribeSessionStatisticsByInterval answer holds: a leap year of hours
+/// (366 × 24). The vendor documents no bound (api.json: `StatisticInterval` hour|day|month,
+/// `StartTime`/`EndTime` optional seconds), and its own example on the action's page
+/// (cloud.tencent.com/document/api/1584/89824) asks for hours from `StartTime` 0 to 1670000000:
+/// so the bound is on buckets *with sessions* (the only ones an answer lists), not on the window.
+/// Any window is accepted and the work follows its sessions. A year by hour is the longest regular
+/// report; the answer stays under about 2 MB of JSON.
+pub const MAX_BUCKETS: usize = 8784;
+
+/// How many quarters or days with sessions [`Domain::busy_buckets`] reads from the store at a time.
+const SPANS_PER_READ: usize = 4096;
 
 /// Which sessions a statistic covers: a project's, optionally one device's, starting in [from, to).
 #[derive(Debug, Clone, Copy)]
@@ -244,6 +248,54 @@ pub struct Scope<'a> {
     pub to: i64,
 }
 
+impl Scope<'_> {
+    /// The window holds at least a second and lies within the times a request may name; the
+    /// actions check their parameters first (with their names), this keeps every caller honest.
+    fn check(&self) -> Result<(), DomainError> {
+        clock::time("StartTime", self.from)?;
+        if self.to <= self.from || self.to > clock::LATEST + 1 {
+            return Err(DomainError::invalid(
+                "EndTime",
+                self.to.saturating_sub(1).to_string(),
+                format!(
+                    "not before StartTime ({}) and at most {}",
+                    self.from,
+                    clock::LATEST
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A bucket cut to the window.
+    fn cut(&self, (start, next): (i64, i64)) -> (i64, i64) {
+        (start.max(self.from), next.min(self.to))
+    }
+
+    fn too_many(&self, interval: Interval) -> DomainError {
+        let unit = match interval {
+            Interval::Hour => "hours",
+            Interval::Day => "days",
+            Interval::Month => "months",
+        };
+        DomainError::invalid(
+            "EndTime",
+            (self.to - 1).to_string(),
+            format!(
+                "from StartTime {} it makes a window with sessions in more than {MAX_BUCKETS} {unit}; \
+                 one answer holds at most {MAX_BUCKETS} buckets with sessions: ask for a shorter window",
+                self.from
+            ),
+        )
+    }
+}
+
+/// The index of the range (sorted, disjoint) holding `t`, if any.
+fn range_of(ranges: &[(i64, i64)], t: i64) -> Option<usize> {
+    let i = ranges.partition_point(|(_, to)| *to <= t);
+    (i < ranges.len() && ranges[i].0 <= t).then_some(i)
+}
+
 /// Totals and (for statistics) active devices per range, from the store's quarter-hour sums or, for
 /// one device, from its sessions directly.
 struct Ranged {
@@ -251,7 +303,12 @@ struct Ranged {
     active: Vec<(i64, i64)>,
 }
 
+/// One bucket of one device's sessions: the whole bucket, its totals, its active devices.
+type DeviceBucket = ((i64, i64), Totals, (i64, i64));
+
 impl Domain {
+    /// Totals (and active devices) of the scope's sessions in each of `ranges` (sorted, disjoint,
+    /// inside the window). The caller has checked the scope and the project.
     async fn ranged(
         &self,
         account: &AccountId,
@@ -259,7 +316,6 @@ impl Domain {
         ranges: &[(i64, i64)],
         with_devices: bool,
     ) -> Result<Ranged, DomainError> {
-        self.project(account, scope.project_id).await?;
         if let Some(device) = scope.device_id {
             // One device's sessions are few: add them up directly.
             let facts = self
@@ -276,10 +332,7 @@ impl Domain {
             let mut devices: Vec<(HashSet<&str>, HashSet<&str>)> =
                 vec![Default::default(); ranges.len()];
             for f in &facts {
-                if let Some(i) = ranges
-                    .iter()
-                    .position(|(s, e)| (*s..*e).contains(&f.start_time))
-                {
+                if let Some(i) = range_of(ranges, f.start_time) {
                     totals[i] = totals[i].plus(&Totals::of(f));
                     devices[i].0.insert(&f.field_device_id);
                     devices[i].1.insert(&f.remote_device_id);
@@ -323,18 +376,110 @@ impl Domain {
         Ok(Ranged { totals, active })
     }
 
+    /// One device's sessions in the window, added up per bucket with sessions, oldest first: the
+    /// work is that of the device's sessions, whatever the window.
+    async fn device_buckets(
+        &self,
+        account: &AccountId,
+        scope: Scope<'_>,
+        device: &str,
+        interval: Interval,
+        tz: FixedOffset,
+    ) -> Result<Vec<DeviceBucket>, DomainError> {
+        let facts = self
+            .store
+            .session_facts(
+                account,
+                scope.project_id,
+                Some(device),
+                scope.from,
+                scope.to,
+            )
+            .await?;
+        type Sets<'f> = (HashSet<&'f str>, HashSet<&'f str>);
+        let mut by: BTreeMap<i64, (i64, Totals, Sets<'_>)> = BTreeMap::new();
+        for f in &facts {
+            let (start, next) = bucket_at(tz, interval, f.start_time)?;
+            let (_, t, (field, remote)) = by
+                .entry(start)
+                .or_insert_with(|| (next, Totals::default(), Default::default()));
+            *t = t.plus(&Totals::of(f));
+            field.insert(&f.field_device_id);
+            remote.insert(&f.remote_device_id);
+        }
+        Ok(by
+            .into_iter()
+            .map(|(start, (next, t, (f, r)))| ((start, next), t, (f.len() as i64, r.len() as i64)))
+            .collect())
+    }
+
+    /// Visits, oldest first, the buckets of `interval` (whole, not cut to the window) in which the
+    /// scope's project has sessions starting, as long as `visit` answers true. They are found from
+    /// the store's quarters (hour buckets) or local days (day and month buckets) with sessions, read
+    /// a page at a time: the work follows the sessions, never the length of the window, and empty
+    /// buckets are never made. The first and the last bucket may hold no session of the window (it
+    /// may cut their quarters or days); every other one holds one, as the store's days are those of
+    /// the configured time zone (`lib.rs` opens it so).
+    async fn busy_buckets(
+        &self,
+        account: &AccountId,
+        scope: Scope<'_>,
+        interval: Interval,
+        tz: FixedOffset,
+        mut visit: impl FnMut((i64, i64)) -> bool + Send,
+    ) -> Result<(), DomainError> {
+        let grain = match interval {
+            Interval::Hour => Grain::Quarter,
+            Interval::Day | Interval::Month => Grain::Day,
+        };
+        let mut from = scope.from;
+        let mut last = None;
+        loop {
+            let spans = self
+                .store
+                .session_spans(
+                    account,
+                    scope.project_id,
+                    (from, scope.to),
+                    grain,
+                    SPANS_PER_READ,
+                )
+                .await?;
+            for &(a, b) in &spans {
+                let mut t = a.max(scope.from);
+                while t < b.min(scope.to) {
+                    let (start, next) = bucket_at(tz, interval, t)?;
+                    if last != Some(start) {
+                        last = Some(start);
+                        if !visit((start, next)) {
+                            return Ok(());
+                        }
+                    }
+                    t = next;
+                }
+            }
+            match spans.last() {
+                Some(&(_, end)) if spans.len() == SPANS_PER_READ => from = end,
+                _ => return Ok(()),
+            }
+        }
+    }
+
     pub async fn statistics(
         &self,
         account: &AccountId,
         scope: Scope<'_>,
     ) -> Result<Statistics, DomainError> {
+        scope.check()?;
+        self.project(account, scope.project_id).await?;
         let r = self
             .ranged(account, scope, &[(scope.from, scope.to)], true)
             .await?;
         Ok(r.totals[0].statistics(r.active[0].0, r.active[0].1))
     }
 
-    /// Statistics per non-empty bucket, oldest first: (bucket start, next bucket start, statistics).
+    /// Statistics per bucket with sessions, oldest first: (bucket start, next bucket start,
+    /// statistics); at most [`MAX_BUCKETS`] of them, else `InvalidParameterValue` (EndTime).
     pub async fn statistics_by_interval(
         &self,
         account: &AccountId,
@@ -342,41 +487,109 @@ impl Domain {
         interval: Interval,
         tz: FixedOffset,
     ) -> Result<Vec<(i64, i64, Statistics)>, DomainError> {
-        let ranges = buckets(tz, interval, scope.from, scope.to);
-        let r = self.ranged(account, scope, &ranges, true).await?;
-        Ok(ranges
-            .iter()
-            .zip(r.totals.iter().zip(&r.active))
-            .filter(|(_, (t, _))| t.sessions > 0)
-            .map(|(range, (t, a))| {
-                let (start, next) = bucket(tz, interval, range.0);
-                (start, next, t.statistics(a.0, a.1))
+        scope.check()?;
+        self.project(account, scope.project_id).await?;
+        let rows: Vec<(i64, i64, Statistics)> = if let Some(device) = scope.device_id {
+            self.device_buckets(account, scope, device, interval, tz)
+                .await?
+                .into_iter()
+                .map(|((start, next), t, a)| (start, next, t.statistics(a.0, a.1)))
+                .collect()
+        } else {
+            // Two more than the bound: the first and the last may turn out empty.
+            let mut busy = Vec::new();
+            self.busy_buckets(account, scope, interval, tz, |b| {
+                busy.push(b);
+                busy.len() <= MAX_BUCKETS + 2
             })
-            .collect())
+            .await?;
+            if busy.len() > MAX_BUCKETS + 2 {
+                return Err(scope.too_many(interval));
+            }
+            let cut: Vec<(i64, i64)> = busy.iter().map(|b| scope.cut(*b)).collect();
+            let r = self.ranged(account, scope, &cut, true).await?;
+            busy.iter()
+                .zip(r.totals.iter().zip(&r.active))
+                .filter(|(_, (t, _))| t.sessions > 0)
+                .map(|(b, (t, a))| (b.0, b.1, t.statistics(a.0, a.1)))
+                .collect()
+        };
+        if rows.len() > MAX_BUCKETS {
+            return Err(scope.too_many(interval));
+        }
+        Ok(rows)
     }
 
     pub async fn usage(&self, account: &AccountId, scope: Scope<'_>) -> Result<Usage, DomainError> {
+        scope.check()?;
+        self.project(account, scope.project_id).await?;
         let r = self
             .ranged(account, scope, &[(scope.from, scope.to)], false)
             .await?;
         Ok(r.totals[0].usage)
     }
 
-    /// Usage per day (configured time zone) with sessions, oldest first.
+    /// One page of the usage per day (configured time zone) with sessions, oldest first, and how
+    /// many such days the window holds. Only the page's days are added up; the others are
+    /// counted as the store's days with sessions go by, so a window of centuries costs what its
+    /// sessions cost (GetDurationDetails pages by PageNum/PageSize, api.json).
     pub async fn usage_by_day(
         &self,
         account: &AccountId,
         scope: Scope<'_>,
         tz: FixedOffset,
-    ) -> Result<Vec<(i64, Usage)>, DomainError> {
-        let ranges = buckets(tz, Interval::Day, scope.from, scope.to);
-        let r = self.ranged(account, scope, &ranges, false).await?;
-        Ok(ranges
+        page: Page,
+    ) -> Result<(u64, Vec<(i64, Usage)>), DomainError> {
+        scope.check()?;
+        self.project(account, scope.project_id).await?;
+        let offset = page.number.saturating_sub(1).saturating_mul(page.size);
+        if let Some(device) = scope.device_id {
+            let days = self
+                .device_buckets(account, scope, device, Interval::Day, tz)
+                .await?;
+            let list = days
+                .iter()
+                .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+                .take(page.size as usize)
+                .map(|((start, _), t, _)| (*start, t.usage))
+                .collect();
+            return Ok((days.len() as u64, list));
+        }
+        // Kept: day 0 and the last day (the window's edges may leave them empty), and the days
+        // offset..=offset + size (one more than the page: if day 0 is empty, the page moves on one).
+        let (mut n, mut kept, mut last) = (0u64, Vec::new(), None);
+        let through = offset.saturating_add(page.size);
+        self.busy_buckets(account, scope, Interval::Day, tz, |b| {
+            if n == 0 || (offset..=through).contains(&n) {
+                kept.push((n, b));
+            }
+            last = Some((n, b));
+            n += 1;
+            true
+        })
+        .await?;
+        if let Some(l) = last.filter(|l| kept.last().map(|k| k.0) != Some(l.0)) {
+            kept.push(l);
+        }
+        let cut: Vec<(i64, i64)> = kept.iter().map(|(_, b)| scope.cut(*b)).collect();
+        let r = self.ranged(account, scope, &cut, false).await?;
+        let empty = |i: u64| {
+            kept.iter()
+                .zip(&r.totals)
+                .any(|((k, _), t)| *k == i && t.sessions == 0)
+        };
+        let (first_empty, last_empty) = (n > 0 && empty(0), n > 1 && empty(n - 1));
+        let total = n - u64::from(first_empty) - u64::from(last_empty);
+        let from = offset.saturating_add(u64::from(first_empty));
+        let list = kept
             .iter()
             .zip(&r.totals)
-            .filter(|(_, t)| t.sessions > 0)
-            .map(|(range, t)| (bucket(tz, Interval::Day, range.0).0, t.usage))
-            .collect())
+            .filter(|((k, _), t)| {
+                (from..from.saturating_add(page.size)).contains(k) && t.sessions > 0
+            })
+            .map(|((_, (start, _)), t)| (*start, t.usage))
+            .collect();
+        Ok((total, list))
     }
 }
 
@@ -464,14 +677,30 @@ mod tests {
         let t = 1_719_333_000;
         assert_eq!(
             bucket(tz, Interval::Day, t),
-            (1_719_331_200, 1_719_331_200 + 86_400)
+            Some((1_719_331_200, 1_719_331_200 + 86_400))
         );
         assert_eq!(
             bucket(tz, Interval::Hour, t),
-            (1_719_331_200, 1_719_334_800)
+            Some((1_719_331_200, 1_719_334_800))
         );
-        let (m0, m1) = bucket(tz, Interval::Month, t);
+        let (m0, m1) = bucket(tz, Interval::Month, t).unwrap();
         assert_eq!(m0, 1_719_763_200 - 30 * 86_400); // 2024-06-01 00:00 +08:00
         assert_eq!(m1, 1_719_763_200); // 2024-07-01 00:00 +08:00
+    }
+
+    #[test]
+    fn buckets_at_the_ends_of_the_calendar_and_beyond() {
+        let tz = FixedOffset::east_opt(8 * 3600).unwrap();
+        for interval in [Interval::Hour, Interval::Day, Interval::Month] {
+            // 9999-12-31T23:59:59Z is already 10000-01-01 at +08:00: still a bucket.
+            for t in [0, clock::LATEST] {
+                let (start, next) = bucket(tz, interval, t).unwrap();
+                assert!(start <= t && t < next, "{interval:?} {t}");
+            }
+            // 2^43 s is past chrono's calendar: no bucket, and no panic.
+            for t in [1 << 43, i64::MAX, i64::MIN] {
+                assert_eq!(bucket(tz, interval, t), None, "{interval:?} {t}");
+            }
+        }
     }
 }

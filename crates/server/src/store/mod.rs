@@ -319,6 +319,19 @@ pub trait Store: Send + Sync {
         project_id: &str,
         ranges: &[(i64, i64)],
     ) -> Result<Vec<(i64, i64)>>;
+    /// Where the project's sessions start: the spans [start, end) of the quarter hours
+    /// ([`Grain::Quarter`]) or of the store's local days ([`Grain::Day`]) in which at least one
+    /// session starts, that meet [from, to); ascending, at most `limit` (read on from the last
+    /// span's end). Statistics by hour, day or month and usage by day visit only these, so their
+    /// work follows the sessions, not the length of the window.
+    async fn session_spans(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        window: (i64, i64),
+        grain: Grain,
+        limit: usize,
+    ) -> Result<Vec<(i64, i64)>>;
 
     // --- upkeep (idle timeouts, heartbeats, scoring) ---
     /// Ends parts without a report since `cutoff`; their devices become `ready` if they sent a
@@ -382,6 +395,13 @@ pub trait Store: Send + Sync {
 pub struct ReportContext {
     pub peer: Option<Device>,
     pub joined: bool,
+}
+
+/// The spans [`Store::session_spans`] answers in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grain {
+    Quarter,
+    Day,
 }
 
 /// Open the store a URL names: `sqlite://PATH`. `day_offset`: the configured time zone's UTC offset

@@ -17,8 +17,8 @@ use crate::domain::{
 };
 use crate::errors::StoreError;
 use crate::store::{
-    Append, AppendOutcome, AppendRejection, DeviceChanges, PartRow, PolicyUpdate, ProjectChanges,
-    ReportContext, Result, SessionFacts, SessionFilter, SessionRow, Store,
+    Append, AppendOutcome, AppendRejection, DeviceChanges, Grain, PartRow, PolicyUpdate,
+    ProjectChanges, ReportContext, Result, SessionFacts, SessionFilter, SessionRow, Store,
 };
 use async_trait::async_trait;
 use r2d2_sqlite::rusqlite::{self, params, Connection};
@@ -212,6 +212,16 @@ macro_rules! delegate_store {
                 ranges: &[(i64, i64)],
             ) -> Result<Vec<(i64, i64)>> {
                 self.inner.active_devices(a, p, ranges).await
+            }
+            async fn session_spans(
+                &self,
+                a: &AccountId,
+                p: &str,
+                window: (i64, i64),
+                grain: Grain,
+                limit: usize,
+            ) -> Result<Vec<(i64, i64)>> {
+                self.inner.session_spans(a, p, window, grain, limit).await
             }
             async fn compact_parts(&self, limit: u32) -> Result<u64> {
                 self.inner.compact_parts(limit).await

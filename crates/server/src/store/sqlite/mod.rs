@@ -11,8 +11,8 @@ pub use sessions::COMPACT_LIVE_CHUNKS;
 mod writer;
 
 use super::{
-    Append, AppendOutcome, AppendRejection, DeviceChanges, PartRow, PolicyUpdate, ProjectChanges,
-    ReportContext, Result, SessionFacts, SessionFilter, SessionRow, Store,
+    Append, AppendOutcome, AppendRejection, DeviceChanges, Grain, PartRow, PolicyUpdate,
+    ProjectChanges, ReportContext, Result, SessionFacts, SessionFilter, SessionRow, Store,
 };
 use crate::domain::usage::Totals;
 use crate::domain::{
@@ -1018,6 +1018,19 @@ impl Store for SqliteStore {
     ) -> Result<Vec<(i64, i64)>> {
         let (a, p, ranges) = (account.clone(), project_id.to_owned(), ranges.to_vec());
         self.run(move |c| rollup::active_devices(c, &a, &p, &ranges))
+            .await
+    }
+
+    async fn session_spans(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        window: (i64, i64),
+        grain: Grain,
+        limit: usize,
+    ) -> Result<Vec<(i64, i64)>> {
+        let (a, p) = (account.clone(), project_id.to_owned());
+        self.run(move |c| rollup::spans(c, &a, &p, window, grain, limit))
             .await
     }
 

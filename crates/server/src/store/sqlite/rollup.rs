@@ -18,7 +18,7 @@ use super::db;
 use super::sessions::{facts_where, share_of_session, Share};
 use crate::domain::usage::{Totals, Usage};
 use crate::domain::AccountId;
-use crate::store::{Result, StoreError};
+use crate::store::{Grain, Result, StoreError};
 use chrono::{Datelike, NaiveDate};
 use r2d2_sqlite::rusqlite::{self, params, Connection, OptionalExtension};
 use std::collections::{HashMap, HashSet};
@@ -131,7 +131,10 @@ type DaySplit = (Vec<(i64, i64)>, Option<(i64, i64)>);
 fn split_by_days(ranges: &[(i64, i64)], offset: i64, mut piece: impl FnMut(i64, i64)) -> DaySplit {
     let mut whole = Vec::with_capacity(ranges.len());
     for &(from, to) in ranges {
-        let (first, last) = (day_of(from - 1, offset) + 1, day_of(to, offset));
+        let (first, last) = (
+            day_of(from.saturating_sub(1), offset) + 1,
+            day_of(to, offset),
+        );
         if first < last {
             piece(from, day_start(first, offset));
             piece(day_start(last, offset), to);
@@ -218,6 +221,46 @@ pub fn totals(
     Ok(out)
 }
 
+/// The spans [start, end) of the quarters or local days that meet `window` and in which sessions
+/// start, ascending, at most `limit`: the index range of the rollup's primary key, so a window of
+/// centuries costs what its sessions cost.
+pub fn spans(
+    c: &Connection,
+    account: &AccountId,
+    project_id: &str,
+    (from, to): (i64, i64),
+    grain: Grain,
+    limit: usize,
+) -> Result<Vec<(i64, i64)>> {
+    if from >= to {
+        return Ok(Vec::new());
+    }
+    // Quarter q is [q * 900, (q + 1) * 900); local day d is [d * DAY - offset, (d + 1) * DAY - offset).
+    let (table, bucket, width, offset) = match grain {
+        Grain::Quarter => ("session_quarters", "quarter", QUARTER, 0),
+        Grain::Day => ("session_days", "day", DAY, day_offset(c)?),
+    };
+    let of = |t: i64| t.saturating_add(offset).div_euclid(width);
+    let (lo, hi) = (of(from), of(to.saturating_sub(1)).saturating_add(1));
+    let start = |n: i64| n.saturating_mul(width).saturating_sub(offset);
+    let mut s = c
+        .prepare_cached(&format!(
+            "SELECT {bucket} FROM {table}
+             WHERE project_id = ?1 AND account_id = ?2 AND {bucket} >= ?3 AND {bucket} < ?4
+               AND sessions > 0
+             ORDER BY {bucket} LIMIT ?5"
+        ))
+        .map_err(db)?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = s
+        .query_map(params![project_id, account.0, lo, hi, limit], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map_err(db)?;
+    rows.map(|r| r.map(|n| (start(n), start(n + 1))).map_err(db))
+        .collect()
+}
+
 /// The sums of a rollup row whose first column is its bucket.
 fn totals_at(r: &rusqlite::Row<'_>) -> rusqlite::Result<Totals> {
     let mut v = [0i64; 17];
@@ -234,13 +277,15 @@ fn totals_at(r: &rusqlite::Row<'_>) -> rusqlite::Result<Totals> {
     })
 }
 
-/// The local day (days since the epoch at the store's `day_offset`) holding `t`.
+/// The local day (days since the epoch at the store's `day_offset`) holding `t`. Saturating: the
+/// actions keep request times within years 0..9999 (`domain::clock::LATEST`), and nothing here
+/// may panic on a time that slipped past them.
 fn day_of(t: i64, offset: i64) -> i64 {
-    (t + offset).div_euclid(DAY)
+    t.saturating_add(offset).div_euclid(DAY)
 }
 
 fn day_start(day: i64, offset: i64) -> i64 {
-    day * DAY - offset
+    day.saturating_mul(DAY).saturating_sub(offset)
 }
 
 pub const DAY: i64 = 86_400;
@@ -256,21 +301,31 @@ fn day_offset(c: &Connection) -> Result<i64> {
 const EPOCH_FROM_CE: i64 = 719_163;
 
 /// The local month (`year * 12 + month - 1`) of a local day, and the day's bit in that month's
-/// `device_months.days`.
-fn month_of(day: i64) -> (i64, i64) {
-    let d = NaiveDate::from_num_days_from_ce_opt((day + EPOCH_FROM_CE) as i32)
-        .expect("a day of the calendar");
-    (
+/// `device_months.days`. A day outside chrono's calendar (about ±262,000 years) is an error, not a
+/// panic: the actions refuse such times first (`domain::clock::LATEST`).
+fn month_of(day: i64) -> Result<(i64, i64)> {
+    let d = day
+        .checked_add(EPOCH_FROM_CE)
+        .and_then(|n| i32::try_from(n).ok())
+        .and_then(NaiveDate::from_num_days_from_ce_opt)
+        .ok_or_else(|| outside("day", day))?;
+    Ok((
         i64::from(d.year()) * 12 + i64::from(d.month0()),
         1 << d.day0(),
-    )
+    ))
 }
 
 /// The first local day of a month of [`month_of`].
-fn month_start(month: i64) -> i64 {
-    let (y, m) = (month.div_euclid(12) as i32, month.rem_euclid(12) as u32 + 1);
-    let first = NaiveDate::from_ymd_opt(y, m, 1).expect("a month of the calendar");
-    i64::from(first.num_days_from_ce()) - EPOCH_FROM_CE
+fn month_start(month: i64) -> Result<i64> {
+    let first = i32::try_from(month.div_euclid(12))
+        .ok()
+        .and_then(|y| NaiveDate::from_ymd_opt(y, month.rem_euclid(12) as u32 + 1, 1))
+        .ok_or_else(|| outside("month", month))?;
+    Ok(i64::from(first.num_days_from_ce()) - EPOCH_FROM_CE)
+}
+
+fn outside(what: &str, n: i64) -> StoreError {
+    StoreError::Database(format!("local {what} {n} is outside the calendar"))
 }
 
 /// The devices of a session: (role, device id, the `sessions` column holding it).
@@ -283,7 +338,7 @@ fn roles(s: &Share) -> [(i64, &str, &str); 2] {
 
 /// Sets the start day's bit of both devices of a session.
 fn mark_day(c: &Connection, s: &Share, offset: i64) -> Result<()> {
-    let (month, bit) = month_of(day_of(s.start_time, offset));
+    let (month, bit) = month_of(day_of(s.start_time, offset))?;
     for (role, device, _) in roles(s) {
         c.prepare_cached(
             "INSERT INTO device_months (project_id, account_id, month, role, device_id, days)
@@ -300,7 +355,7 @@ fn mark_day(c: &Connection, s: &Share, offset: i64) -> Result<()> {
 /// that day (the sessions table already holds the change); a month with no day left goes.
 fn unmark_day(c: &Connection, s: &Share, offset: i64) -> Result<()> {
     let day = day_of(s.start_time, offset);
-    let (month, bit) = month_of(day);
+    let (month, bit) = month_of(day)?;
     let (from, to) = (day_start(day, offset), day_start(day + 1, offset));
     for (role, device, column) in roles(s) {
         let still: bool = c
@@ -424,7 +479,7 @@ pub fn active_devices(
                  WHERE project_id = ?1 AND account_id = ?2 AND month >= ?3 AND month <= ?4",
             )
             .map_err(db)?;
-        let months = (month_of(lo).0, month_of(hi - 1).0);
+        let months = (month_of(lo)?.0, month_of(hi - 1)?.0);
         let mut rows = s
             .query(params![project_id, account.0, months.0, months.1])
             .map_err(db)?;
@@ -432,7 +487,7 @@ pub fn active_devices(
             let month: i64 = r.get(0).map_err(db)?;
             let role: i64 = r.get(1).map_err(db)?;
             let days: i64 = r.get(3).map_err(db)?;
-            let (first, end) = (month_start(month), month_start(month + 1));
+            let (first, end) = (month_start(month)?, month_start(month + 1)?);
             // The ranges whose whole days meet this month (`whole` is sorted like the ranges).
             let mut i = whole.partition_point(|(_, last)| *last <= first);
             while i < whole.len() && whole[i].0 < end {
@@ -487,5 +542,17 @@ mod tests {
         assert_eq!(day_start(1, east8), 16 * 3600);
         // 1970-01-01T05:00:00Z is still 1969-12-31 at -08:00.
         assert_eq!(day_of(5 * 3600, -east8), -1);
+    }
+
+    #[test]
+    fn months_of_days_outside_the_calendar_are_errors() {
+        let last = day_of(crate::domain::clock::LATEST, 8 * 3600);
+        let (month, _) = month_of(last).unwrap();
+        assert_eq!(month, 10_000 * 12); // January of year 10000 at +08:00
+        assert!(month_start(month + 1).unwrap() > last);
+        for day in [(1i64 << 43) / DAY, i64::MAX, i64::MIN] {
+            assert!(month_of(day).is_err(), "{day}");
+        }
+        assert!(month_start(i64::MAX).is_err());
     }
 }
