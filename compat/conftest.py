@@ -26,10 +26,14 @@ def teleoscope_bin():
 
 @pytest.fixture(scope="session")
 def server(teleoscope_bin):
-    """The shared server. The suite is not rate-limited (TELEOSCOPE_RATE_LIMIT_PER_SECOND=10000);
-    test_protocol.py starts a separate server with the default limits for the rate-limit test."""
+    """The shared server. The suite is not rate-limited (TELEOSCOPE_RATE_LIMIT_PER_SECOND=10000) and
+    has no brake on failed signatures, which its error tests make on purpose; test_protocol.py starts
+    separate servers with the default limits for the rate-limit and brake tests."""
     workdir = tempfile.mkdtemp(prefix="teleoscope-compat-")
-    srv = tcutil.Server(teleoscope_bin, workdir,
+    config = os.path.join(workdir, "compat.toml")
+    with open(config, "w") as f:
+        f.write("failed_signatures_per_secret_id = 0\nfailed_signatures_per_address = 0\n")
+    srv = tcutil.Server(teleoscope_bin, workdir, extra_args=["--config", config],
                         env_extra={"TELEOSCOPE_RATE_LIMIT_PER_SECOND": "10000"})
     yield srv
     srv.stop()

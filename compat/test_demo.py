@@ -61,6 +61,14 @@ def test_demo_shows_live_sessions_through_the_vendor_sdk_within_seconds(teleosco
         assert {x.DeviceType for x in d.Details} <= {"field", "remote"} and d.Details
         assert all(len(x.TimeOffset) == len(x.Rate) > 0 for x in d.Details)
 
+        # The terminal is for a person: session starts are there, a line per request is not
+        # (request logs are at `warn` in the demo unless TELEOSCOPE_LOG says otherwise).
+        with open(out_path, "rb") as f:
+            printed = f.read().decode("utf-8", "replace")
+        assert re.search(r"^session \S+ started: ", printed, re.M), printed
+        request_lines = [l for l in printed.splitlines() if "teleoscope::request" in l]
+        assert not request_lines, "request log lines in the demo's output:\n" + "\n".join(request_lines[:5])
+
         # Ctrl-C stops it cleanly.
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 0

@@ -312,6 +312,23 @@ def test_create_device_rate_limit_is_50_per_second(limited_server, teleoscope_bi
         "exactly the accepted CreateDevice calls created devices"
 
 
+def test_wrong_signatures_cool_the_secret_id_down(limited_server, teleoscope_bin):
+    """The brake on guessing (docs/security.md): after 10 failed signatures in a minute the SecretId
+    gets RequestLimitExceeded, which the SDK's retryers know, without its signature being checked."""
+    acct = create_key(teleoscope_bin, limited_server.db_url)
+    guess = make_client(limited_server.host, Account(acct.account_id, acct.secret_id, "x" * 32),
+                        language="en-US")
+    for _ in range(11):
+        assert_error(expect_error(call, guess, "DescribeProjectList", {}), "AuthFailure.SignatureFailure")
+    e = expect_error(call, guess, "DescribeProjectList", {})
+    assert_error(e, "RequestLimitExceeded", "SecretId")
+    # the right key waits out the cool-down too; another account does not
+    right = make_client(limited_server.host, acct)
+    assert_error(expect_error(call, right, "DescribeProjectList", {}), "RequestLimitExceeded")
+    other = make_client(limited_server.host, create_key(teleoscope_bin, limited_server.db_url))
+    assert call(other, "DescribeProjectList", {}).Total == 0
+
+
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
 def test_methods_other_than_get_and_post_are_unsupported_protocol(server, method):
     req = urllib.request.Request(server.base_url + "/", data=b"{}", method=method,

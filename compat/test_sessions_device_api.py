@@ -167,13 +167,16 @@ def test_device_and_account_credentials_reach_only_their_own_actions(fleet, serv
     assert "sneaky" not in fleet.listed()
 
 
-def test_a_wrong_device_token_is_signature_failure_and_an_unknown_device_is_secret_id_not_found(fleet, server):
+def test_a_wrong_device_token_and_an_unknown_device_get_the_same_signature_failure(fleet, server):
+    # An unknown device must not be told apart from a wrong token: no probing of what exists
+    # (docs/security.md).
     e = expect_error(device_client(server.host, fleet.pid, "truck_1", rand_token()).call_json,
                      "ReportDeviceStatus", {"Status": "ready"})
     assert_error(e, "AuthFailure.SignatureFailure")
-    e = expect_error(device_client(server.host, fleet.pid, "nobody", rand_token()).call_json,
-                     "ReportDeviceStatus", {"Status": "ready"})
-    assert_error(e, "AuthFailure.SecretIdNotFound")
+    e2 = expect_error(device_client(server.host, fleet.pid, "nobody", rand_token()).call_json,
+                      "ReportDeviceStatus", {"Status": "ready"})
+    assert_error(e2, "AuthFailure.SignatureFailure")
+    assert e.get_message() == e2.get_message()
     assert fleet.status("truck_1") == "offline"
 
 
@@ -230,10 +233,10 @@ def test_a_useprojectkeypwd_device_cannot_log_in_with_its_token(keyed, server):
     assert keyed.status("op_a") == "ready"
 
 
-def test_an_unknown_device_without_auto_register_is_secret_id_not_found(keyed, server):
+def test_an_unknown_device_without_auto_register_is_signature_failure(keyed, server):
     e = expect_error(keyed_client(server, keyed.pid, "ghost_truck").call_json, "ReportSessionMetrics",
                      body(sid("ghost"), "op_a"))
-    assert_error(e, "AuthFailure.SecretIdNotFound")
+    assert_error(e, "AuthFailure.SignatureFailure")
     assert "ghost_truck" not in keyed.listed(RegisterType=1)
     assert keyed.sessions() == []
 

@@ -196,8 +196,12 @@ pub struct Page {
 }
 
 impl Page {
+    /// Rows before the page, at most `i64::MAX` (SQL's OFFSET): a page beyond every row is
+    /// simply empty, whatever its number.
     pub fn offset(self) -> u64 {
-        (self.number - 1) * self.size
+        (self.number - 1)
+            .saturating_mul(self.size)
+            .min(i64::MAX as u64)
     }
 }
 

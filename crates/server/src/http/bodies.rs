@@ -33,9 +33,17 @@ impl Budget {
         }
     }
 
-    /// Bytes not taken now.
-    pub fn available(&self) -> usize {
-        self.bytes.available_permits()
+    /// `n` bytes of the budget, waiting for them until `deadline`.
+    async fn take(&self, n: usize, deadline: Instant) -> Result<OwnedSemaphorePermit, Refused> {
+        let n = u32::try_from(n).map_err(|_| Refused::TooLarge)?;
+        if let Ok(p) = self.bytes.clone().try_acquire_many_owned(n) {
+            return Ok(p);
+        }
+        match tokio::time::timeout_at(deadline, self.bytes.clone().acquire_many_owned(n)).await {
+            Ok(Ok(p)) => Ok(p),
+            // The semaphore is never closed; a budget smaller than one body never fills it.
+            Ok(Err(_)) | Err(_) => Err(Refused::Busy),
+        }
     }
 }
 
@@ -68,21 +76,26 @@ pub enum Refused {
     Broken,
 }
 
-/// Read `body` whole if it is at most `limit` bytes and arrives before `deadline`.
+/// Read `body` whole if it is at most `limit` bytes and arrives before `deadline`. The memory is
+/// taken from the budget before the bytes are read: all of a declared length at once (so that two
+/// half-read bodies cannot each wait for the other's memory), chunk by chunk otherwise.
 pub async fn read(
     body: Body,
     limit: usize,
     budget: &Budget,
     deadline: Instant,
 ) -> Result<Held, Refused> {
-    // Refuse at once what says it is too large.
-    if declared_length(&body) > limit as u64 {
+    let declared = declared_length(&body);
+    if declared > limit as u64 {
         drain(body, deadline);
         return Err(Refused::TooLarge);
     }
+    let mut permit = match declared {
+        0 => None,
+        n => Some(budget.take(n as usize, deadline).await?),
+    };
     let mut body = body;
-    let mut buf = BytesMut::new();
-    let mut permit: Option<OwnedSemaphorePermit> = None;
+    let mut buf = BytesMut::with_capacity(declared as usize);
     loop {
         let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
             Err(_) => return Err(Refused::TimedOut),
@@ -93,21 +106,18 @@ pub async fn read(
         let Ok(data) = frame.into_data() else {
             continue;
         };
-        if buf.len() + data.len() > limit {
+        let len = buf.len() + data.len();
+        if len > limit {
             drain(body, deadline);
             return Err(Refused::TooLarge);
         }
-        let n = u32::try_from(data.len()).map_err(|_| Refused::TooLarge)?;
-        let more = match budget.bytes.clone().try_acquire_many_owned(n) {
-            Ok(p) => p,
-            Err(_) => tokio::time::timeout_at(deadline, budget.bytes.clone().acquire_many_owned(n))
-                .await
-                .map_err(|_| Refused::Busy)?
-                .map_err(|_| Refused::Busy)?,
-        };
-        match &mut permit {
-            Some(p) => p.merge(more),
-            None => permit = Some(more),
+        let taken = permit.as_ref().map_or(0, |p| p.num_permits());
+        if len > taken {
+            let more = budget.take(len - taken, deadline).await?;
+            match &mut permit {
+                Some(p) => p.merge(more),
+                None => permit = Some(more),
+            }
         }
         buf.extend_from_slice(&data);
     }
@@ -115,6 +125,25 @@ pub async fn read(
         bytes: buf.freeze(),
         _permit: permit,
     })
+}
+
+/// Read a body to its end and throw it away (at most `limit` bytes, before `deadline`): for a
+/// request that will be refused whatever it says, without holding its bytes.
+pub async fn discard(body: Body, limit: usize, deadline: Instant) -> Result<(), Refused> {
+    let mut body = body;
+    let mut seen = 0usize;
+    loop {
+        match tokio::time::timeout_at(deadline, body.frame()).await {
+            Err(_) => return Err(Refused::TimedOut),
+            Ok(None) => return Ok(()),
+            Ok(Some(Err(_))) => return Err(Refused::Broken),
+            Ok(Some(Ok(frame))) => seen += frame.data_ref().map_or(0, |d| d.len()),
+        }
+        if seen > limit {
+            drain(body, deadline);
+            return Err(Refused::TooLarge);
+        }
+    }
 }
 
 /// The body's declared length (Content-Length), or 0 when it does not say.
@@ -137,4 +166,48 @@ pub fn drain(body: Body, deadline: Instant) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn soon() -> Instant {
+        Instant::now() + Duration::from_millis(200)
+    }
+
+    #[tokio::test]
+    async fn a_body_is_held_against_the_budget_until_dropped() {
+        let budget = Budget::new(100);
+        let held = read(Body::from(vec![b'x'; 60]), 100, &budget, soon())
+            .await
+            .unwrap();
+        assert_eq!(held.bytes.len(), 60);
+        assert_eq!(budget.bytes.available_permits(), 40);
+        // Another 60 bytes cannot be had while the first body is held.
+        let second = read(Body::from(vec![b'y'; 60]), 100, &budget, soon()).await;
+        assert_eq!(second.err(), Some(Refused::Busy));
+        drop(held);
+        assert_eq!(budget.bytes.available_permits(), 100);
+        assert!(read(Body::from(vec![b'y'; 60]), 100, &budget, soon())
+            .await
+            .is_ok());
+    }
+
+    #[tokio::test]
+    async fn over_the_cap_is_too_large_and_discard_holds_nothing() {
+        let budget = Budget::new(1000);
+        let refused = read(Body::from(vec![b'x'; 101]), 100, &budget, soon()).await;
+        assert_eq!(refused.err(), Some(Refused::TooLarge));
+        assert_eq!(budget.bytes.available_permits(), 1000);
+        assert_eq!(
+            discard(Body::from(vec![b'x'; 100]), 100, soon()).await,
+            Ok(())
+        );
+        assert_eq!(
+            discard(Body::from(vec![b'x'; 101]), 100, soon()).await,
+            Err(Refused::TooLarge)
+        );
+    }
 }

@@ -77,20 +77,9 @@ pub async fn api(
     let request_id = uuid::Uuid::new_v4().to_string();
     let span = tracing::info_span!("request", request_id = %request_id);
     let mut trace = Trace::default();
-    // The last line of defence: a panic anywhere below still gets its envelope (docs/security.md).
-    let result = std::panic::AssertUnwindSafe(process(&state, req, &mut trace))
-        .catch_unwind()
+    let result = caught(process(&state, req, &mut trace))
         .instrument(span.clone())
-        .await
-        .unwrap_or_else(|panic| {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            span.in_scope(|| tracing::error!(panic = %what, "request handler panicked"));
-            Err(ApiError::internal())
-        });
+        .await;
     let (body, code) = match result {
         Ok(output) => (envelope::success(&output, &request_id), "Success"),
         Err(err) => (
@@ -122,6 +111,25 @@ pub async fn api(
         body,
     )
         .into_response()
+}
+
+/// The last line of defence: a panic anywhere below the gateway still gets its envelope
+/// (`InternalError`), and the log says what panicked, in the request's span (docs/security.md).
+async fn caught(
+    process: impl std::future::Future<Output = Result<Vec<u8>, ApiError>>,
+) -> Result<Vec<u8>, ApiError> {
+    std::panic::AssertUnwindSafe(process)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(panic = %what, "request handler panicked");
+            Err(ApiError::internal())
+        })
 }
 
 /// The log target of the one line per request, so that a filter can quiet it
@@ -206,13 +214,25 @@ impl Unread {
         let body = self.body.take().expect("a body is read once");
         bodies::read(body, limit, &state.bodies, self.deadline)
             .await
-            .map_err(|refused| match refused {
-                Refused::TooLarge => ApiError::request_size_limit(limit),
-                Refused::Busy => ApiError::bodies_busy(),
-                Refused::TimedOut | Refused::Broken => {
-                    ApiError::body_timeout(state.config.body_read_timeout_seconds)
-                }
-            })
+            .map_err(|r| refused(state, limit, r))
+    }
+
+    /// Read the body to its end under the same rules, holding none of it.
+    async fn discard(&mut self, state: &AppState, limit: usize) -> Result<(), ApiError> {
+        let body = self.body.take().expect("a body is read once");
+        bodies::discard(body, limit, self.deadline)
+            .await
+            .map_err(|r| refused(state, limit, r))
+    }
+}
+
+fn refused(state: &AppState, limit: usize, why: Refused) -> ApiError {
+    match why {
+        Refused::TooLarge => ApiError::request_size_limit(limit),
+        Refused::Busy => ApiError::bodies_busy(),
+        Refused::TimedOut | Refused::Broken => {
+            ApiError::body_timeout(state.config.body_read_timeout_seconds)
+        }
     }
 }
 
@@ -428,19 +448,22 @@ async fn process(
         return Err(ApiError::token_failure());
     }
 
-    // The TC3 body, now that the caller is known: capped by what the request is.
-    let tc3_body = match &scheme {
-        Scheme::Tc3(_) if is_get => Held::empty(),
-        Scheme::Tc3(_) => {
-            let limit = match &principal {
-                Some(Principal::Device(_)) if common.action == "ReportSessionMetrics" => {
-                    state.config.max_report_bytes
-                }
-                _ => state.config.max_request_bytes,
-            };
-            body.read(state, limit).await?
+    // The TC3 body, now that the caller is known: capped by what the request is. An unknown device's
+    // body is read to its end like a known one's, but not kept: it will be refused whatever it says.
+    let device_credential = secret_id.contains(':');
+    let limit = if device_credential && common.action == "ReportSessionMetrics" {
+        state.config.max_report_bytes
+    } else {
+        state.config.max_request_bytes
+    };
+    let tc3_body = match (&scheme, &principal) {
+        (Scheme::Tc3(_), _) if is_get => Held::empty(),
+        (Scheme::Tc3(_), Some(_)) => body.read(state, limit).await?,
+        (Scheme::Tc3(_), None) => {
+            body.discard(state, limit).await?;
+            Held::empty()
         }
-        Scheme::V1 { .. } => Held::empty(),
+        (Scheme::V1 { .. }, _) => Held::empty(),
     };
 
     // 8. Signature. The Host goes in as sent; `tc3::verify` also accepts it without its `:port`
@@ -662,4 +685,25 @@ fn param_error(e: &ParamError) -> ApiError {
 fn internal(e: &DomainError) -> ApiError {
     tracing::error!(error = %e, "internal error");
     ApiError::internal()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_below_the_gateway_is_an_internal_error_answer() {
+        let answer = caught(async {
+            if std::hint::black_box(true) {
+                panic!("a day of the calendar");
+            }
+            Ok(Vec::new())
+        })
+        .await;
+        assert_eq!(answer, Err(ApiError::internal()));
+        assert_eq!(
+            caught(async { Ok(b"{}".to_vec()) }).await,
+            Ok(b"{}".to_vec())
+        );
+    }
 }

@@ -153,6 +153,11 @@ impl Server {
         }
     }
 
+    /// The admin listener's address, when the configuration has one.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.running.as_ref()?.admin_addr
+    }
+
     /// Graceful shutdown (`Running::shutdown`).
     pub async fn shutdown(&mut self, grace: Duration) {
         if let Some(running) = self.running.take() {
@@ -443,6 +448,43 @@ impl Tc3 {
             req = req.body(self.body.clone());
         }
         req.send().await
+    }
+
+    /// The request's HTTP/1.1 head as it goes on the wire, for tests that write raw bytes
+    /// (`Content-Length` is the whole body's, whatever part of it a test then sends).
+    pub fn raw_head(&self) -> String {
+        let mut head = format!(
+            "{} {}{} HTTP/1.1\r\nHost: {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n",
+            self.method,
+            self.path,
+            if self.query.is_empty() {
+                String::new()
+            } else {
+                format!("?{}", self.query)
+            },
+            self.host,
+            self.content_type,
+            self.body.len()
+        );
+        let mut line = |k: &str, v: &str| head.push_str(&format!("{k}: {v}\r\n"));
+        if let Some(a) = self.authorization_value() {
+            line("Authorization", &a);
+        }
+        if let Some(a) = &self.action {
+            line("X-TC-Action", a);
+        }
+        if let Some(v) = &self.version {
+            line("X-TC-Version", v);
+        }
+        line("X-TC-Timestamp", &self.timestamp.to_string());
+        if let Some(l) = &self.language {
+            line("X-TC-Language", l);
+        }
+        for (k, v) in &self.headers {
+            line(k, v);
+        }
+        head.push_str("\r\n");
+        head
     }
 
     /// Send, and check the envelope of the answer.

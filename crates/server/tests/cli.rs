@@ -1,0 +1,39 @@
+//! The command line says what it accepts: every data store URL scheme that `--help` offers opens,
+//! and a scheme it does not offer is refused with a message naming what is accepted.
+
+use std::process::Command;
+
+fn teleoscope(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_teleoscope"))
+        .args(args)
+        .env_remove("TELEOSCOPE_DATABASE")
+        .env_remove("TELEOSCOPE_CONFIG")
+        .output()
+        .expect("teleoscope runs")
+}
+
+#[test]
+fn serve_help_offers_only_the_stores_that_open() {
+    let help = String::from_utf8(teleoscope(&["serve", "--help"]).stdout).unwrap();
+    let line = help
+        .lines()
+        .skip_while(|l| !l.contains("--database"))
+        .nth(1)
+        .expect("--database is documented");
+    let offered: Vec<&str> = line
+        .split_whitespace()
+        .filter_map(|w| w.find("://").map(|at| &w[..at]))
+        .collect();
+    assert_eq!(offered, ["sqlite"], "{line}");
+
+    // The offered scheme opens (here through `keys list` on a fresh file) ...
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let out = teleoscope(&["--database", &url, "keys", "list"]);
+    assert!(out.status.success(), "{out:?}");
+    // ... and one it does not offer is refused, saying what is accepted.
+    let out = teleoscope(&["--database", "postgres://localhost/test", "keys", "list"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("sqlite://PATH"), "{err}");
+}

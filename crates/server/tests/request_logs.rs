@@ -1,0 +1,113 @@
+//! Every log line of a request carries its RequestId (a tracing span per request), so the RequestId
+//! a client got finds the server's story — internal errors included, whose cause the client never
+//! sees. One test in its own binary: it installs the process's global log subscriber.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+/// Log output collected in memory.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    /// The JSON log lines written so far.
+    fn lines(&self) -> Vec<Value> {
+        String::from_utf8_lossy(&self.0.lock().unwrap())
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+}
+
+/// The RequestId of the span a JSON log line was written in (`tracing_subscriber`'s JSON format puts
+/// the current span's fields under `span`).
+fn request_id_of(line: &Value) -> Option<&str> {
+    line["span"]["request_id"].as_str()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_line_of_a_request_carries_the_request_id_the_client_got() {
+    let logs = Captured::default();
+    let writer = logs.clone();
+    tracing_subscriber::fmt()
+        .json()
+        .with_writer(move || writer.clone())
+        .with_env_filter("info")
+        .init();
+
+    let s = Server::start().await;
+    let good = s.new_key().await;
+    let broken = s.new_key().await;
+    // The store holds this key's secret sealed, but the server has no master key: the lookup fails
+    // inside the server, and the client gets InternalError only.
+    let db = r2d2_sqlite::rusqlite::Connection::open(s.db_path()).unwrap();
+    db.execute(
+        "UPDATE api_keys SET secret_key = 'enc1:AAAA' WHERE secret_id = ?1",
+        [&broken.secret_id],
+    )
+    .unwrap();
+
+    let ok = s.tc3(&good, "DescribeProjectList", json!({})).send().await;
+    ok.ok();
+    let failed = s
+        .tc3(&broken, "DescribeProjectList", json!({}))
+        .send()
+        .await;
+    failed.err("InternalError");
+
+    let lines = logs.lines();
+    let of = |id: &str| -> Vec<Value> {
+        lines
+            .iter()
+            .filter(|l| request_id_of(l) == Some(id))
+            .cloned()
+            .collect()
+    };
+    // The failed request: its cause and its request line, both under the RequestId the client got.
+    let story = of(failed.request_id());
+    let messages: Vec<&str> = story
+        .iter()
+        .filter_map(|l| l["fields"]["message"].as_str())
+        .collect();
+    assert!(
+        messages.contains(&"internal error") && messages.contains(&"request"),
+        "the failed request's lines: {story:?}\nall lines: {lines:?}"
+    );
+    let cause = story
+        .iter()
+        .find(|l| l["fields"]["message"] == "internal error")
+        .unwrap();
+    assert!(
+        cause["fields"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("master key")),
+        "{cause}"
+    );
+    // The good request has its own line, under its own id.
+    let story = of(ok.request_id());
+    assert_eq!(story.len(), 1, "{story:?}");
+    assert_eq!(story[0]["fields"]["code"], "Success");
+    // And no line of a request is written outside a request's span.
+    for line in &lines {
+        if line["fields"]["message"] == "request" || line["fields"]["message"] == "internal error" {
+            assert!(
+                request_id_of(line).is_some(),
+                "a request line without its RequestId: {line}"
+            );
+        }
+    }
+}
