@@ -19,8 +19,7 @@ use teleoscope_protocol::params::{self, Field, Kind, Params};
 use teleoscope_protocol::wire::{self, *};
 
 fn examples_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../vendor/trro-2022-03-25/examples.json")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../vendor/trro-2022-03-25/examples.json")
 }
 
 /// The JSON body of an example request: the text after the first blank line.

@@ -11,9 +11,10 @@ pub use sessions::COMPACT_LIVE_CHUNKS;
 mod writer;
 
 use super::{
-    Append, AppendOutcome, AppendRejection, DeviceChanges, PartRow, PolicyUpdate, ProjectChanges,
+    Append, AppendOutcome, AppendRejection, DeviceChanges, PartRow, PolicyEdit, ProjectChanges,
     ReportContext, Result, SessionFacts, SessionFilter, SessionRow, Store,
 };
+use crate::domain::policy::{ModifyMode, PolicyChange};
 use crate::domain::usage::Totals;
 use crate::domain::{
     AccountId, ApiKey, Callback, Device, DeviceFilter, DeviceStatus, DeviceType, Page, PolicyEntry,
@@ -446,6 +447,99 @@ fn contains_pattern(s: &str) -> String {
         .replace('%', "\\%")
         .replace('_', "\\_");
     format!("%{escaped}%")
+}
+
+/// Whether `device_id` is a device of this type in the project.
+fn is_device_of_type(
+    tx: &rusqlite::Transaction<'_>,
+    account_id: &str,
+    project_id: &str,
+    device_id: &str,
+    device_type: DeviceType,
+) -> Result<bool> {
+    tx.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM devices WHERE project_id = ?1 AND device_id = ?2 AND account_id = ?3
+         AND device_type = ?4)",
+    )
+    .and_then(|mut s| {
+        s.query_row(
+            params![project_id, device_id, account_id, device_type.as_str()],
+            |r| r.get(0),
+        )
+    })
+    .map_err(db)
+}
+
+/// [`Store::modify_policy`] inside its transaction.
+fn policy_edit(
+    tx: &rusqlite::Transaction<'_>,
+    a: &str,
+    p: &str,
+    e: &PolicyEdit,
+    now: i64,
+) -> Result<Option<PolicyChange>> {
+    let (mode, remote) = (e.mode.as_str(), e.remote_device_id.as_str());
+    if !is_device_of_type(tx, a, p, remote, DeviceType::Remote)? {
+        return Ok(None);
+    }
+    let current: Vec<String> = {
+        let mut s = tx
+            .prepare_cached(
+                "SELECT field_device_id FROM policies WHERE project_id = ?1 AND account_id = ?2 AND mode = ?3
+                 AND remote_device_id = ?4",
+            )
+            .map_err(db)?;
+        let rows = s
+            .query_map(params![p, a, mode, remote], |row| row.get(0))
+            .map_err(db)?;
+        rows.collect::<rusqlite::Result<Vec<String>>>()
+            .map_err(db)?
+    };
+    let delete = |field: &str| {
+        tx.execute(
+            "DELETE FROM policies WHERE project_id = ?1 AND account_id = ?2 AND mode = ?3
+             AND remote_device_id = ?4 AND field_device_id = ?5",
+            params![p, a, mode, remote, field],
+        )
+        .map_err(db)
+    };
+    let mut change = PolicyChange::default();
+    match e.how {
+        ModifyMode::Remove => {
+            for id in &e.field_device_ids {
+                if current.contains(id) {
+                    delete(id)?;
+                } else if !change.failed_delete.contains(id) {
+                    change.failed_delete.push(id.clone());
+                }
+            }
+        }
+        ModifyMode::Add | ModifyMode::Set => {
+            let mut wanted: Vec<&String> = Vec::new();
+            for id in &e.field_device_ids {
+                if !is_device_of_type(tx, a, p, id, DeviceType::Field)? {
+                    change.failed_insert.push(id.clone());
+                } else if !wanted.contains(&id) {
+                    wanted.push(id);
+                }
+            }
+            if e.how == ModifyMode::Set {
+                for f in current.iter().filter(|f| !wanted.contains(f)) {
+                    delete(f)?;
+                }
+            }
+            // An id already listed keeps the time it was added.
+            for f in wanted.into_iter().filter(|f| !current.contains(f)) {
+                tx.execute(
+                    "INSERT INTO policies (account_id, project_id, mode, remote_device_id, field_device_id, added_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![a, p, mode, remote, f, now],
+                )
+                .map_err(db)?;
+            }
+        }
+    }
+    Ok(Some(change))
 }
 
 fn limit_offset(page: Page) -> (i64, i64) {
@@ -1128,47 +1222,18 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn write_policy(
+    async fn modify_policy(
         &self,
         account: &AccountId,
         project_id: &str,
-        mode: PolicyMode,
-        remote: &str,
-        update: &PolicyUpdate,
+        edit: &PolicyEdit,
         now: i64,
-    ) -> Result<()> {
-        let (a, p, r) = (account.0.clone(), project_id.to_owned(), remote.to_owned());
-        let (keep, added) = (update.keep.clone(), update.added.clone());
-        self.write(move |tx| {
-            let current: Vec<String> = {
-                let mut s = tx
-                    .prepare_cached(
-                        "SELECT field_device_id FROM policies WHERE project_id = ?1 AND account_id = ?2 AND mode = ?3
-                         AND remote_device_id = ?4",
-                    )
-                    .map_err(db)?;
-                let rows = s.query_map(params![p, a, mode.as_str(), r], |row| row.get(0)).map_err(db)?;
-                rows.collect::<rusqlite::Result<Vec<String>>>().map_err(db)?
-            };
-            for f in current.iter().filter(|f| !keep.contains(f)) {
-                tx.execute(
-                    "DELETE FROM policies WHERE project_id = ?1 AND account_id = ?2 AND mode = ?3
-                     AND remote_device_id = ?4 AND field_device_id = ?5",
-                    params![p, a, mode.as_str(), r, f],
-                )
-                .map_err(db)?;
-            }
-            for f in &added {
-                tx.execute(
-                    "INSERT OR REPLACE INTO policies (account_id, project_id, mode, remote_device_id, field_device_id, added_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![a, p, mode.as_str(), r, f, now],
-                )
-                .map_err(db)?;
-            }
-            Ok(())
-        })
-        .await
+    ) -> Result<Option<PolicyChange>> {
+        let (a, p, e) = (account.0.clone(), project_id.to_owned(), edit.clone());
+        // One write transaction (BEGIN IMMEDIATE) from the read of the list to the last write: two
+        // changes of one list used to read it in turn and then write, the later write dropping what
+        // the earlier one had added.
+        self.write(move |tx| policy_edit(tx, &a, &p, &e, now)).await
     }
 
     async fn list_policies(
