@@ -4,7 +4,32 @@
 //! a new variant must be given a code here. Internal causes are logged under the RequestId and never
 //! shown to clients (they get `InternalError`).
 
+use std::borrow::Cow;
 use teleoscope_protocol::error::{ApiError, Code};
+
+/// Values longer than this many characters are cut in messages.
+const SHOWN_CHARS: usize = 64;
+
+/// A value as a message shows it: control characters escaped (`\u{0}`), and a long value cut to
+/// its first characters and its length, so that a 9 MB parameter is not echoed back whole.
+fn shown(value: &str) -> Cow<'_, str> {
+    let n = value.chars().count();
+    if n <= SHOWN_CHARS && !value.chars().any(char::is_control) {
+        return Cow::Borrowed(value);
+    }
+    let mut out = String::new();
+    for c in value.chars().take(SHOWN_CHARS / 2) {
+        if c.is_control() {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    if n > SHOWN_CHARS / 2 {
+        out.push_str(&format!("… ({n} characters)"));
+    }
+    Cow::Owned(out)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -103,21 +128,31 @@ impl From<&DomainError> for ApiError {
         match err {
             DomainError::NotFound { kind, id } => {
                 let (en, zh) = kind.names();
-                ApiError::not_found(en, zh, id)
+                ApiError::not_found(en, zh, &shown(id))
             }
-            DomainError::InvalidValue { param, value, allowed } => ApiError::invalid_value(param, value, allowed),
-            DomainError::InvalidHttpUrl { value } => ApiError::new(
+            DomainError::InvalidValue {
+                param,
+                value,
+                allowed,
+            } => ApiError::invalid_value(param, &shown(value), allowed),
+            DomainError::InvalidHttpUrl { value } => {
+                let value = shown(value);
+                ApiError::new(
                 Code::InvalidParameterValueInvalidHttpUrl,
                 format!("The value `{value}` of parameter `CallbackUrl` is not valid: an absolute http:// or https:// URL with a host."),
                 format!("参数 `CallbackUrl` 的取值 `{value}` 无效：应为带主机名的 http:// 或 https:// 地址。"),
-            ),
+            )
+            }
             // The vendor documents no code for duplicates; InvalidParameterValue is the code its
             // CreateDevice page lists for a bad DeviceId (tccli trro model, CreateDevice errors).
-            DomainError::AlreadyExists { param, value } => ApiError::new(
+            DomainError::AlreadyExists { param, value } => {
+                let value = shown(value);
+                ApiError::new(
                 Code::InvalidParameterValue,
                 format!("The value `{value}` of parameter `{param}` is already in use; choose another."),
                 format!("参数 `{param}` 的取值 `{value}` 已存在，请更换。"),
-            ),
+            )
+            }
             DomainError::Denied(reason) => ApiError::new(
                 Code::OperationDenied,
                 format!("The operation is denied: {reason}."),
@@ -128,5 +163,21 @@ impl From<&DomainError> for ApiError {
             | DomainError::Store(StoreError::Corrupt(_))
             | DomainError::Secret(_) => ApiError::internal(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_values_and_control_characters_are_not_echoed_as_they_are() {
+        assert_eq!(shown("truck_1"), "truck_1");
+        assert_eq!(shown(&"a".repeat(64)), "a".repeat(64));
+        let cut = shown(&"a".repeat(9_000_000)).into_owned();
+        assert_eq!(cut, format!("{}… (9000000 characters)", "a".repeat(32)));
+        assert_eq!(shown("v1\u{7}\n"), "v1\\u{7}\\u{a}");
+        let e = ApiError::from(&DomainError::invalid("Ver", "x".repeat(100), "at most 32"));
+        assert!(e.en.contains("… (100 characters)"), "{}", e.en);
     }
 }

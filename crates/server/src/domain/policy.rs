@@ -113,7 +113,8 @@ impl Domain {
         };
         let search = search_words
             .filter(|w| !w.is_empty())
-            .map(|w| (search_kind, w));
+            .map(|w| rules::search_words(w).map(|()| (search_kind, w)))
+            .transpose()?;
         let (total, entries) = self
             .store
             .list_policies(account, project_id, pmode, search, page)

@@ -101,6 +101,26 @@ pub fn project_key(v: &str) -> Rule {
     Ok(())
 }
 
+/// The longest `SearchWords` of DescribeDeviceList and DescribePolicy, in characters. The vendor model
+/// documents no limit (api.json: "对设备ID或Name按关键字进行模糊匹配", "模糊匹配关键字"). A word longer
+/// than the longest DeviceId (32) or DeviceName (23) matches nothing; 64 keeps a margin (a pasted id
+/// with a stray suffix gets an empty list, not an error) and keeps the LIKE pattern, every character
+/// escaped, far below SQLite's limit of 50,000 bytes (past it, a search answered InternalError).
+pub const MAX_SEARCH_WORDS: usize = 64;
+
+/// `SearchWords`: at most [`MAX_SEARCH_WORDS`] characters, none a control character (no id or
+/// name has one). Empty means "no filter" and is not checked here.
+pub fn search_words(v: &str) -> Rule {
+    if chars(v) > MAX_SEARCH_WORDS || v.chars().any(char::is_control) {
+        return Err(DomainError::invalid(
+            "SearchWords",
+            v,
+            format!("at most {MAX_SEARCH_WORDS} characters, no control characters"),
+        ));
+    }
+    Ok(())
+}
+
 pub fn in_range(param: &'static str, v: i64, lo: i64, hi: i64) -> Rule {
     if v < lo || v > hi {
         return Err(DomainError::invalid(
@@ -171,5 +191,9 @@ mod tests {
         assert!(callback_url("ftp://example.com").is_err());
         assert!(callback_url("http://").is_err());
         assert!(callback_url("http://exa mple.com").is_err());
+        assert!(search_words(&"%".repeat(64)).is_ok());
+        assert!(search_words("车辆_01").is_ok());
+        assert!(search_words(&"a".repeat(65)).is_err());
+        assert!(search_words("a\tb").is_err());
     }
 }
