@@ -70,7 +70,8 @@ pub enum DomainError {
     /// A well-typed value that breaks a rule: the parameter, the value, and what is allowed.
     #[error("invalid {param}={value}: {allowed}")]
     InvalidValue {
-        param: &'static str,
+        /// A name (`Ver`) or a path (`Samples.0.MultiNet.1.NetIp`).
+        param: Cow<'static, str>,
         value: String,
         allowed: String,
     },
@@ -92,12 +93,12 @@ pub enum DomainError {
 
 impl DomainError {
     pub fn invalid(
-        param: &'static str,
+        param: impl Into<Cow<'static, str>>,
         value: impl Into<String>,
         allowed: impl Into<String>,
     ) -> Self {
         DomainError::InvalidValue {
-            param,
+            param: param.into(),
             value: value.into(),
             allowed: allowed.into(),
         }
