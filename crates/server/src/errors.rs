@@ -31,13 +31,17 @@ fn shown(value: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// A uniqueness rule was broken (the row already exists).
     #[error("already exists")]
     Conflict,
     #[error("database: {0}")]
     Database(String),
+    /// A write failed for lack of space: the disk is full, or the database is at its configured
+    /// size limit. Retryable; the store logs it once and reports not-ready while it lasts.
+    #[error("the store cannot write, the disk or the database is full: {0}")]
+    Full(String),
     #[error("data store is corrupt or unreadable: {0}")]
     Corrupt(String),
 }
@@ -114,8 +118,13 @@ impl DomainError {
     /// Whether the cause must be hidden from the client and logged instead.
     pub fn is_internal(&self) -> bool {
         match self {
-            DomainError::Store(_) | DomainError::Secret(_) => true,
-            DomainError::NotFound { .. }
+            DomainError::Store(StoreError::Conflict)
+            | DomainError::Store(StoreError::Database(_))
+            | DomainError::Store(StoreError::Corrupt(_))
+            | DomainError::Secret(_) => true,
+            // Logged once by the store, with its cause, not once per request.
+            DomainError::Store(StoreError::Full(_))
+            | DomainError::NotFound { .. }
             | DomainError::InvalidValue { .. }
             | DomainError::InvalidHttpUrl { .. }
             | DomainError::AlreadyExists { .. }
@@ -159,6 +168,7 @@ impl From<&DomainError> for ApiError {
                 format!("The operation is denied: {reason}."),
                 format!("操作被拒绝：{reason}。"),
             ),
+            DomainError::Store(StoreError::Full(_)) => ApiError::store_full(),
             DomainError::Store(StoreError::Conflict)
             | DomainError::Store(StoreError::Database(_))
             | DomainError::Store(StoreError::Corrupt(_))

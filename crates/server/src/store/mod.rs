@@ -167,7 +167,8 @@ pub struct SessionFacts {
 
 #[async_trait]
 pub trait Store: Send + Sync {
-    /// Whether the store answers (for `/readyz`).
+    /// Whether the store answers and can write (for `/readyz`): `Full` while writes fail for lack of
+    /// space.
     async fn ping(&self) -> Result<()>;
 
     // --- accounts and keys ---
@@ -390,11 +391,15 @@ pub struct ReportContext {
     pub joined: bool,
 }
 
-/// Open the store a URL names: `sqlite://PATH`. `day_offset`: the configured time zone's UTC offset
+/// Open the store a URL names: `sqlite://PATH`, optionally `?max_database_bytes=N`
+/// ([`sqlite::Options`]). `day_offset`: the configured time zone's UTC offset
 /// in seconds (statistics count active devices by its local days).
 pub fn open(url: &str, day_offset: i64) -> anyhow::Result<Arc<dyn Store>> {
-    if let Some(path) = url.strip_prefix("sqlite://") {
-        return Ok(Arc::new(sqlite::SqliteStore::open(path, day_offset)?));
+    if let Some(rest) = url.strip_prefix("sqlite://") {
+        let (path, options) = sqlite::Options::parse(rest)?;
+        return Ok(Arc::new(sqlite::SqliteStore::open(
+            path, day_offset, options,
+        )?));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         anyhow::bail!("PostgreSQL is not available in this build yet; use sqlite://PATH");
