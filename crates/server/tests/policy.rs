@@ -113,7 +113,7 @@ async fn concurrent_adds_of_one_field_device_each_all_land() {
                     &s,
                     &key,
                     "ModifyPolicy",
-                    modify_body(&pid, "add", &[id.clone()]),
+                    modify_body(&pid, "add", std::slice::from_ref(id)),
                 )
             })
             .collect();
@@ -138,7 +138,7 @@ async fn concurrent_adds_and_removes_of_disjoint_ids_all_land() {
                 &s,
                 &key,
                 "ModifyPolicy",
-                modify_body(&pid, "remove", &[id.clone()]),
+                modify_body(&pid, "remove", std::slice::from_ref(id)),
             )
         });
         let adds = new.iter().map(|id| {
@@ -146,7 +146,7 @@ async fn concurrent_adds_and_removes_of_disjoint_ids_all_land() {
                 &s,
                 &key,
                 "ModifyPolicy",
-                modify_body(&pid, "add", &[id.clone()]),
+                modify_body(&pid, "add", std::slice::from_ref(id)),
             )
         });
         for a in answers(removes.chain(adds).collect()).await {
@@ -214,7 +214,7 @@ async fn a_field_device_deleted_while_it_is_being_added_is_never_left_in_a_list(
                 &s,
                 &key,
                 "ModifyPolicy",
-                modify_body(&pid, "add", &[id.clone()]),
+                modify_body(&pid, "add", std::slice::from_ref(id)),
             ));
             tasks.push(spawn(
                 &s,
@@ -258,7 +258,7 @@ async fn a_remote_device_deleted_while_its_list_grows_leaves_no_list() {
                     &s,
                     &key,
                     "ModifyPolicy",
-                    modify_body(&pid, "add", &[id.clone()]),
+                    modify_body(&pid, "add", std::slice::from_ref(id)),
                 )
             })
             .collect();
