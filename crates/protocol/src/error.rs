@@ -31,6 +31,7 @@ pub enum Code {
     RequestSizeLimitExceeded,
     ResourceInUse,
     ResourceNotFound,
+    ServiceUnavailable,
     UnauthorizedOperation,
     UnknownParameter,
     UnsupportedOperation,
@@ -63,6 +64,7 @@ impl Code {
             Code::RequestSizeLimitExceeded => "RequestSizeLimitExceeded",
             Code::ResourceInUse => "ResourceInUse",
             Code::ResourceNotFound => "ResourceNotFound",
+            Code::ServiceUnavailable => "ServiceUnavailable",
             Code::UnauthorizedOperation => "UnauthorizedOperation",
             Code::UnknownParameter => "UnknownParameter",
             Code::UnsupportedOperation => "UnsupportedOperation",
@@ -307,6 +309,17 @@ impl ApiError {
             Code::InternalError,
             "An internal error occurred; quote the RequestId when you report it.",
             "内部错误，请提供 RequestId 以便排查。",
+        )
+    }
+
+    /// The store cannot write for lack of space (disk full, or the configured size limit). The
+    /// common code for "service temporarily unavailable" (the API 3.0 common error list): the client
+    /// may retry later; reads still work.
+    pub fn store_full() -> ApiError {
+        ApiError::new(
+            Code::ServiceUnavailable,
+            "The service cannot store data right now: its disk or database is full. Nothing of this request was stored; retry later.",
+            "服务暂时无法存储数据：磁盘或数据库已满。本次请求未存储任何内容，请稍后重试。",
         )
     }
 

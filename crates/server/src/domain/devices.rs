@@ -74,6 +74,9 @@ impl Domain {
         filter: &DeviceFilter,
         page: Page,
     ) -> Result<(u64, Vec<Device>), DomainError> {
+        if let Some(words) = &filter.search {
+            rules::search_words(words)?;
+        }
         self.project(account, project_id).await?;
         Ok(self
             .store

@@ -3,8 +3,8 @@
 //! force; both are kept, as the vendor's DescribePolicy can show either.
 
 use super::{rules, AccountId, DeviceType, Domain, Page, PolicyEntry, PolicyMode, PolicySearch};
-use crate::errors::DomainError;
-use crate::store::PolicyUpdate;
+use crate::errors::{DomainError, Resource};
+use crate::store::PolicyEdit;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModifyMode {
@@ -70,73 +70,18 @@ impl Domain {
                 "the id of a remote device of the project",
             ));
         }
-        let current = self
-            .store
-            .policy_fields(account, project_id, pmode, remote_device_id)
-            .await?;
-        let mut change = PolicyChange::default();
-        let mut wanted: Vec<String> = Vec::new();
-        let mut is_field = Vec::new();
-        if mmode != ModifyMode::Remove {
-            for id in field_device_ids {
-                let ok = matches!(
-                    self.store.device(account, project_id, id).await?,
-                    Some(d) if d.device_type == DeviceType::Field
-                );
-                is_field.push(ok);
-            }
-        }
-        let (keep, added): (Vec<String>, Vec<String>) = match mmode {
-            ModifyMode::Add | ModifyMode::Set => {
-                for (id, ok) in field_device_ids.iter().zip(&is_field) {
-                    if !ok {
-                        change.failed_insert.push(id.clone());
-                    } else if !wanted.contains(id) {
-                        wanted.push(id.clone());
-                    }
-                }
-                let keep = if mmode == ModifyMode::Add {
-                    current.clone()
-                } else {
-                    current
-                        .iter()
-                        .filter(|f| wanted.contains(f))
-                        .cloned()
-                        .collect()
-                };
-                let added = wanted
-                    .into_iter()
-                    .filter(|f| !current.contains(f))
-                    .collect();
-                (keep, added)
-            }
-            ModifyMode::Remove => {
-                for id in field_device_ids {
-                    if !current.contains(id) && !change.failed_delete.contains(id) {
-                        change.failed_delete.push(id.clone());
-                    }
-                }
-                (
-                    current
-                        .iter()
-                        .filter(|f| !field_device_ids.contains(f))
-                        .cloned()
-                        .collect(),
-                    Vec::new(),
-                )
-            }
+        // The list is read, checked and written in one store transaction (see `Store::modify_policy`).
+        let edit = PolicyEdit {
+            mode: pmode,
+            remote_device_id: remote_device_id.to_owned(),
+            how: mmode,
+            field_device_ids: field_device_ids.to_vec(),
         };
         self.store
-            .write_policy(
-                account,
-                project_id,
-                pmode,
-                remote_device_id,
-                &PolicyUpdate { keep, added },
-                self.clock.now(),
-            )
-            .await?;
-        Ok(change)
+            .modify_policy(account, project_id, &edit, self.clock.now())
+            .await?
+            // Deleted since the check above.
+            .ok_or_else(|| DomainError::not_found(Resource::Device, remote_device_id))
     }
 
     pub async fn describe_policy(
@@ -168,7 +113,8 @@ impl Domain {
         };
         let search = search_words
             .filter(|w| !w.is_empty())
-            .map(|w| (search_kind, w));
+            .map(|w| rules::search_words(w).map(|()| (search_kind, w)))
+            .transpose()?;
         let (total, entries) = self
             .store
             .list_policies(account, project_id, pmode, search, page)

@@ -101,6 +101,100 @@ pub fn project_key(v: &str) -> Rule {
     Ok(())
 }
 
+/// The longest `SearchWords` of DescribeDeviceList and DescribePolicy, in characters. The vendor model
+/// documents no limit (api.json: "对设备ID或Name按关键字进行模糊匹配", "模糊匹配关键字"). A word longer
+/// than the longest DeviceId (32) or DeviceName (23) matches nothing; 64 keeps a margin (a pasted id
+/// with a stray suffix gets an empty list, not an error) and keeps the LIKE pattern, every character
+/// escaped, far below SQLite's limit of 50,000 bytes (past it, a search answered InternalError).
+pub const MAX_SEARCH_WORDS: usize = 64;
+
+/// `SearchWords`: at most [`MAX_SEARCH_WORDS`] characters, none a control character (no id or
+/// name has one). Empty means "no filter" and is not checked here.
+pub fn search_words(v: &str) -> Rule {
+    if chars(v) > MAX_SEARCH_WORDS || v.chars().any(char::is_control) {
+        return Err(DomainError::invalid(
+            "SearchWords",
+            v,
+            format!("at most {MAX_SEARCH_WORDS} characters, no control characters"),
+        ));
+    }
+    Ok(())
+}
+
+// --- what a device sends (docs/api.md, device API; the README's device API section lists these) ---
+
+/// Whether every character is printable ASCII (space to `~`): no control characters.
+fn printable_ascii(v: &str) -> bool {
+    v.bytes().all(|b| (b' '..=b'~').contains(&b))
+}
+
+/// ReportSessionMetrics.SessionId: the vendor's session ids are UUIDs with a suffix
+/// (`c52cc0cc-3663-467b-a6d1-2f01d20ad7ae-1`, fixtures/describe-device-session-details.json); 1 to
+/// 128 letters, digits and `-` `_` `.` `:` leave room for other SDKs' forms.
+pub fn session_id(v: &str) -> Rule {
+    let ok = !v.is_empty()
+        && v.len() <= 128
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+    if !ok {
+        return Err(DomainError::invalid(
+            "SessionId",
+            v,
+            "1 to 128 characters of letters, digits and - _ . :",
+        ));
+    }
+    Ok(())
+}
+
+/// The longest `Ver`: the SDK's version, `2.4` in the vendor's Details example
+/// (SessionDeviceDetail.Ver "sdk版本"); 32 holds any semantic version with a pre-release tag.
+pub const MAX_VER: usize = 32;
+/// The longest `SdkMode`: `server2` in the vendor's Details example (SessionDeviceDetail.SdkMode
+/// "模式(p2p/server)").
+pub const MAX_SDK_MODE: usize = 64;
+/// The longest `NetIp`: an IPv6 address text with an IPv4 tail
+/// (`ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255`).
+pub const MAX_NET_IP: usize = 45;
+
+/// ReportSessionMetrics.Ver: at most [`MAX_VER`] printable ASCII characters (empty: not stated).
+pub fn sdk_version(v: &str) -> Rule {
+    if v.len() > MAX_VER || !printable_ascii(v) {
+        return Err(DomainError::invalid(
+            "Ver",
+            v,
+            format!("at most {MAX_VER} printable ASCII characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// ReportSessionMetrics.SdkMode: at most [`MAX_SDK_MODE`] printable ASCII characters (empty: not
+/// stated).
+pub fn sdk_mode(v: &str) -> Rule {
+    if v.len() > MAX_SDK_MODE || !printable_ascii(v) {
+        return Err(DomainError::invalid(
+            "SdkMode",
+            v,
+            format!("at most {MAX_SDK_MODE} printable ASCII characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// MultiNet.NetIp ("网卡IP", the link's interface address): an IPv4 or IPv6 address text of at
+/// most [`MAX_NET_IP`] characters, or empty (not known). `param` names where it is
+/// (`Samples.0.MultiNet.1.NetIp`).
+pub fn net_ip(param: String, v: &str) -> Rule {
+    if !v.is_empty() && (v.len() > MAX_NET_IP || v.parse::<std::net::IpAddr>().is_err()) {
+        return Err(DomainError::invalid(
+            param,
+            v,
+            format!("an IPv4 or IPv6 address of at most {MAX_NET_IP} characters"),
+        ));
+    }
+    Ok(())
+}
+
 pub fn in_range(param: &'static str, v: i64, lo: i64, hi: i64) -> Rule {
     if v < lo || v > hi {
         return Err(DomainError::invalid(
@@ -171,5 +265,37 @@ mod tests {
         assert!(callback_url("ftp://example.com").is_err());
         assert!(callback_url("http://").is_err());
         assert!(callback_url("http://exa mple.com").is_err());
+        assert!(search_words(&"%".repeat(64)).is_ok());
+        assert!(session_id("c52cc0cc-3663-467b-a6d1-2f01d20ad7ae-1").is_ok());
+        assert!(session_id(&"s".repeat(129)).is_err());
+        assert!(session_id("s 1").is_err());
+        assert!(sdk_version("2.4").is_ok());
+        assert!(sdk_version("").is_ok());
+        assert!(sdk_version(&"1".repeat(33)).is_err());
+        assert!(sdk_version("2.4\n").is_err());
+        assert!(sdk_version("版本").is_err());
+        assert!(sdk_mode("server2").is_ok());
+        assert!(sdk_mode(&"p".repeat(65)).is_err());
+        assert!(sdk_mode("p2p\u{7f}").is_err());
+        for ip in [
+            "",
+            "192.168.11.2",
+            "::1",
+            "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255",
+        ] {
+            assert!(net_ip("NetIp".into(), ip).is_ok(), "{ip}");
+        }
+        for ip in [
+            "192.168.11",
+            "256.1.1.1",
+            "eth0",
+            "192.168.11.2\n",
+            " 10.0.0.1",
+        ] {
+            assert!(net_ip("NetIp".into(), ip).is_err(), "{ip}");
+        }
+        assert!(search_words("车辆_01").is_ok());
+        assert!(search_words(&"a".repeat(65)).is_err());
+        assert!(search_words("a\tb").is_err());
     }
 }

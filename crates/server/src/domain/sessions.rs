@@ -89,21 +89,6 @@ pub const MAX_SAMPLES_PER_REPORT: usize = 1800;
 /// A week: no device part is longer.
 pub const MAX_TIME_OFFSET: i64 = 7 * 24 * 3600;
 
-fn check_session_id(v: &str) -> Result<(), DomainError> {
-    let ok = !v.is_empty()
-        && v.len() <= 128
-        && v.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
-    if !ok {
-        return Err(DomainError::invalid(
-            "SessionId",
-            v,
-            "1 to 128 characters of letters, digits and - _ . :",
-        ));
-    }
-    Ok(())
-}
-
 /// What one round of upkeep did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Upkept {
@@ -346,8 +331,20 @@ impl Domain {
         login: &DeviceLogin,
         report: MetricsReport,
     ) -> Result<AppendOutcome, DomainError> {
-        check_session_id(&report.session_id)?;
+        // Every string a device sends is checked before anything is read or stored (the README's
+        // device API section lists the rules).
+        rules::session_id(&report.session_id)?;
         rules::device_id("PeerDeviceId", &report.peer_device_id)?;
+        rules::sdk_version(&report.meta.ver)?;
+        rules::sdk_mode(&report.meta.sdk_mode)?;
+        for (i, sample) in report.samples.iter().enumerate() {
+            for (j, net) in sample.nets.iter().enumerate() {
+                if let Some(ip) = &net.net_ip {
+                    rules::net_ip(format!("Samples.{i}.MultiNet.{j}.NetIp"), ip)?;
+                }
+            }
+        }
+        let stated_type = report.device_type.as_deref().map(parse_type).transpose()?;
         let now = self.clock.now();
         if report.start_time < 0 || report.start_time > now + 300 {
             return Err(DomainError::invalid(
@@ -365,6 +362,9 @@ impl Domain {
             rules::in_range(name, v, 0, 16384)?;
         }
         rules::in_range("MultiMode", report.meta.multi_mode, 0, 1)?;
+        // Before the device is looked up or registered (AutoRegister): a refused report stores
+        // nothing.
+        let columns = columns_from_samples(report.samples.clone())?;
         let context = self
             .store
             .report_context(
@@ -376,11 +376,8 @@ impl Domain {
             )
             .await?;
         let peer = context.peer;
-        let wanted = match report.device_type.as_deref() {
-            Some(t) => Some(parse_type(t)?),
-            // A new device's type follows from its peer's.
-            None => peer.as_ref().map(|p| other_type(p.device_type)),
-        };
+        // A new device's type follows from its peer's unless the report states it.
+        let wanted = stated_type.or_else(|| peer.as_ref().map(|p| other_type(p.device_type)));
         let device = self.login_device(login, wanted).await?;
         if let Some(t) = wanted {
             if report.device_type.is_some() && t != device.device_type {
@@ -421,7 +418,6 @@ impl Domain {
                 )));
             }
         }
-        let columns = columns_from_samples(report.samples.clone())?;
         // Compaction encodes the part again at the smallest size once it ends (or grows).
         let encoded = codec::encode_with(&columns, codec::Effort::Quick);
         let append = Append {
@@ -461,7 +457,7 @@ impl Domain {
         session_id: &str,
         parts: Vec<ImportedPart>,
     ) -> Result<u64, DomainError> {
-        check_session_id(session_id)?;
+        rules::session_id(session_id)?;
         self.project(account, project_id).await?;
         let field = parts.iter().find(|p| p.device_type == DeviceType::Field);
         let remote = parts.iter().find(|p| p.device_type == DeviceType::Remote);
@@ -594,6 +590,14 @@ impl Domain {
     /// The server runs it every second; tests call it after moving a `ManualClock`. Returns how
     /// much it did: none of either when it found nothing due.
     pub async fn upkeep(&self) -> Result<Upkept, DomainError> {
+        match self.upkeep_round().await {
+            // The store has logged it once and reports not-ready; the next round tries again.
+            Err(DomainError::Store(StoreError::Full(_))) => Ok(Upkept::default()),
+            other => other,
+        }
+    }
+
+    async fn upkeep_round(&self) -> Result<Upkept, DomainError> {
         let now = self.clock.now();
         let s = &self.settings;
         self.store

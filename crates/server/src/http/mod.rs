@@ -11,6 +11,7 @@ pub mod ratelimit;
 
 use crate::config::Config;
 use crate::domain::Domain;
+use crate::errors::StoreError;
 use axum::routing::get;
 use axum::Router;
 use std::net::SocketAddr;
@@ -71,16 +72,25 @@ fn admin_router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
+/// 200 while the store answers and can write; 503 with the reason otherwise (a full disk keeps
+/// the server answering reads, but a balancer should send writes elsewhere).
 async fn readyz(
     axum::extract::State(state): axum::extract::State<Arc<AppState>>,
-) -> (axum::http::StatusCode, &'static str) {
+) -> (axum::http::StatusCode, String) {
     match state.domain.store.ping().await {
-        Ok(()) => (axum::http::StatusCode::OK, "ready\n"),
+        Ok(()) => (axum::http::StatusCode::OK, "ready\n".to_owned()),
+        // Logged once by the store when writes started failing, not at every check.
+        Err(StoreError::Full(cause)) => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "not ready: the store cannot write, the disk or the database is full ({cause})\n"
+            ),
+        ),
         Err(e) => {
             tracing::warn!(error = %e, "store not ready");
             (
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "store unavailable\n",
+                "store unavailable\n".to_owned(),
             )
         }
     }

@@ -6,6 +6,7 @@
 
 pub mod sqlite;
 
+use crate::domain::policy::{ModifyMode, PolicyChange};
 use crate::domain::samples::Columns;
 use crate::domain::usage::Totals;
 use crate::domain::{
@@ -25,11 +26,14 @@ pub struct DeviceChanges {
     pub token_sealed: Option<String>,
 }
 
-/// The new list of one remote device: the ids kept from before, and the ids added now.
-#[derive(Debug, Clone, Default)]
-pub struct PolicyUpdate {
-    pub keep: Vec<String>,
-    pub added: Vec<String>,
+/// One ModifyPolicy change: the list of `remote_device_id` in `mode`, changed by `how` with
+/// `field_device_ids`.
+#[derive(Debug, Clone)]
+pub struct PolicyEdit {
+    pub mode: PolicyMode,
+    pub remote_device_id: String,
+    pub how: ModifyMode,
+    pub field_device_ids: Vec<String>,
 }
 
 /// Changes to a project's metadata (`None` keeps the current value).
@@ -163,7 +167,8 @@ pub struct SessionFacts {
 
 #[async_trait]
 pub trait Store: Send + Sync {
-    /// Whether the store answers (for `/readyz`).
+    /// Whether the store answers and can write (for `/readyz`): `Full` while writes fail for lack of
+    /// space.
     async fn ping(&self) -> Result<()>;
 
     // --- accounts and keys ---
@@ -361,16 +366,18 @@ pub trait Store: Send + Sync {
         mode: PolicyMode,
         remote_device_id: &str,
     ) -> Result<Vec<String>>;
-    /// Replaces the list of one remote device in one mode; `added` ids get `now` as their time.
-    async fn write_policy(
+    /// Applies one ModifyPolicy change to the list of one remote device in one mode, as one
+    /// transaction: reading the list, checking that each id to add is a field device of the project,
+    /// and writing. Concurrent changes therefore never lose each other's ids, and a device deleted
+    /// meanwhile is never left listed. Ids added get `now` as their time. `None` (and no change) if
+    /// `remote_device_id` is not a remote device of the project.
+    async fn modify_policy(
         &self,
         account: &AccountId,
         project_id: &str,
-        mode: PolicyMode,
-        remote_device_id: &str,
-        update: &PolicyUpdate,
+        edit: &PolicyEdit,
         now: i64,
-    ) -> Result<()>;
+    ) -> Result<Option<PolicyChange>>;
     /// Entries grouped by remote device, ordered by remote id; returns (total remotes, page).
     async fn list_policies(
         &self,
@@ -404,11 +411,15 @@ pub enum Grain {
     Day,
 }
 
-/// Open the store a URL names: `sqlite://PATH`. `day_offset`: the configured time zone's UTC offset
+/// Open the store a URL names: `sqlite://PATH`, optionally `?max_database_bytes=N`
+/// ([`sqlite::Options`]). `day_offset`: the configured time zone's UTC offset
 /// in seconds (statistics count active devices by its local days).
 pub fn open(url: &str, day_offset: i64) -> anyhow::Result<Arc<dyn Store>> {
-    if let Some(path) = url.strip_prefix("sqlite://") {
-        return Ok(Arc::new(sqlite::SqliteStore::open(path, day_offset)?));
+    if let Some(rest) = url.strip_prefix("sqlite://") {
+        let (path, options) = sqlite::Options::parse(rest)?;
+        return Ok(Arc::new(sqlite::SqliteStore::open(
+            path, day_offset, options,
+        )?));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         anyhow::bail!("PostgreSQL is not available in this build yet; use sqlite://PATH");

@@ -9,6 +9,7 @@
 //!
 //! Every other method goes to the real store underneath (device and project look-ups, upkeep).
 
+use crate::domain::policy::PolicyChange;
 use crate::domain::samples::{Columns, Metric};
 use crate::domain::usage::Totals;
 use crate::domain::{
@@ -17,7 +18,7 @@ use crate::domain::{
 };
 use crate::errors::StoreError;
 use crate::store::{
-    Append, AppendOutcome, AppendRejection, DeviceChanges, Grain, PartRow, PolicyUpdate,
+    Append, AppendOutcome, AppendRejection, DeviceChanges, Grain, PartRow, PolicyEdit,
     ProjectChanges, ReportContext, Result, SessionFacts, SessionFilter, SessionRow, Store,
 };
 use async_trait::async_trait;
@@ -263,18 +264,14 @@ macro_rules! delegate_store {
             ) -> Result<Vec<String>> {
                 self.inner.policy_fields(a, p, mode, remote).await
             }
-            async fn write_policy(
+            async fn modify_policy(
                 &self,
                 a: &AccountId,
                 p: &str,
-                mode: PolicyMode,
-                remote: &str,
-                update: &PolicyUpdate,
+                edit: &PolicyEdit,
                 now: i64,
-            ) -> Result<()> {
-                self.inner
-                    .write_policy(a, p, mode, remote, update, now)
-                    .await
+            ) -> Result<Option<PolicyChange>> {
+                self.inner.modify_policy(a, p, edit, now).await
             }
             async fn list_policies(
                 &self,

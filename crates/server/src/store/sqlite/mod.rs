@@ -4,16 +4,21 @@
 //! busy timeout instead of failing. Blocking calls run on tokio's blocking pool.
 //!
 //! Schema changes are numbered migrations, applied in order and recorded in `PRAGMA user_version`.
+//!
+//! A write that fails for lack of space (a full disk, or `max_database_bytes`) is `StoreError::Full`:
+//! see `health.rs` for how it is reported and how the store notices that space has returned.
 
+mod health;
 mod rollup;
 mod sessions;
 pub use sessions::COMPACT_LIVE_CHUNKS;
 mod writer;
 
 use super::{
-    Append, AppendOutcome, AppendRejection, DeviceChanges, Grain, PartRow, PolicyUpdate,
+    Append, AppendOutcome, AppendRejection, DeviceChanges, Grain, PartRow, PolicyEdit,
     ProjectChanges, ReportContext, Result, SessionFacts, SessionFilter, SessionRow, Store,
 };
+use crate::domain::policy::{ModifyMode, PolicyChange};
 use crate::domain::usage::Totals;
 use crate::domain::{
     AccountId, ApiKey, Callback, Device, DeviceFilter, DeviceStatus, DeviceType, Page, PolicyEntry,
@@ -26,6 +31,7 @@ use r2d2_sqlite::rusqlite::{
 };
 use r2d2_sqlite::SqliteConnectionManager;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Numbered schema migrations; append only.
 const MIGRATIONS: &[&str] = &[
@@ -251,6 +257,58 @@ mod device_status_sql {
 pub struct SqliteStore {
     pool: r2d2::Pool<SqliteConnectionManager>,
     writer: writer::Writer,
+    health: Arc<health::Health>,
+}
+
+/// The smallest `max_database_bytes`: the schema, and room for the readiness probe to succeed.
+const MIN_DATABASE_BYTES: u64 = 4 * health::PROBE_BYTES as u64;
+
+/// Settings of the SQLite store, given after `?` in its URL: `sqlite://PATH?max_database_bytes=N`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// The most bytes the database file may hold (SQLite's `max_page_count`, in pages of the file's
+    /// page size). Writes that would need more fail like writes to a full disk — a retryable error,
+    /// `/readyz` 503 — and work again once upkeep or deletions have freed pages. Keeps the store from
+    /// filling a disk it shares with other services. Unset: as much as the disk holds.
+    pub max_database_bytes: Option<u64>,
+}
+
+impl Options {
+    /// Splits `PATH?name=value&...` into the path and the options.
+    pub fn parse(path_and_options: &str) -> anyhow::Result<(&str, Options)> {
+        let Some((path, query)) = path_and_options.split_once('?') else {
+            return Ok((path_and_options, Options::default()));
+        };
+        let mut options = Options::default();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            match pair.split_once('=') {
+                Some(("max_database_bytes", v)) => {
+                    let bytes: u64 = v.parse().ok().filter(|b| *b >= MIN_DATABASE_BYTES).ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "max_database_bytes=`{v}` in the database URL: expected a number of bytes, at least {MIN_DATABASE_BYTES}"
+                        )
+                    })?;
+                    options.max_database_bytes = Some(bytes);
+                }
+                _ => anyhow::bail!(
+                    "unknown option `{pair}` in the database URL: the SQLite store takes max_database_bytes=N"
+                ),
+            }
+        }
+        Ok((path, options))
+    }
+}
+
+/// Sets up a new connection: [`PRAGMAS`], and the size limit of `options`.
+fn init(c: &mut Connection, options: Options) -> rusqlite::Result<()> {
+    c.execute_batch(PRAGMAS)?;
+    if let Some(bytes) = options.max_database_bytes {
+        let page: i64 = c.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        let pages = (bytes as i64 / page).max(1);
+        // Answers the limit in force: never below the pages the file already has.
+        c.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?;
+    }
+    Ok(())
 }
 
 /// `auto_vacuum=INCREMENTAL` takes effect on a new database: pages that compaction frees go back to
@@ -258,7 +316,16 @@ pub struct SqliteStore {
 const PRAGMAS: &str = "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;
      PRAGMA busy_timeout=10000;";
 
-fn db<E: std::fmt::Display>(e: E) -> StoreError {
+/// A database error: `Full` when SQLite answers SQLITE_FULL (the disk is full — SQLite maps a write's
+/// ENOSPC to it — or the database is at `max_database_bytes`), else `Database`.
+fn db<E: std::fmt::Display + 'static>(e: E) -> StoreError {
+    if let Some(rusqlite::Error::SqliteFailure(f, _)) =
+        (&e as &dyn std::any::Any).downcast_ref::<rusqlite::Error>()
+    {
+        if f.code == rusqlite::ErrorCode::DiskFull {
+            return StoreError::Full(e.to_string());
+        }
+    }
     StoreError::Database(e.to_string())
 }
 
@@ -277,13 +344,13 @@ fn conflict_or_db(e: rusqlite::Error) -> StoreError {
 impl SqliteStore {
     /// Opens (creating or migrating) the store at `path`; `day_offset` is the UTC offset in seconds
     /// of the configured time zone, whose local days the active-device rollup counts.
-    pub fn open(path: &str, day_offset: i64) -> anyhow::Result<SqliteStore> {
+    pub fn open(path: &str, day_offset: i64, options: Options) -> anyhow::Result<SqliteStore> {
         if let Some(dir) = Path::new(path).parent() {
             if !dir.as_os_str().is_empty() {
                 std::fs::create_dir_all(dir)?;
             }
         }
-        let manager = SqliteConnectionManager::file(path).with_init(|c| c.execute_batch(PRAGMAS));
+        let manager = SqliteConnectionManager::file(path).with_init(move |c| init(c, options));
         let pool = r2d2::Pool::builder().max_size(8).build(manager)?;
         let mut conn = pool.get()?;
         migrate(&mut conn)?;
@@ -295,10 +362,15 @@ impl SqliteStore {
             );
         }
         tx.commit()?;
-        let write_conn = Connection::open(path)?;
-        write_conn.execute_batch(PRAGMAS)?;
-        let writer = writer::Writer::start(write_conn)?;
-        Ok(SqliteStore { pool, writer })
+        let mut write_conn = Connection::open(path)?;
+        init(&mut write_conn, options)?;
+        let health = Arc::new(health::Health::default());
+        let writer = writer::Writer::start(write_conn, health.clone())?;
+        Ok(SqliteStore {
+            pool,
+            writer,
+            health,
+        })
     }
 
     /// Run blocking database work off the async threads.
@@ -316,22 +388,38 @@ impl SqliteStore {
         .map_err(db)?
     }
 
-    /// Run a write transaction that holds the write lock from its start.
+    /// Run a write transaction that holds the write lock from its start. Its failure for lack of
+    /// space marks the store full; while it is marked, a success is followed by a probe
+    /// (`health.rs`).
     async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
     {
+        let health = self.health.clone();
         self.run(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(db)?;
-            let out = f(&tx)?;
-            tx.commit().map_err(db)?;
-            Ok(out)
+            let out = in_transaction(conn, f);
+            health.note(&out);
+            if out.is_ok() {
+                // Still full: the probe's error is noted, and this write's answer stands.
+                let _ = health.check(conn);
+            }
+            out
         })
         .await
     }
+}
+
+fn in_transaction<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
+) -> Result<T> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db)?;
+    let out = f(&tx)?;
+    tx.commit().map_err(db)?;
+    Ok(out)
 }
 
 fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
@@ -448,6 +536,99 @@ fn contains_pattern(s: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// Whether `device_id` is a device of this type in the project.
+fn is_device_of_type(
+    tx: &rusqlite::Transaction<'_>,
+    account_id: &str,
+    project_id: &str,
+    device_id: &str,
+    device_type: DeviceType,
+) -> Result<bool> {
+    tx.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM devices WHERE project_id = ?1 AND device_id = ?2 AND account_id = ?3
+         AND device_type = ?4)",
+    )
+    .and_then(|mut s| {
+        s.query_row(
+            params![project_id, device_id, account_id, device_type.as_str()],
+            |r| r.get(0),
+        )
+    })
+    .map_err(db)
+}
+
+/// [`Store::modify_policy`] inside its transaction.
+fn policy_edit(
+    tx: &rusqlite::Transaction<'_>,
+    a: &str,
+    p: &str,
+    e: &PolicyEdit,
+    now: i64,
+) -> Result<Option<PolicyChange>> {
+    let (mode, remote) = (e.mode.as_str(), e.remote_device_id.as_str());
+    if !is_device_of_type(tx, a, p, remote, DeviceType::Remote)? {
+        return Ok(None);
+    }
+    let current: Vec<String> = {
+        let mut s = tx
+            .prepare_cached(
+                "SELECT field_device_id FROM policies WHERE project_id = ?1 AND account_id = ?2 AND mode = ?3
+                 AND remote_device_id = ?4",
+            )
+            .map_err(db)?;
+        let rows = s
+            .query_map(params![p, a, mode, remote], |row| row.get(0))
+            .map_err(db)?;
+        rows.collect::<rusqlite::Result<Vec<String>>>()
+            .map_err(db)?
+    };
+    let delete = |field: &str| {
+        tx.execute(
+            "DELETE FROM policies WHERE project_id = ?1 AND account_id = ?2 AND mode = ?3
+             AND remote_device_id = ?4 AND field_device_id = ?5",
+            params![p, a, mode, remote, field],
+        )
+        .map_err(db)
+    };
+    let mut change = PolicyChange::default();
+    match e.how {
+        ModifyMode::Remove => {
+            for id in &e.field_device_ids {
+                if current.contains(id) {
+                    delete(id)?;
+                } else if !change.failed_delete.contains(id) {
+                    change.failed_delete.push(id.clone());
+                }
+            }
+        }
+        ModifyMode::Add | ModifyMode::Set => {
+            let mut wanted: Vec<&String> = Vec::new();
+            for id in &e.field_device_ids {
+                if !is_device_of_type(tx, a, p, id, DeviceType::Field)? {
+                    change.failed_insert.push(id.clone());
+                } else if !wanted.contains(&id) {
+                    wanted.push(id);
+                }
+            }
+            if e.how == ModifyMode::Set {
+                for f in current.iter().filter(|f| !wanted.contains(f)) {
+                    delete(f)?;
+                }
+            }
+            // An id already listed keeps the time it was added.
+            for f in wanted.into_iter().filter(|f| !current.contains(f)) {
+                tx.execute(
+                    "INSERT INTO policies (account_id, project_id, mode, remote_device_id, field_device_id, added_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![a, p, mode, remote, f, now],
+                )
+                .map_err(db)?;
+            }
+        }
+    }
+    Ok(Some(change))
+}
+
 fn limit_offset(page: Page) -> (i64, i64) {
     (page.size as i64, page.offset() as i64)
 }
@@ -455,8 +636,12 @@ fn limit_offset(page: Page) -> (i64, i64) {
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<()> {
-        self.run(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(db))
-            .await
+        let health = self.health.clone();
+        self.run(move |c| {
+            c.query_row("SELECT 1", [], |_| Ok(())).map_err(db)?;
+            health.check(c)
+        })
+        .await
     }
 
     async fn create_account(&self, account: &AccountId, now: i64) -> Result<()> {
@@ -1141,47 +1326,18 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn write_policy(
+    async fn modify_policy(
         &self,
         account: &AccountId,
         project_id: &str,
-        mode: PolicyMode,
-        remote: &str,
-        update: &PolicyUpdate,
+        edit: &PolicyEdit,
         now: i64,
-    ) -> Result<()> {
-        let (a, p, r) = (account.0.clone(), project_id.to_owned(), remote.to_owned());
-        let (keep, added) = (update.keep.clone(), update.added.clone());
-        self.write(move |tx| {
-            let current: Vec<String> = {
-                let mut s = tx
-                    .prepare_cached(
-                        "SELECT field_device_id FROM policies WHERE project_id = ?1 AND account_id = ?2 AND mode = ?3
-                         AND remote_device_id = ?4",
-                    )
-                    .map_err(db)?;
-                let rows = s.query_map(params![p, a, mode.as_str(), r], |row| row.get(0)).map_err(db)?;
-                rows.collect::<rusqlite::Result<Vec<String>>>().map_err(db)?
-            };
-            for f in current.iter().filter(|f| !keep.contains(f)) {
-                tx.execute(
-                    "DELETE FROM policies WHERE project_id = ?1 AND account_id = ?2 AND mode = ?3
-                     AND remote_device_id = ?4 AND field_device_id = ?5",
-                    params![p, a, mode.as_str(), r, f],
-                )
-                .map_err(db)?;
-            }
-            for f in &added {
-                tx.execute(
-                    "INSERT OR REPLACE INTO policies (account_id, project_id, mode, remote_device_id, field_device_id, added_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![a, p, mode.as_str(), r, f, now],
-                )
-                .map_err(db)?;
-            }
-            Ok(())
-        })
-        .await
+    ) -> Result<Option<PolicyChange>> {
+        let (a, p, e) = (account.0.clone(), project_id.to_owned(), edit.clone());
+        // One write transaction (BEGIN IMMEDIATE) from the read of the list to the last write: two
+        // changes of one list used to read it in turn and then write, the later write dropping what
+        // the earlier one had added.
+        self.write(move |tx| policy_edit(tx, &a, &p, &e, now)).await
     }
 
     async fn list_policies(
@@ -1281,6 +1437,50 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn url_options() {
+        let none = Options::default();
+        assert_eq!(Options::parse("data/t.db").unwrap(), ("data/t.db", none));
+        let capped = Options {
+            max_database_bytes: Some(1 << 30),
+        };
+        assert_eq!(
+            Options::parse("data/t.db?max_database_bytes=1073741824").unwrap(),
+            ("data/t.db", capped)
+        );
+        for bad in [
+            "t.db?max_database_bytes=1000",
+            "t.db?max_database_bytes=1GiB",
+            "t.db?cache=shared",
+        ] {
+            assert!(Options::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// SQLite's SQLITE_FULL, from a full disk or from `max_page_count`, is `Full`; other failures
+    /// are not.
+    #[test]
+    fn a_full_database_is_full() {
+        let mut c = Connection::open_in_memory().unwrap();
+        init(
+            &mut c,
+            Options {
+                max_database_bytes: Some(MIN_DATABASE_BYTES),
+            },
+        )
+        .unwrap();
+        c.execute_batch("CREATE TABLE t (b BLOB)").unwrap();
+        let e = c
+            .execute(
+                "INSERT INTO t VALUES (zeroblob(?1))",
+                [MIN_DATABASE_BYTES as i64 * 2],
+            )
+            .unwrap_err();
+        assert!(matches!(db(e), StoreError::Full(_)));
+        let e = c.execute("INSERT INTO nope VALUES (1)", []).unwrap_err();
+        assert!(matches!(db(e), StoreError::Database(_)));
+    }
 
     /// The upkeep runs every second on stores of millions of sessions and parts: each of its
     /// look-ups reads an index range, never a whole table.

@@ -3,11 +3,18 @@
 //! append changes nothing, and all are answered after the one commit (one fsync for the batch). An
 //! answer therefore means "durable" (PRAGMA synchronous=FULL), while throughput does not pay one fsync
 //! per request.
+//!
+//! A batch is all or nothing when the database fails: SQLite may roll back the whole transaction on
+//! SQLITE_FULL (or an I/O error) while only one append's statement failed, so a failure for lack of
+//! space — or any failure after which the transaction is gone — fails every append of the batch, and
+//! none is answered as stored. Only a refusal (`AppendRejection`) stays within its savepoint.
 
+use super::health::Health;
 use super::{db, sessions};
 use crate::errors::StoreError;
 use crate::store::{Append, AppendOutcome, AppendRejection, Result};
 use r2d2_sqlite::rusqlite::{Connection, TransactionBehavior};
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 type Reply = std::result::Result<AppendOutcome, AppendRejection>;
@@ -25,11 +32,11 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn start(conn: Connection) -> std::io::Result<Writer> {
+    pub fn start(conn: Connection, health: Arc<Health>) -> std::io::Result<Writer> {
         let (jobs, rx) = mpsc::channel::<Job>(4096);
         std::thread::Builder::new()
             .name("teleoscope-writer".into())
-            .spawn(move || run(conn, rx))?;
+            .spawn(move || run(conn, rx, &health))?;
         Ok(Writer { jobs })
     }
 
@@ -46,7 +53,7 @@ impl Writer {
     }
 }
 
-fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>) {
+fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, health: &Health) {
     while let Some(first) = rx.blocking_recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -56,6 +63,9 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>) {
             }
         }
         let results = commit(&mut conn, &batch);
+        if let Some(Err(e)) = results.iter().find(|r| r.is_err()) {
+            health.saw(e);
+        }
         for (job, result) in batch.into_iter().zip(results) {
             let _ = job.reply.send(result);
         }
@@ -63,12 +73,7 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>) {
 }
 
 fn commit(conn: &mut Connection, batch: &[Job]) -> Vec<Result<Reply>> {
-    let fail_all = |e: &StoreError| {
-        batch
-            .iter()
-            .map(|_| Err(StoreError::Database(e.to_string())))
-            .collect()
-    };
+    let fail_all = |e: &StoreError| batch.iter().map(|_| Err(e.clone())).collect();
     let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => return fail_all(&db(e)),
@@ -83,6 +88,14 @@ fn commit(conn: &mut Connection, batch: &[Job]) -> Vec<Result<Reply>> {
                 other => other,
             },
         };
+        if let Err(e) = &result {
+            if matches!(e, StoreError::Full(_)) || tx.is_autocommit() {
+                // The appends before this one may be gone with the transaction, and those after it
+                // would each commit on their own: the batch fails whole, and the transaction (if
+                // SQLite kept it) rolls back on drop.
+                return fail_all(e);
+            }
+        }
         results.push(result);
     }
     if let Err(e) = tx.commit() {
