@@ -1774,6 +1774,234 @@ mod tests {
         assert_eq!(from_form, from_body);
     }
 
+    // ---- where reading stops: hostile input ----
+
+    /// `n` distinct unknown names (`"k0":0,"k1":0,…` without braces), about 12 bytes each.
+    fn unknown_members(n: usize, value: &str) -> String {
+        (0..n).map(|i| format!("\"k{i}\":{value},")).collect()
+    }
+
+    #[test]
+    fn json_stops_at_the_first_unknown_name() {
+        // The first key is unknown; after it 1 MB of 100,000 more and then no valid JSON at all:
+        // the answer is the first name, not Malformed (the documented stop of step 2).
+        let body = format!(
+            "{{\"Zed\": 1, {} ]]] not json",
+            unknown_members(100_000, "0")
+        );
+        assert!(body.len() > 1_000_000);
+        assert_eq!(norm(&body), Err(unknown("Zed")));
+        // Its value is not read either: an unclosed object after an unknown name.
+        assert_eq!(
+            norm(r#"{"ProjectId": "p", "Context": {"Bad": {"x": [1, 2"#),
+            Err(unknown("Context.Bad"))
+        );
+        // Malformed before the unknown name is still Malformed.
+        assert!(matches!(
+            norm(r#"{"ProjectId": tru, "Zed": 1}"#),
+            Err(ParamError::Malformed(_))
+        ));
+        // A repeated name cannot take back an unknown name inside its first value (it was read
+        // first); before this decode stopped there, the later null made the body valid.
+        assert_eq!(
+            norm(r#"{"ProjectId": "p", "PageNumber": 1, "Context": {"Bad": 1}, "Context": null}"#),
+            Err(unknown("Context.Bad"))
+        );
+    }
+
+    #[test]
+    fn json_null_unknown_names_are_read_past_in_linear_time() {
+        // 200,000 distinct unknown names with null values must all be read; the answer is the
+        // first non-null one. (A quadratic decoder does not finish this in minutes.)
+        let body = format!(
+            "{{{} \"ProjectId\": \"p\", \"PageNumber\": 1, \"Last\": 1}}",
+            unknown_members(200_000, "null")
+        );
+        assert_eq!(norm(&body), Err(unknown("Last")));
+        let body = format!(
+            "{{{} \"ProjectId\": \"p\", \"PageNumber\": 1}}",
+            unknown_members(200_000, "null")
+        );
+        assert_eq!(norm(&body), Ok(json!({"ProjectId": "p", "PageNumber": 1})));
+    }
+
+    fn strings(n: usize) -> String {
+        let items: Vec<String> = (0..n).map(|i| format!("\"d{i}\"")).collect();
+        items.join(",")
+    }
+
+    #[test]
+    fn json_list_over_the_element_limit_is_too_many() {
+        let max = Limits::CONTROL.elements;
+        assert_eq!(max, 1_000);
+        let at_max = format!(
+            r#"{{"ProjectId": "p", "PageNumber": 1, "DeviceIds": [{}]}}"#,
+            strings(max)
+        );
+        assert_eq!(
+            norm(&at_max).unwrap()["DeviceIds"]
+                .as_array()
+                .unwrap()
+                .len(),
+            max
+        );
+        let too_many = |before: &str, after: &str| {
+            format!(
+                r#"{{"ProjectId": "p", {before} "PageNumber": 1, "DeviceIds": [{}], {after} "Enabled": true}}"#,
+                strings(40_001)
+            )
+        };
+        let over = ParamError::TooMany {
+            path: "DeviceIds".into(),
+            count: 40_001,
+            max,
+        };
+        assert_eq!(norm(&too_many("", "")).err(), Some(over.clone()));
+        // First in input order: a later unknown name does not matter, an earlier one does.
+        assert_eq!(norm(&too_many("", r#""Zed": 1,"#)).err(), Some(over));
+        assert_eq!(
+            norm(&too_many(r#""Zed": 1,"#, "")).err(),
+            Some(unknown("Zed"))
+        );
+        // Nested lists have the same limit, named by their path.
+        let nested = format!(
+            r#"{{"ProjectId": "p", "PageNumber": 1, "Filters": [{{"Name": "a"}}, {{"Name": "b", "Values": [{}]}}]}}"#,
+            strings(max + 1)
+        );
+        assert_eq!(
+            norm(&nested).err(),
+            Some(ParamError::TooMany {
+                path: "Filters.1.Values".into(),
+                count: max + 1,
+                max
+            })
+        );
+        assert_eq!(
+            ParamError::TooMany {
+                path: "DeviceIds".into(),
+                count: 1001,
+                max: 1000
+            }
+            .to_string(),
+            "parameter `DeviceIds` has 1001 elements, at most 1000 allowed"
+        );
+    }
+
+    #[test]
+    fn json_wrong_list_elements_answer_the_first() {
+        // After the first bad element the rest is only checked: still the first element's path,
+        // and a missing field in a later element still outranks it (step 3 before step 4).
+        let objects: Vec<&str> = vec![r#"{"a": [1, 2, 3]}"#; 998];
+        let body = format!(
+            r#"{{"ProjectId": "p", "PageNumber": 1, "Counts": [1, "x", {}]}}"#,
+            objects.join(",")
+        );
+        assert_eq!(norm(&body), Err(type_err("Counts.1", "Integer")));
+        let filters: Vec<&str> = vec![r#"{"Name": []}"#; 500];
+        let body = format!(
+            r#"{{"ProjectId": "p", "PageNumber": 1, "Filters": [{}, {{"Values": []}}]}}"#,
+            filters.join(",")
+        );
+        assert_eq!(norm(&body), Err(missing("Filters.500.Name")));
+        // Skipped values are still read as JSON: invalid UTF-8 in one is Malformed.
+        let mut bytes = br#"{"ProjectId": "p", "PageNumber": 1, "Counts": ["x", {"a": ""#.to_vec();
+        bytes.extend_from_slice(b"\xff\"}]}");
+        assert!(matches!(
+            normalize_body(SCHEMA, Limits::CONTROL, &bytes),
+            Err(ParamError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn pairs_over_the_pair_limit_are_too_many() {
+        let max = Limits::CONTROL.pairs;
+        assert_eq!(max, 2_000);
+        let device_ids: Vec<(String, String)> = (0..40_001)
+            .map(|i| (format!("DeviceIds.{i}"), format!("d{i}")))
+            .collect();
+        assert_eq!(
+            normalize_pairs(SCHEMA, Limits::CONTROL, &device_ids).err(),
+            Some(ParamError::TooManyPairs { count: 40_001, max })
+        );
+        // Ignored pairs count too.
+        let mut empty_unknowns: Vec<(String, String)> =
+            (0..max).map(|i| (format!("k{i}"), String::new())).collect();
+        empty_unknowns.push(("ProjectId".into(), "p".into()));
+        assert_eq!(
+            normalize_pairs(SCHEMA, Limits::CONTROL, &empty_unknowns),
+            Err(ParamError::TooManyPairs {
+                count: max + 1,
+                max
+            })
+        );
+        // In pair order: an unknown name before the limit answers first.
+        let unknowns: Vec<(String, String)> = (0..200_000)
+            .map(|i| (format!("k{i}"), "1".into()))
+            .collect();
+        assert_eq!(
+            normalize_pairs(SCHEMA, Limits::CONTROL, &unknowns),
+            Err(unknown("k0"))
+        );
+        assert_eq!(
+            ParamError::TooManyPairs { count: 40_001, max }.to_string(),
+            "40001 parameters, at most 2000 allowed"
+        );
+    }
+
+    #[test]
+    fn pairs_list_over_the_element_limit_is_too_many() {
+        let max = Limits::CONTROL.elements;
+        let mut list = vec![("ProjectId".to_owned(), "p".to_owned())];
+        list.push(("PageNumber".into(), "1".into()));
+        list.extend((0..=max).map(|i| (format!("Filters.0.Values.{i}"), "v".to_owned())));
+        assert_eq!(
+            normalize_pairs(SCHEMA, Limits::CONTROL, &list).err(),
+            Some(ParamError::TooMany {
+                path: "Filters.0.Values".into(),
+                count: max + 1,
+                max
+            })
+        );
+        list.pop();
+        list.push(("Filters.0.Name".into(), "n".into()));
+        let v = normalize_pairs(SCHEMA, Limits::CONTROL, &list).unwrap();
+        assert_eq!(v["Filters"][0]["Values"].as_array().unwrap().len(), max);
+    }
+
+    #[test]
+    fn pairs_decode_linearly_past_the_control_limits() {
+        // With the limits raised, 200,000 list elements and 200,000 ignored names still decode;
+        // a tree that searched its children one by one would not finish this in minutes.
+        let big = Limits {
+            pairs: 1_000_000,
+            elements: 1_000_000,
+        };
+        let mut list: Vec<(String, String)> = (0..200_000)
+            .map(|i| (format!("k{i}"), String::new()))
+            .collect();
+        list.push(("ProjectId".into(), "p".into()));
+        list.push(("PageNumber".into(), "1".into()));
+        list.extend((0..200_000).map(|i| (format!("DeviceIds.{i}"), i.to_string())));
+        let v = normalize_pairs(SCHEMA, big, &list).unwrap();
+        assert_eq!(v["DeviceIds"].as_array().unwrap().len(), 200_000);
+        assert_eq!(v["DeviceIds"][199_999], json!("199999"));
+    }
+
+    #[test]
+    fn pairs_with_a_very_deep_name_build_no_deep_tree() {
+        // 100,000 segments under a String: a type error, without a tree (or recursion) that deep.
+        let deep = format!("ProjectId{}", ".a".repeat(100_000));
+        assert_eq!(
+            norm_pairs(&[("PageNumber", "1"), (&deep, "x")]),
+            Err(type_err("ProjectId", "String"))
+        );
+        let deep = format!("DeviceIds.0{}", ".a".repeat(100_000));
+        assert_eq!(
+            norm_pairs(&[("ProjectId", "p"), ("PageNumber", "1"), (&deep, "x")]),
+            Err(type_err("DeviceIds.0", "String"))
+        );
+    }
+
     #[test]
     fn kind_type_names() {
         assert_eq!(Kind::List(&Kind::Integer).type_name(), "Array");

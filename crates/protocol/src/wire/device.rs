@@ -272,7 +272,7 @@ pub struct ReportSessionMetricsResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::params::from_json;
+    use crate::params::{from_json, ParamError};
 
     #[test]
     fn the_product_example_decodes() {
@@ -317,6 +317,73 @@ mod tests {
             decode_json::<ReportSessionMetricsRequest>(unknown).unwrap_err(),
             crate::params::ParamError::Unknown("Samples.0.Foo".into())
         );
+    }
+
+    #[test]
+    fn both_paths_stop_at_the_first_unknown_name() {
+        // The strict decode refuses the first unknown name as it reads it; the lenient one must
+        // stop there too: what follows (1 MB of other names, then no JSON) is never parsed.
+        let rest: String = (0..100_000).map(|i| format!("\"k{i}\":0,")).collect();
+        let body = format!("{{\"Foo\": 1, {rest} ]]] not json");
+        assert_eq!(
+            decode_json::<ReportSessionMetricsRequest>(body.as_bytes()).unwrap_err(),
+            ParamError::Unknown("Foo".into())
+        );
+        let body = format!(
+            r#"{{"SessionId":"s","PeerDeviceId":"p","StartTime":1,"Samples":[{{"TimeOffset":0,"Foo":1,{rest} ]]]"#
+        );
+        assert_eq!(
+            decode_json::<ReportSessionMetricsRequest>(body.as_bytes()).unwrap_err(),
+            ParamError::Unknown("Samples.0.Foo".into())
+        );
+    }
+
+    fn report_of(samples: usize, nets: usize) -> String {
+        let net = r#"{"NetId":0,"Rtt":5}"#;
+        let nets = vec![net; nets].join(",");
+        let sample = |i: usize| format!(r#"{{"TimeOffset":{i},"Rate":800,"MultiNet":[{nets}]}}"#);
+        let samples: Vec<String> = (0..samples).map(sample).collect();
+        format!(
+            r#"{{"SessionId":"s","PeerDeviceId":"p","StartTime":1,"Samples":[{}]}}"#,
+            samples.join(",")
+        )
+    }
+
+    #[test]
+    fn lists_over_the_sample_limit_are_too_many_on_both_paths() {
+        assert_eq!(MAX_SAMPLES, 1800);
+        // At the limit the fast strict decode takes it.
+        let full = report_of(MAX_SAMPLES, 1);
+        let strict: ReportSessionMetricsRequest = serde_json::from_slice(full.as_bytes()).unwrap();
+        assert_eq!(strict.Samples.len(), MAX_SAMPLES);
+        assert_eq!(
+            decode_json::<ReportSessionMetricsRequest>(full.as_bytes()).unwrap(),
+            strict
+        );
+        // One more: the strict decode refuses it, the lenient one names the list and its length.
+        let over = report_of(MAX_SAMPLES + 1, 1);
+        assert!(serde_json::from_slice::<ReportSessionMetricsRequest>(over.as_bytes()).is_err());
+        assert_eq!(
+            decode_json::<ReportSessionMetricsRequest>(over.as_bytes()).err(),
+            Some(ParamError::TooMany {
+                path: "Samples".into(),
+                count: MAX_SAMPLES + 1,
+                max: MAX_SAMPLES
+            })
+        );
+        let many_nets = report_of(1, MAX_SAMPLES + 1);
+        assert_eq!(
+            decode_json::<ReportSessionMetricsRequest>(many_nets.as_bytes()).err(),
+            Some(ParamError::TooMany {
+                path: "Samples.0.MultiNet".into(),
+                count: MAX_SAMPLES + 1,
+                max: MAX_SAMPLES
+            })
+        );
+        assert_eq!(ReportSessionMetricsRequest::LIMITS.elements, MAX_SAMPLES);
+        assert!(ReportSessionMetricsRequest::LIMITS.pairs <= crate::params::MAX_PAIRS);
+        // A control-plane request keeps the control-plane limit.
+        assert_eq!(ReportDeviceStatusRequest::LIMITS, Limits::CONTROL);
     }
 
     #[test]
