@@ -381,7 +381,6 @@ mod tests {
             })
         );
         assert_eq!(ReportSessionMetricsRequest::LIMITS.elements, MAX_SAMPLES);
-        assert!(ReportSessionMetricsRequest::LIMITS.pairs <= crate::params::MAX_PAIRS);
         // A control-plane request keeps the control-plane limit.
         assert_eq!(ReportDeviceStatusRequest::LIMITS, Limits::CONTROL);
     }
