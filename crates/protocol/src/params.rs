@@ -9,7 +9,7 @@
 //!
 //! Two inputs, one set of rules:
 //! * a JSON object body (TC3 POST), decoded from the raw bytes, and
-//! * flattened `name=value` pairs (GET query, v1 form), already percent-decoded:
+//! * flattened `name=value` pairs (GET query, v1 form, TC3 form POST), already percent-decoded:
 //!   `Filters.0.Name=a`, `DeviceIds.1=dev-2` (docs/protocol.md §1.5).
 //!
 //! Leniency (docs/protocol.md §7 item 9, docs/api.md §2.4) — real clients and the vendor's
@@ -32,19 +32,35 @@
 //! A name given twice keeps the last value (as a JSON object with a repeated key does).
 //!
 //! Errors are deterministic; the first error of the first failing step is reported:
-//! 1. [`ParamError::Malformed`]: the body is not JSON, or not a JSON object.
-//! 2. [`ParamError::Unknown`]: the first unknown name in input order (the order of the keys in the
-//!    body text, depth first; for pairs, the order of the pairs).
+//! 1. [`ParamError::Malformed`]: the body is not JSON, or not a JSON object (as far as it was
+//!    read: see step 2).
+//! 2. Where reading stops, the first in input order (the order of the keys in the body text, depth
+//!    first; for pairs, the order of the pairs):
+//!    * [`ParamError::Unknown`]: an unknown name (with a non-null, non-empty value);
+//!    * [`ParamError::TooMany`]: a list with more elements than the request type allows
+//!      ([`Limits::elements`]); the list is read to its end to count it, its extra elements only
+//!      checked for well-formed JSON. For pairs, lists are counted once every name is checked;
+//!    * [`ParamError::TooManyPairs`]: for pairs, the pair past [`Limits::pairs`].
+//!
+//!    Nothing after that point is parsed: a body that is malformed after an unknown name answers
+//!    Unknown, and a repeated name cannot take back an unknown name inside its first value.
 //! 3. [`ParamError::Missing`]: the first absent required field in schema order, depth first.
 //! 4. [`ParamError::Type`]: the first value of the wrong type in schema order, depth first.
 //!
 //! Paths in errors are dotted: `Foo`, `Filters.0.Name`. A nested name is checked only where its
 //! container has the right shape; a container of the wrong shape is a type error in step 4.
+//!
+//! Cost: linear in the size of the input, so a hostile body costs no more than its bytes. A JSON
+//! body is decoded against the schema while it is parsed (a serde `DeserializeSeed` carrying the
+//! [`Kind`]), with no intermediate tree: each key is looked up among its object's few fields, and
+//! after the first error in a list its later elements are checked, not built. The pairs' tree
+//! indexes children by name and keeps a name only as deep as the schema can say.
 
-use std::collections::BTreeMap;
+use std::cell::Cell;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
 /// The type of one parameter, as the vendor model names it.
@@ -90,10 +106,39 @@ pub struct Field {
     pub required: bool,
 }
 
+/// How much one request may carry. Decoding is linear, so these bound the work and memory of a
+/// request rather than rescue a slow decoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The most flattened `name=value` pairs (GET query, v1 form, TC3 form POST), counting
+    /// ignored ones; at most [`MAX_PAIRS`]. A JSON body is bounded by its size and by `elements`.
+    pub pairs: usize,
+    /// The most elements of any one list, at any depth, in JSON and in pairs.
+    pub elements: usize,
+}
+
+impl Limits {
+    /// Control-plane actions. The vendor model documents no count for the lists they take
+    /// (`DeviceIds` of BatchDeleteDevices, `FieldDeviceIds` of ModifyPolicy, `RemoteDeviceIds` of
+    /// BatchDeletePolicy), so the cap is generous: 1,000 elements per list, and 2,000 pairs (a full
+    /// list and room for the other parameters).
+    pub const CONTROL: Limits = Limits {
+        pairs: 2_000,
+        elements: 1_000,
+    };
+}
+
+/// The most pairs any request type accepts: the HTTP layer stops splitting a form beyond it.
+/// A full device report flattened is about 83,000 pairs (1,800 samples × 21 metrics, a
+/// TimeOffset and 4 links of 6 values).
+pub const MAX_PAIRS: usize = 100_000;
+
 /// A request type whose parameters are described by a schema.
 pub trait Params: serde::de::DeserializeOwned {
     /// The request's parameters, in the vendor model's order.
     const FIELDS: &'static [Field];
+    /// How much one request may carry.
+    const LIMITS: Limits = Limits::CONTROL;
 }
 
 /// Why a request's business parameters were refused.
@@ -103,6 +148,14 @@ pub enum ParamError {
     Malformed(String),
     /// A parameter the action does not have; dotted path, e.g. "Foo" or "MultiNet.0.Bar".
     Unknown(String),
+    /// A list longer than allowed: dotted path, its element count and the maximum.
+    TooMany {
+        path: String,
+        count: usize,
+        max: usize,
+    },
+    /// More flattened `name=value` pairs than allowed: their count and the maximum.
+    TooManyPairs { count: usize, max: usize },
     /// A required parameter is absent (or null); dotted path.
     Missing(String),
     /// A value of the wrong type after lenient coercion; dotted path and the expected type name
@@ -118,6 +171,15 @@ impl fmt::Display for ParamError {
         match self {
             ParamError::Malformed(detail) => write!(f, "malformed request parameters: {detail}"),
             ParamError::Unknown(path) => write!(f, "unknown parameter `{path}`"),
+            ParamError::TooMany { path, count, max } => {
+                write!(
+                    f,
+                    "parameter `{path}` has {count} elements, at most {max} allowed"
+                )
+            }
+            ParamError::TooManyPairs { count, max } => {
+                write!(f, "{count} parameters, at most {max} allowed")
+            }
             ParamError::Missing(path) => write!(f, "missing required parameter `{path}`"),
             ParamError::Type { path, expected } => {
                 write!(f, "parameter `{path}` must be of type {expected}")
@@ -130,15 +192,13 @@ impl std::error::Error for ParamError {}
 
 /// Decode a JSON request body (raw bytes as received).
 pub fn from_json<T: Params>(body: &[u8]) -> Result<T, ParamError> {
-    let tree: Json =
-        serde_json::from_slice(body).map_err(|e| ParamError::Malformed(e.to_string()))?;
-    typed(normalize_tree(T::FIELDS, tree)?)
+    typed(normalize_body(T::FIELDS, T::LIMITS, body)?)
 }
 
 /// Decode flattened parameters (GET query / v1 form, already percent-decoded, common parameters removed):
 /// `Filters.0.Name=a`, `DeviceIds.1=dev-2`.
 pub fn from_pairs<T: Params>(pairs: &[(String, String)]) -> Result<T, ParamError> {
-    typed(normalize_pairs(T::FIELDS, pairs)?)
+    typed(normalize_pairs(T::FIELDS, T::LIMITS, pairs)?)
 }
 
 /// Lower-level: the same checks producing the normalized JSON value (used for hand-written device actions too).
@@ -146,31 +206,67 @@ pub fn from_pairs<T: Params>(pairs: &[(String, String)]) -> Result<T, ParamError
 /// The normalized value is an object holding only the present fields: integers as JSON integers,
 /// floats as JSON numbers (`f64`), strings as strings, booleans as booleans. "Input order" for
 /// unknown names is the iteration order of the given map.
-pub fn normalize_json(fields: &'static [Field], value: Value) -> Result<Value, ParamError> {
-    normalize_tree(fields, Json::from(value))
+pub fn normalize_json(
+    fields: &'static [Field],
+    limits: Limits,
+    value: Value,
+) -> Result<Value, ParamError> {
+    let walk = Walk::new(limits);
+    let decoded = RootSeed {
+        walk: &walk,
+        fields,
+    }
+    .deserialize(value);
+    walk.finish(decoded)
 }
 
 /// Lower-level: [`from_pairs`] producing the normalized JSON value (see [`normalize_json`]).
 pub fn normalize_pairs(
     fields: &'static [Field],
+    limits: Limits,
     pairs: &[(String, String)],
 ) -> Result<Value, ParamError> {
-    // Step 2: unknown names, in the order of the pairs. Unknown names with an empty value are
-    // dropped here (pairs cannot say `null`; the Go SDK sends empty values).
+    // Step 2 in the order of the pairs: unknown names and the pair count. Unknown names with an
+    // empty value are dropped here (pairs cannot say `null`; the Go SDK sends empty values).
     let mut root = Node::default();
-    for (key, value) in pairs {
+    for (i, (key, value)) in pairs.iter().enumerate() {
         let segments: Vec<&str> = key.split('.').collect();
-        if let Err(unknown) = check_key(fields, &segments) {
-            if value.is_empty() {
-                continue;
+        let known = check_key(fields, &segments);
+        if let Err(unknown) = &known {
+            if !value.is_empty() {
+                return Err(unknown.clone());
             }
-            return Err(unknown);
         }
-        root.insert(&segments, value);
+        if i >= limits.pairs {
+            return Err(ParamError::TooManyPairs {
+                count: pairs.len(),
+                max: limits.pairs,
+            });
+        }
+        if let Ok(depth) = known {
+            root.insert(&segments[..depth], value);
+        }
     }
-    let members = object_from_nodes(fields, root.children);
-    check_missing(fields, &members, "")?;
-    convert_object(fields, &members, "")
+    // Then over-long lists, and steps 3 and 4 by the same decoder as JSON.
+    let object = object_from_nodes(fields, root.children, Path::Root, limits)?;
+    normalize_json(fields, limits, Value::Object(object))
+}
+
+/// The JSON body's decode: [`from_json`] before the typed conversion.
+fn normalize_body(
+    fields: &'static [Field],
+    limits: Limits,
+    body: &[u8],
+) -> Result<Value, ParamError> {
+    let walk = Walk::new(limits);
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let decoded = RootSeed {
+        walk: &walk,
+        fields,
+    }
+    .deserialize(&mut de)
+    .and_then(|decoded| de.end().map(|()| decoded));
+    walk.finish(decoded)
 }
 
 fn typed<T: Params>(value: Value) -> Result<T, ParamError> {
@@ -178,246 +274,559 @@ fn typed<T: Params>(value: Value) -> Result<T, ParamError> {
     serde_json::from_value(value).map_err(|e| ParamError::Malformed(e.to_string()))
 }
 
-fn normalize_tree(fields: &'static [Field], tree: Json) -> Result<Value, ParamError> {
-    let Json::Object(members) = tree else {
-        return Err(ParamError::Malformed(
-            "the request body must be a JSON object".to_owned(),
-        ));
-    };
-    check_unknown(fields, &members, "")?;
-    check_missing(fields, &members, "")?;
-    convert_object(fields, &members, "")
+/// A dotted path, built on the stack as the decode descends and written out only for an error.
+#[derive(Clone, Copy)]
+enum Path<'a> {
+    Root,
+    Name(&'a Path<'a>, &'a str),
+    Index(&'a Path<'a>, usize),
 }
 
-/// A parsed JSON value that keeps object members in input order (serde_json's `Map` sorts them
-/// unless its `preserve_order` feature is on), so "the first unknown name" is the first in the text.
-#[derive(Debug, Clone, PartialEq)]
-enum Json {
+impl fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parent = match self {
+            Path::Root => return Ok(()),
+            Path::Name(parent, _) | Path::Index(parent, _) => parent,
+        };
+        if !matches!(parent, Path::Root) {
+            write!(f, "{parent}.")?;
+        }
+        match self {
+            Path::Root => Ok(()),
+            Path::Name(_, name) => f.write_str(name),
+            Path::Index(_, index) => write!(f, "{index}"),
+        }
+    }
+}
+
+/// What one decode shares: the limits, and the error that stopped it (step 2, or a body that is
+/// not an object), kept here because serde's error type cannot carry it.
+struct Walk {
+    limits: Limits,
+    stopped: Cell<Option<ParamError>>,
+}
+
+impl Walk {
+    fn new(limits: Limits) -> Walk {
+        Walk {
+            limits,
+            stopped: Cell::new(None),
+        }
+    }
+
+    /// Record `error` as the answer; the returned serde error unwinds the parse.
+    fn stop<E: de::Error>(&self, error: ParamError) -> E {
+        let unwind = E::custom(&error);
+        self.stopped.set(Some(error));
+        unwind
+    }
+
+    fn finish<E: fmt::Display>(
+        self,
+        decoded: Result<Option<Decoded>, E>,
+    ) -> Result<Value, ParamError> {
+        if let Some(stopped) = self.stopped.into_inner() {
+            return Err(stopped);
+        }
+        match decoded.map_err(|e| ParamError::Malformed(e.to_string()))? {
+            Some(Decoded::Value(value)) => Ok(value),
+            Some(Decoded::Failed(failure)) => Err(failure.into_error()),
+            Some(Decoded::Null) | None => Err(ParamError::Malformed(
+                "the request body must be a JSON object".to_owned(),
+            )),
+        }
+    }
+}
+
+/// What the caller still needs from a value. A list stops building after its first failure, and
+/// stops checking types after its first type error or missing field (the first in schema order is
+/// already known, and a missing field anywhere outranks any type error).
+#[derive(Clone, Copy)]
+struct Need {
+    build: bool,
+    types: bool,
+    missing: bool,
+}
+
+impl Need {
+    const ALL: Need = Need {
+        build: true,
+        types: true,
+        missing: true,
+    };
+}
+
+/// One value decoded against its kind.
+enum Decoded {
+    /// JSON `null`: absent for a field, a type error for a list element.
     Null,
+    /// The coerced value; `Value::Null` stands in when it was not needed ([`Need::build`]).
+    Value(Value),
+    /// Steps 3 and 4 found something in it.
+    Failed(Failure),
+}
+
+/// The first absent required field and the first wrong type in a value, schema order, depth first.
+#[derive(Default)]
+struct Failure {
+    missing: Option<ParamError>,
+    wrong: Option<ParamError>,
+}
+
+impl Failure {
+    fn is_empty(&self) -> bool {
+        self.missing.is_none() && self.wrong.is_none()
+    }
+
+    /// Merge what a later value (in schema order) found.
+    fn absorb(&mut self, later: Failure) {
+        if self.missing.is_none() {
+            self.missing = later.missing;
+        }
+        if self.wrong.is_none() {
+            self.wrong = later.wrong;
+        }
+    }
+
+    fn into_error(self) -> ParamError {
+        self.missing.or(self.wrong).unwrap_or_else(|| {
+            ParamError::Malformed("a decode failed without a reason (a bug)".to_owned())
+        })
+    }
+}
+
+/// The request body: an object of the request's fields, or `None` for any other JSON value.
+struct RootSeed<'w> {
+    walk: &'w Walk,
+    fields: &'static [Field],
+}
+
+impl<'de> DeserializeSeed<'de> for RootSeed<'_> {
+    type Value = Option<Decoded>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RootSeed<'_> {
+    type Value = Option<Decoded>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        let root = ValueSeed {
+            walk: self.walk,
+            kind: Kind::Object(self.fields),
+            path: Path::Root,
+            need: Need::ALL,
+        };
+        root.object(self.fields, map).map(Some)
+    }
+
+    // Any other value: read to its end so that a malformed body is still Malformed with its detail.
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        skip_seq(seq).map(|()| None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// A value decoded against `kind` at `path`.
+struct ValueSeed<'w, 'p> {
+    walk: &'w Walk,
+    kind: Kind,
+    path: Path<'p>,
+    need: Need,
+}
+
+impl<'de> DeserializeSeed<'de> for ValueSeed<'_, '_> {
+    type Value = Decoded;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Decoded, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// A JSON scalar as the parser gives it.
+enum Scalar<'s> {
     Bool(bool),
     Number(Number),
-    String(String),
-    Array(Vec<Json>),
-    Object(Vec<(String, Json)>),
+    Str(&'s str),
 }
 
-impl From<Value> for Json {
-    fn from(value: Value) -> Self {
-        match value {
-            Value::Null => Json::Null,
-            Value::Bool(b) => Json::Bool(b),
-            Value::Number(n) => Json::Number(n),
-            Value::String(s) => Json::String(s),
-            Value::Array(items) => Json::Array(items.into_iter().map(Json::from).collect()),
-            Value::Object(map) => {
-                Json::Object(map.into_iter().map(|(k, v)| (k, Json::from(v))).collect())
+impl ValueSeed<'_, '_> {
+    fn wrong(&self) -> Decoded {
+        if !self.need.types {
+            return Decoded::Value(Value::Null);
+        }
+        Decoded::Failed(Failure {
+            missing: None,
+            wrong: Some(ParamError::Type {
+                path: self.path.to_string(),
+                expected: self.kind.type_name(),
+            }),
+        })
+    }
+
+    fn scalar(&self, scalar: Scalar<'_>) -> Decoded {
+        if !self.need.types {
+            return Decoded::Value(Value::Null);
+        }
+        let converted = match (self.kind, scalar) {
+            (Kind::Integer, Scalar::Number(n)) => n.as_i64().map(Value::from),
+            (Kind::Integer, Scalar::Str(s)) => parse_integer(s).map(Value::from),
+            (Kind::Float, Scalar::Number(n)) => {
+                n.as_f64().and_then(Number::from_f64).map(Value::Number)
             }
+            (Kind::Float, Scalar::Str(s)) => parse_decimal(s)
+                .and_then(Number::from_f64)
+                .map(Value::Number),
+            (Kind::String, Scalar::Str(s)) => Some(Value::String(s.to_owned())),
+            (Kind::String, Scalar::Number(n)) => Some(Value::String(n.to_string())),
+            (Kind::String, Scalar::Bool(b)) => Some(Value::String(b.to_string())),
+            (Kind::Boolean, Scalar::Bool(b)) => Some(Value::Bool(b)),
+            (Kind::Boolean, Scalar::Str(s)) => match s {
+                "true" | "True" => Some(Value::Bool(true)),
+                "false" | "False" => Some(Value::Bool(false)),
+                _ => None,
+            },
+            _ => None,
+        };
+        match converted {
+            Some(value) if self.need.build => Decoded::Value(value),
+            Some(_) => Decoded::Value(Value::Null),
+            None => self.wrong(),
         }
     }
-}
 
-impl<'de> Deserialize<'de> for Json {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct JsonVisitor;
-
-        impl<'de> Visitor<'de> for JsonVisitor {
-            type Value = Json;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-
-            fn visit_unit<E: de::Error>(self) -> Result<Json, E> {
-                Ok(Json::Null)
-            }
-
-            fn visit_none<E: de::Error>(self) -> Result<Json, E> {
-                Ok(Json::Null)
-            }
-
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Json, D::Error> {
-                Json::deserialize(d)
-            }
-
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Json, E> {
-                Ok(Json::Bool(v))
-            }
-
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Json, E> {
-                Ok(Json::Number(v.into()))
-            }
-
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Json, E> {
-                Ok(Json::Number(v.into()))
-            }
-
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Json, E> {
-                Number::from_f64(v)
-                    .map(Json::Number)
-                    .ok_or_else(|| E::custom("number out of range"))
-            }
-
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Json, E> {
-                Ok(Json::String(v.to_owned()))
-            }
-
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Json, E> {
-                Ok(Json::String(v))
-            }
-
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
-                let mut items = Vec::new();
-                while let Some(item) = seq.next_element()? {
-                    items.push(item);
+    /// The members of an object of `fields`: a known name is decoded into its slot (a repeated
+    /// name replaces it), an unknown one stops the decode unless its value is null.
+    fn object<'de, A: MapAccess<'de>>(
+        &self,
+        fields: &'static [Field],
+        mut map: A,
+    ) -> Result<Decoded, A::Error> {
+        let mut slots: Vec<Option<Decoded>> = fields.iter().map(|_| None).collect();
+        while let Some(key) = map.next_key_seed(KeySeed(fields))? {
+            match key {
+                Key::Known(at) => {
+                    let field = &fields[at];
+                    let seed = ValueSeed {
+                        walk: self.walk,
+                        kind: field.kind,
+                        path: Path::Name(&self.path, field.name),
+                        need: self.need,
+                    };
+                    slots[at] = match map.next_value_seed(seed)? {
+                        Decoded::Null => None,
+                        decoded => Some(decoded),
+                    };
                 }
-                Ok(Json::Array(items))
+                Key::Unknown(name) => map.next_value_seed(UnknownSeed {
+                    walk: self.walk,
+                    path: Path::Name(&self.path, &name),
+                })?,
             }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
-                let mut members: Vec<(String, Json)> = Vec::new();
-                while let Some((key, value)) = map.next_entry::<String, Json>()? {
-                    // A repeated key keeps its first position and its last value, like
-                    // serde_json's `Value` and Python's `json.loads`.
-                    match members.iter_mut().find(|(k, _)| *k == key) {
-                        Some(slot) => slot.1 = value,
-                        None => members.push((key, value)),
+        }
+        let mut out = Map::new();
+        let mut failure = Failure::default();
+        for (field, slot) in fields.iter().zip(slots) {
+            match slot {
+                None | Some(Decoded::Null) => {
+                    if field.required && self.need.missing && failure.missing.is_none() {
+                        let path = Path::Name(&self.path, field.name);
+                        failure.missing = Some(ParamError::Missing(path.to_string()));
                     }
                 }
-                Ok(Json::Object(members))
+                Some(Decoded::Value(value)) => {
+                    if self.need.build {
+                        out.insert(field.name.to_owned(), value);
+                    }
+                }
+                Some(Decoded::Failed(found)) => failure.absorb(found),
             }
         }
-
-        deserializer.deserialize_any(JsonVisitor)
+        Ok(if !failure.is_empty() {
+            Decoded::Failed(failure)
+        } else if self.need.build {
+            Decoded::Value(Value::Object(out))
+        } else {
+            Decoded::Value(Value::Null)
+        })
     }
-}
 
-fn join(prefix: &str, name: &str) -> String {
-    if prefix.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{prefix}.{name}")
-    }
-}
-
-fn lookup(fields: &'static [Field], name: &str) -> Option<&'static Field> {
-    fields.iter().find(|f| f.name == name)
-}
-
-/// The present (non-null) value of a field.
-fn member<'a>(members: &'a [(String, Json)], name: &str) -> Option<&'a Json> {
-    members
-        .iter()
-        .find(|(k, v)| k == name && !matches!(v, Json::Null))
-        .map(|(_, v)| v)
-}
-
-/// Step 2 for JSON: unknown names, depth first in input order.
-fn check_unknown(
-    fields: &'static [Field],
-    members: &[(String, Json)],
-    prefix: &str,
-) -> Result<(), ParamError> {
-    for (name, value) in members {
-        if matches!(value, Json::Null) {
-            continue;
+    /// The elements of a list of `element`, at most [`Limits::elements`] of them.
+    fn list<'de, A: SeqAccess<'de>>(&self, element: Kind, mut seq: A) -> Result<Decoded, A::Error> {
+        let max = self.walk.limits.elements;
+        let mut items = Vec::new();
+        let mut failure = Failure::default();
+        let mut need = self.need;
+        let mut index = 0;
+        loop {
+            if index == max {
+                let mut count = max;
+                while seq.next_element::<Skip>()?.is_some() {
+                    count += 1;
+                }
+                if count > max {
+                    let path = self.path.to_string();
+                    return Err(self.walk.stop(ParamError::TooMany { path, count, max }));
+                }
+                break;
+            }
+            let path = Path::Index(&self.path, index);
+            let seed = ValueSeed {
+                walk: self.walk,
+                kind: element,
+                path,
+                need,
+            };
+            let Some(decoded) = seq.next_element_seed(seed)? else {
+                break;
+            };
+            match decoded {
+                Decoded::Value(value) => {
+                    if need.build {
+                        items.push(value);
+                    }
+                }
+                Decoded::Null => {
+                    if need.types {
+                        failure.absorb(Failure {
+                            missing: None,
+                            wrong: Some(ParamError::Type {
+                                path: path.to_string(),
+                                expected: element.type_name(),
+                            }),
+                        });
+                    }
+                }
+                Decoded::Failed(found) => failure.absorb(found),
+            }
+            if !failure.is_empty() {
+                need = Need {
+                    build: false,
+                    types: false,
+                    missing: need.missing && failure.missing.is_none(),
+                };
+            }
+            index += 1;
         }
-        let path = join(prefix, name);
-        let field = lookup(fields, name).ok_or_else(|| ParamError::Unknown(path.clone()))?;
-        check_unknown_in(field.kind, value, &path)?;
+        Ok(if !failure.is_empty() {
+            Decoded::Failed(failure)
+        } else if self.need.build {
+            Decoded::Value(Value::Array(items))
+        } else {
+            Decoded::Value(Value::Null)
+        })
     }
+}
+
+impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
+    type Value = Decoded;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Decoded, E> {
+        Ok(Decoded::Null)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Decoded, E> {
+        Ok(Decoded::Null)
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Decoded, E> {
+        Ok(self.scalar(Scalar::Bool(v)))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Decoded, E> {
+        Ok(self.scalar(Scalar::Number(v.into())))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Decoded, E> {
+        Ok(self.scalar(Scalar::Number(v.into())))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Decoded, E> {
+        let n = Number::from_f64(v).ok_or_else(|| E::custom("number out of range"))?;
+        Ok(self.scalar(Scalar::Number(n)))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Decoded, E> {
+        Ok(self.scalar(Scalar::Str(v)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Decoded, A::Error> {
+        match self.kind {
+            Kind::List(element) => self.list(*element, seq),
+            // A list where something else is expected: nothing inside it is checked.
+            _ => skip_seq(seq).map(|()| self.wrong()),
+        }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Decoded, A::Error> {
+        match self.kind {
+            Kind::Object(fields) => self.object(fields, map),
+            _ => skip_map(map).map(|()| self.wrong()),
+        }
+    }
+}
+
+/// An object key: the index of a known field, or an unknown name.
+enum Key {
+    Known(usize),
+    Unknown(String),
+}
+
+struct KeySeed(&'static [Field]);
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Key;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Key;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a parameter name")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
+        Ok(match self.0.iter().position(|f| f.name == v) {
+            Some(at) => Key::Known(at),
+            None => Key::Unknown(v.to_owned()),
+        })
+    }
+}
+
+/// The value of an unknown name: `null` is absent; anything else stops the decode with
+/// [`ParamError::Unknown`], unread.
+struct UnknownSeed<'w, 'p> {
+    walk: &'w Walk,
+    path: Path<'p>,
+}
+
+impl<'de> DeserializeSeed<'de> for UnknownSeed<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        // `NullOnly` refuses every other value before reading into it.
+        d.deserialize_any(NullOnly)
+            .map_err(|_| self.walk.stop(ParamError::Unknown(self.path.to_string())))
+    }
+}
+
+struct NullOnly;
+
+impl<'de> Visitor<'de> for NullOnly {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("null")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+/// Any JSON value, read to its end and dropped. Unlike serde's `IgnoredAny`, strings are read as
+/// strings, so invalid UTF-8 in a skipped value is still Malformed.
+struct Skip;
+
+impl<'de> Deserialize<'de> for Skip {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Skip, D::Error> {
+        d.deserialize_any(Skip)
+    }
+}
+
+impl<'de> Visitor<'de> for Skip {
+    type Value = Skip;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Skip, A::Error> {
+        skip_seq(seq).map(|()| Skip)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Skip, A::Error> {
+        skip_map(map).map(|()| Skip)
+    }
+}
+
+fn skip_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<(), A::Error> {
+    while seq.next_element::<Skip>()?.is_some() {}
     Ok(())
 }
 
-fn check_unknown_in(kind: Kind, value: &Json, path: &str) -> Result<(), ParamError> {
-    match (kind, value) {
-        (Kind::Object(fields), Json::Object(members)) => check_unknown(fields, members, path),
-        (Kind::List(element), Json::Array(items)) => {
-            items.iter().enumerate().try_for_each(|(i, item)| {
-                check_unknown_in(*element, item, &join(path, &i.to_string()))
-            })
-        }
-        _ => Ok(()),
-    }
-}
-
-/// Step 3: absent required fields, depth first in schema order.
-fn check_missing(
-    fields: &'static [Field],
-    members: &[(String, Json)],
-    prefix: &str,
-) -> Result<(), ParamError> {
-    for field in fields {
-        let path = join(prefix, field.name);
-        match member(members, field.name) {
-            None if field.required => return Err(ParamError::Missing(path)),
-            None => {}
-            Some(value) => check_missing_in(field.kind, value, &path)?,
-        }
-    }
+fn skip_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<(), A::Error> {
+    while map.next_entry::<Skip, Skip>()?.is_some() {}
     Ok(())
-}
-
-fn check_missing_in(kind: Kind, value: &Json, path: &str) -> Result<(), ParamError> {
-    match (kind, value) {
-        (Kind::Object(fields), Json::Object(members)) => check_missing(fields, members, path),
-        (Kind::List(element), Json::Array(items)) => {
-            items.iter().enumerate().try_for_each(|(i, item)| {
-                check_missing_in(*element, item, &join(path, &i.to_string()))
-            })
-        }
-        _ => Ok(()),
-    }
-}
-
-/// Step 4: coerce every present field, depth first in schema order.
-fn convert_object(
-    fields: &'static [Field],
-    members: &[(String, Json)],
-    prefix: &str,
-) -> Result<Value, ParamError> {
-    let mut out = Map::new();
-    for field in fields {
-        if let Some(value) = member(members, field.name) {
-            let path = join(prefix, field.name);
-            out.insert(field.name.to_owned(), convert(field.kind, value, &path)?);
-        }
-    }
-    Ok(Value::Object(out))
-}
-
-fn convert(kind: Kind, value: &Json, path: &str) -> Result<Value, ParamError> {
-    let converted = match (kind, value) {
-        (Kind::Integer, Json::Number(n)) => n.as_i64().map(Value::from),
-        (Kind::Integer, Json::String(s)) => parse_integer(s).map(Value::from),
-        (Kind::Float, Json::Number(n)) => n.as_f64().and_then(Number::from_f64).map(Value::Number),
-        (Kind::Float, Json::String(s)) => parse_decimal(s)
-            .and_then(Number::from_f64)
-            .map(Value::Number),
-        (Kind::String, Json::String(s)) => Some(Value::String(s.clone())),
-        (Kind::String, Json::Number(n)) => Some(Value::String(n.to_string())),
-        (Kind::String, Json::Bool(b)) => Some(Value::String(b.to_string())),
-        (Kind::Boolean, Json::Bool(b)) => Some(Value::Bool(*b)),
-        (Kind::Boolean, Json::String(s)) => match s.as_str() {
-            "true" | "True" => Some(Value::Bool(true)),
-            "false" | "False" => Some(Value::Bool(false)),
-            _ => None,
-        },
-        (Kind::List(element), Json::Array(items)) => {
-            let mut out = Vec::with_capacity(items.len());
-            for (i, item) in items.iter().enumerate() {
-                out.push(convert(*element, item, &join(path, &i.to_string()))?);
-            }
-            Some(Value::Array(out))
-        }
-        (Kind::Object(fields), Json::Object(members)) => {
-            Some(convert_object(fields, members, path)?)
-        }
-        _ => None,
-    };
-    converted.ok_or_else(|| ParamError::Type {
-        path: path.to_owned(),
-        expected: kind.type_name(),
-    })
 }
 
 /// An optional `-` then ASCII digits, within `i64`.
@@ -451,32 +860,40 @@ fn parse_decimal(s: &str) -> Option<f64> {
     s.parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
+fn lookup(fields: &'static [Field], name: &str) -> Option<&'static Field> {
+    fields.iter().find(|f| f.name == name)
+}
+
 /// Step 2 for pairs: whether every segment of a flattened name is known where the schema can say.
-fn check_key(fields: &'static [Field], segments: &[&str]) -> Result<(), ParamError> {
-    check_key_in(fields, segments, "")
+/// `Ok(n)`: the first `n` segments are all the decode needs, one past where the schema stops (a
+/// type error in step 4 either way: `ProjectId.a.b.c` keeps `ProjectId.a`), so a hostile name of
+/// many segments builds no deep tree.
+fn check_key(fields: &'static [Field], segments: &[&str]) -> Result<usize, ParamError> {
+    check_key_in(fields, segments, Path::Root)
 }
 
 fn check_key_in(
     fields: &'static [Field],
     segments: &[&str],
-    prefix: &str,
-) -> Result<(), ParamError> {
+    prefix: Path<'_>,
+) -> Result<usize, ParamError> {
     let Some((name, rest)) = segments.split_first() else {
-        return Ok(());
+        return Ok(0);
     };
-    let path = join(prefix, name);
-    let field = lookup(fields, name).ok_or_else(|| ParamError::Unknown(path.clone()))?;
-    check_key_kind(field.kind, rest, &path)
+    let path = Path::Name(&prefix, name);
+    let field = lookup(fields, name).ok_or_else(|| ParamError::Unknown(path.to_string()))?;
+    Ok(1 + check_key_kind(field.kind, rest, path)?)
 }
 
-fn check_key_kind(kind: Kind, segments: &[&str], path: &str) -> Result<(), ParamError> {
+fn check_key_kind(kind: Kind, segments: &[&str], path: Path<'_>) -> Result<usize, ParamError> {
     match (kind, segments.split_first()) {
+        (_, None) => Ok(0),
         (Kind::Object(fields), Some(_)) => check_key_in(fields, segments, path),
         (Kind::List(element), Some((index, rest))) if index_of(index).is_some() => {
-            check_key_kind(*element, rest, &join(path, index))
+            Ok(1 + check_key_kind(*element, rest, Path::Name(&path, index))?)
         }
-        // Nothing left, or a container of the wrong shape: a type error for step 4.
-        _ => Ok(()),
+        // A container of the wrong shape: a type error for step 4.
+        _ => Ok(1),
     }
 }
 
@@ -487,25 +904,24 @@ fn index_of(segment: &str) -> Option<usize> {
     segment.parse().ok()
 }
 
-/// Flattened pairs as a tree of segments; a node may carry a value, children or (conflicting) both.
+/// Flattened pairs as a tree of segments; a node may carry a value, children or (conflicting)
+/// both. Children keep their first-seen order and are found by name through `index`.
 #[derive(Debug, Default)]
-struct Node {
-    value: Option<String>,
-    children: Vec<(String, Node)>,
+struct Node<'a> {
+    value: Option<&'a str>,
+    children: Vec<(&'a str, Node<'a>)>,
+    index: HashMap<&'a str, usize>,
 }
 
-impl Node {
-    fn insert(&mut self, segments: &[&str], value: &str) {
+impl<'a> Node<'a> {
+    fn insert(&mut self, segments: &[&'a str], value: &'a str) {
         match segments.split_first() {
-            None => self.value = Some(value.to_owned()),
+            None => self.value = Some(value),
             Some((head, rest)) => {
-                let at = match self.children.iter().position(|(k, _)| k == head) {
-                    Some(at) => at,
-                    None => {
-                        self.children.push(((*head).to_owned(), Node::default()));
-                        self.children.len() - 1
-                    }
-                };
+                let at = *self.index.entry(head).or_insert_with(|| {
+                    self.children.push((head, Node::default()));
+                    self.children.len() - 1
+                });
                 self.children[at].1.insert(rest, value);
             }
         }
@@ -514,65 +930,89 @@ impl Node {
 
 fn object_from_nodes(
     fields: &'static [Field],
-    children: Vec<(String, Node)>,
-) -> Vec<(String, Json)> {
-    children
-        .into_iter()
-        .filter_map(|(name, node)| {
-            let json = match lookup(fields, &name) {
-                Some(field) => json_from_node(field.kind, node),
-                None => Some(untyped(node)),
-            };
-            json.map(|j| (name, j))
-        })
-        .collect()
+    children: Vec<(&str, Node<'_>)>,
+    path: Path<'_>,
+    limits: Limits,
+) -> Result<Map<String, Value>, ParamError> {
+    let mut out = Map::new();
+    for (name, node) in children {
+        let value = match lookup(fields, name) {
+            Some(field) => json_from_node(field.kind, node, Path::Name(&path, name), limits)?,
+            None => Some(untyped(node)),
+        };
+        if let Some(value) = value {
+            out.insert(name.to_owned(), value);
+        }
+    }
+    Ok(out)
 }
 
 /// The JSON a pair tree stands for under `kind`; `None` for an absent value (`Name=` for a
 /// non-String). A tree of the wrong shape becomes JSON of the wrong shape, so step 4 reports it.
-fn json_from_node(kind: Kind, node: Node) -> Option<Json> {
-    let has_value = node.value.as_deref().is_some_and(|v| !v.is_empty());
+fn json_from_node(
+    kind: Kind,
+    node: Node<'_>,
+    path: Path<'_>,
+    limits: Limits,
+) -> Result<Option<Value>, ParamError> {
+    let has_value = node.value.is_some_and(|v| !v.is_empty());
     if node.children.is_empty() {
         let value = node.value.unwrap_or_default();
-        return match kind {
-            Kind::String => Some(Json::String(value)),
+        return Ok(match kind {
+            Kind::String => Some(Value::String(value.to_owned())),
             _ if value.is_empty() => None,
-            _ => Some(Json::String(value)),
-        };
+            _ => Some(Value::String(value.to_owned())),
+        });
     }
-    match kind {
+    Ok(match kind {
         // `Name=x` alongside `Name.0=y`: a scalar where a container is expected.
-        Kind::List(_) | Kind::Object(_) if has_value => node.value.map(Json::String),
+        Kind::List(_) | Kind::Object(_) if has_value => {
+            node.value.map(|v| Value::String(v.to_owned()))
+        }
         Kind::List(element) => {
             if node.children.iter().any(|(k, _)| index_of(k).is_none()) {
-                return Some(untyped(node));
+                return Ok(Some(untyped(node)));
             }
-            let mut by_index: BTreeMap<usize, Node> = BTreeMap::new();
+            let mut by_index: BTreeMap<usize, (&str, Node<'_>)> = BTreeMap::new();
             for (k, child) in node.children {
-                if let Some(i) = index_of(&k) {
-                    by_index.insert(i, child);
+                if let Some(i) = index_of(k) {
+                    by_index.insert(i, (k, child));
                 }
             }
-            let items = by_index
-                .into_values()
-                .filter_map(|child| json_from_node(*element, child))
-                .collect();
-            Some(Json::Array(items))
+            if by_index.len() > limits.elements {
+                return Err(ParamError::TooMany {
+                    path: path.to_string(),
+                    count: by_index.len(),
+                    max: limits.elements,
+                });
+            }
+            let mut items = Vec::with_capacity(by_index.len());
+            for (k, child) in by_index.into_values() {
+                if let Some(item) = json_from_node(*element, child, Path::Name(&path, k), limits)? {
+                    items.push(item);
+                }
+            }
+            Some(Value::Array(items))
         }
-        Kind::Object(fields) => Some(Json::Object(object_from_nodes(fields, node.children))),
+        Kind::Object(fields) => Some(Value::Object(object_from_nodes(
+            fields,
+            node.children,
+            path,
+            limits,
+        )?)),
         Kind::String | Kind::Integer | Kind::Float | Kind::Boolean => Some(untyped(node)),
-    }
+    })
 }
 
 /// A pair tree without a schema: strings and objects.
-fn untyped(node: Node) -> Json {
+fn untyped(node: Node<'_>) -> Value {
     if node.children.is_empty() {
-        Json::String(node.value.unwrap_or_default())
+        Value::String(node.value.unwrap_or_default().to_owned())
     } else {
-        Json::Object(
+        Value::Object(
             node.children
                 .into_iter()
-                .map(|(k, child)| (k, untyped(child)))
+                .map(|(k, child)| (k.to_owned(), untyped(child)))
                 .collect(),
         )
     }
@@ -672,9 +1112,7 @@ mod tests {
     }
 
     fn norm(body: &str) -> Result<Value, ParamError> {
-        let tree: Json =
-            serde_json::from_str(body).map_err(|e| ParamError::Malformed(e.to_string()))?;
-        normalize_tree(SCHEMA, tree)
+        normalize_body(SCHEMA, Limits::CONTROL, body.as_bytes())
     }
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -684,7 +1122,7 @@ mod tests {
     }
 
     fn norm_pairs(list: &[(&str, &str)]) -> Result<Value, ParamError> {
-        normalize_pairs(SCHEMA, &pairs(list))
+        normalize_pairs(SCHEMA, Limits::CONTROL, &pairs(list))
     }
 
     fn type_err(path: &str, expected: &'static str) -> ParamError {
@@ -736,7 +1174,7 @@ mod tests {
             );
         }
         assert!(matches!(
-            normalize_json(SCHEMA, json!([1])),
+            normalize_json(SCHEMA, Limits::CONTROL, json!([1])),
             Err(ParamError::Malformed(_))
         ));
     }
@@ -757,7 +1195,12 @@ mod tests {
             (json!(i64::MAX.to_string()), i64::MAX),
             (json!(i64::MIN.to_string()), i64::MIN),
         ] {
-            let v = normalize_json(SCHEMA, json!({"ProjectId": "p", "PageNumber": given})).unwrap();
+            let v = normalize_json(
+                SCHEMA,
+                Limits::CONTROL,
+                json!({"ProjectId": "p", "PageNumber": given}),
+            )
+            .unwrap();
             assert_eq!(v["PageNumber"], json!(want), "{given}");
             assert!(v["PageNumber"].is_i64());
         }
@@ -783,7 +1226,11 @@ mod tests {
             json!({"a": 1}),
         ] {
             assert_eq!(
-                normalize_json(SCHEMA, json!({"ProjectId": "p", "PageNumber": given})),
+                normalize_json(
+                    SCHEMA,
+                    Limits::CONTROL,
+                    json!({"ProjectId": "p", "PageNumber": given})
+                ),
                 Err(type_err("PageNumber", "Integer")),
                 "{given}"
             );
@@ -806,7 +1253,7 @@ mod tests {
             (json!("2E-1"), 0.2),
         ] {
             let body = json!({"ProjectId": "p", "PageNumber": 1, "Ratio": given});
-            let v = normalize_json(SCHEMA, body).unwrap();
+            let v = normalize_json(SCHEMA, Limits::CONTROL, body).unwrap();
             assert_eq!(v["Ratio"].as_f64(), Some(want), "{given}");
             assert!(v["Ratio"].is_f64(), "floats normalize to f64: {given}");
         }
@@ -829,7 +1276,7 @@ mod tests {
         ] {
             let body = json!({"ProjectId": "p", "PageNumber": 1, "Ratio": given});
             assert_eq!(
-                normalize_json(SCHEMA, body),
+                normalize_json(SCHEMA, Limits::CONTROL, body),
                 Err(type_err("Ratio", "Float")),
                 "{given}"
             );
@@ -849,12 +1296,21 @@ mod tests {
             (json!(true), "true"),
             (json!(false), "false"),
         ] {
-            let v = normalize_json(SCHEMA, json!({"ProjectId": given, "PageNumber": 1})).unwrap();
+            let v = normalize_json(
+                SCHEMA,
+                Limits::CONTROL,
+                json!({"ProjectId": given, "PageNumber": 1}),
+            )
+            .unwrap();
             assert_eq!(v["ProjectId"], json!(want));
         }
         for given in [json!([]), json!({})] {
             assert_eq!(
-                normalize_json(SCHEMA, json!({"ProjectId": given, "PageNumber": 1})),
+                normalize_json(
+                    SCHEMA,
+                    Limits::CONTROL,
+                    json!({"ProjectId": given, "PageNumber": 1})
+                ),
                 Err(type_err("ProjectId", "String"))
             );
         }
@@ -881,7 +1337,7 @@ mod tests {
         ] {
             let body = json!({"ProjectId": "p", "PageNumber": 1, "Enabled": given});
             assert_eq!(
-                normalize_json(SCHEMA, body).unwrap()["Enabled"],
+                normalize_json(SCHEMA, Limits::CONTROL, body).unwrap()["Enabled"],
                 json!(want)
             );
         }
@@ -895,7 +1351,7 @@ mod tests {
         ] {
             let body = json!({"ProjectId": "p", "PageNumber": 1, "Enabled": given});
             assert_eq!(
-                normalize_json(SCHEMA, body),
+                normalize_json(SCHEMA, Limits::CONTROL, body),
                 Err(type_err("Enabled", "Boolean")),
                 "{given}"
             );
@@ -1316,6 +1772,234 @@ mod tests {
         )
         .unwrap();
         assert_eq!(from_form, from_body);
+    }
+
+    // ---- where reading stops: hostile input ----
+
+    /// `n` distinct unknown names (`"k0":0,"k1":0,…` without braces), about 12 bytes each.
+    fn unknown_members(n: usize, value: &str) -> String {
+        (0..n).map(|i| format!("\"k{i}\":{value},")).collect()
+    }
+
+    #[test]
+    fn json_stops_at_the_first_unknown_name() {
+        // The first key is unknown; after it 1 MB of 100,000 more and then no valid JSON at all:
+        // the answer is the first name, not Malformed (the documented stop of step 2).
+        let body = format!(
+            "{{\"Zed\": 1, {} ]]] not json",
+            unknown_members(100_000, "0")
+        );
+        assert!(body.len() > 1_000_000);
+        assert_eq!(norm(&body), Err(unknown("Zed")));
+        // Its value is not read either: an unclosed object after an unknown name.
+        assert_eq!(
+            norm(r#"{"ProjectId": "p", "Context": {"Bad": {"x": [1, 2"#),
+            Err(unknown("Context.Bad"))
+        );
+        // Malformed before the unknown name is still Malformed.
+        assert!(matches!(
+            norm(r#"{"ProjectId": tru, "Zed": 1}"#),
+            Err(ParamError::Malformed(_))
+        ));
+        // A repeated name cannot take back an unknown name inside its first value (it was read
+        // first); before this decode stopped there, the later null made the body valid.
+        assert_eq!(
+            norm(r#"{"ProjectId": "p", "PageNumber": 1, "Context": {"Bad": 1}, "Context": null}"#),
+            Err(unknown("Context.Bad"))
+        );
+    }
+
+    #[test]
+    fn json_null_unknown_names_are_read_past_in_linear_time() {
+        // 200,000 distinct unknown names with null values must all be read; the answer is the
+        // first non-null one. (A quadratic decoder does not finish this in minutes.)
+        let body = format!(
+            "{{{} \"ProjectId\": \"p\", \"PageNumber\": 1, \"Last\": 1}}",
+            unknown_members(200_000, "null")
+        );
+        assert_eq!(norm(&body), Err(unknown("Last")));
+        let body = format!(
+            "{{{} \"ProjectId\": \"p\", \"PageNumber\": 1}}",
+            unknown_members(200_000, "null")
+        );
+        assert_eq!(norm(&body), Ok(json!({"ProjectId": "p", "PageNumber": 1})));
+    }
+
+    fn strings(n: usize) -> String {
+        let items: Vec<String> = (0..n).map(|i| format!("\"d{i}\"")).collect();
+        items.join(",")
+    }
+
+    #[test]
+    fn json_list_over_the_element_limit_is_too_many() {
+        let max = Limits::CONTROL.elements;
+        assert_eq!(max, 1_000);
+        let at_max = format!(
+            r#"{{"ProjectId": "p", "PageNumber": 1, "DeviceIds": [{}]}}"#,
+            strings(max)
+        );
+        assert_eq!(
+            norm(&at_max).unwrap()["DeviceIds"]
+                .as_array()
+                .unwrap()
+                .len(),
+            max
+        );
+        let too_many = |before: &str, after: &str| {
+            format!(
+                r#"{{"ProjectId": "p", {before} "PageNumber": 1, "DeviceIds": [{}], {after} "Enabled": true}}"#,
+                strings(40_001)
+            )
+        };
+        let over = ParamError::TooMany {
+            path: "DeviceIds".into(),
+            count: 40_001,
+            max,
+        };
+        assert_eq!(norm(&too_many("", "")).err(), Some(over.clone()));
+        // First in input order: a later unknown name does not matter, an earlier one does.
+        assert_eq!(norm(&too_many("", r#""Zed": 1,"#)).err(), Some(over));
+        assert_eq!(
+            norm(&too_many(r#""Zed": 1,"#, "")).err(),
+            Some(unknown("Zed"))
+        );
+        // Nested lists have the same limit, named by their path.
+        let nested = format!(
+            r#"{{"ProjectId": "p", "PageNumber": 1, "Filters": [{{"Name": "a"}}, {{"Name": "b", "Values": [{}]}}]}}"#,
+            strings(max + 1)
+        );
+        assert_eq!(
+            norm(&nested).err(),
+            Some(ParamError::TooMany {
+                path: "Filters.1.Values".into(),
+                count: max + 1,
+                max
+            })
+        );
+        assert_eq!(
+            ParamError::TooMany {
+                path: "DeviceIds".into(),
+                count: 1001,
+                max: 1000
+            }
+            .to_string(),
+            "parameter `DeviceIds` has 1001 elements, at most 1000 allowed"
+        );
+    }
+
+    #[test]
+    fn json_wrong_list_elements_answer_the_first() {
+        // After the first bad element the rest is only checked: still the first element's path,
+        // and a missing field in a later element still outranks it (step 3 before step 4).
+        let objects: Vec<&str> = vec![r#"{"a": [1, 2, 3]}"#; 998];
+        let body = format!(
+            r#"{{"ProjectId": "p", "PageNumber": 1, "Counts": [1, "x", {}]}}"#,
+            objects.join(",")
+        );
+        assert_eq!(norm(&body), Err(type_err("Counts.1", "Integer")));
+        let filters: Vec<&str> = vec![r#"{"Name": []}"#; 500];
+        let body = format!(
+            r#"{{"ProjectId": "p", "PageNumber": 1, "Filters": [{}, {{"Values": []}}]}}"#,
+            filters.join(",")
+        );
+        assert_eq!(norm(&body), Err(missing("Filters.500.Name")));
+        // Skipped values are still read as JSON: invalid UTF-8 in one is Malformed.
+        let mut bytes = br#"{"ProjectId": "p", "PageNumber": 1, "Counts": ["x", {"a": ""#.to_vec();
+        bytes.extend_from_slice(b"\xff\"}]}");
+        assert!(matches!(
+            normalize_body(SCHEMA, Limits::CONTROL, &bytes),
+            Err(ParamError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn pairs_over_the_pair_limit_are_too_many() {
+        let max = Limits::CONTROL.pairs;
+        assert_eq!(max, 2_000);
+        let device_ids: Vec<(String, String)> = (0..40_001)
+            .map(|i| (format!("DeviceIds.{i}"), format!("d{i}")))
+            .collect();
+        assert_eq!(
+            normalize_pairs(SCHEMA, Limits::CONTROL, &device_ids).err(),
+            Some(ParamError::TooManyPairs { count: 40_001, max })
+        );
+        // Ignored pairs count too.
+        let mut empty_unknowns: Vec<(String, String)> =
+            (0..max).map(|i| (format!("k{i}"), String::new())).collect();
+        empty_unknowns.push(("ProjectId".into(), "p".into()));
+        assert_eq!(
+            normalize_pairs(SCHEMA, Limits::CONTROL, &empty_unknowns),
+            Err(ParamError::TooManyPairs {
+                count: max + 1,
+                max
+            })
+        );
+        // In pair order: an unknown name before the limit answers first.
+        let unknowns: Vec<(String, String)> = (0..200_000)
+            .map(|i| (format!("k{i}"), "1".into()))
+            .collect();
+        assert_eq!(
+            normalize_pairs(SCHEMA, Limits::CONTROL, &unknowns),
+            Err(unknown("k0"))
+        );
+        assert_eq!(
+            ParamError::TooManyPairs { count: 40_001, max }.to_string(),
+            "40001 parameters, at most 2000 allowed"
+        );
+    }
+
+    #[test]
+    fn pairs_list_over_the_element_limit_is_too_many() {
+        let max = Limits::CONTROL.elements;
+        let mut list = vec![("ProjectId".to_owned(), "p".to_owned())];
+        list.push(("PageNumber".into(), "1".into()));
+        list.extend((0..=max).map(|i| (format!("Filters.0.Values.{i}"), "v".to_owned())));
+        assert_eq!(
+            normalize_pairs(SCHEMA, Limits::CONTROL, &list).err(),
+            Some(ParamError::TooMany {
+                path: "Filters.0.Values".into(),
+                count: max + 1,
+                max
+            })
+        );
+        list.pop();
+        list.push(("Filters.0.Name".into(), "n".into()));
+        let v = normalize_pairs(SCHEMA, Limits::CONTROL, &list).unwrap();
+        assert_eq!(v["Filters"][0]["Values"].as_array().unwrap().len(), max);
+    }
+
+    #[test]
+    fn pairs_decode_linearly_past_the_control_limits() {
+        // With the limits raised, 200,000 list elements and 200,000 ignored names still decode;
+        // a tree that searched its children one by one would not finish this in minutes.
+        let big = Limits {
+            pairs: 1_000_000,
+            elements: 1_000_000,
+        };
+        let mut list: Vec<(String, String)> = (0..200_000)
+            .map(|i| (format!("k{i}"), String::new()))
+            .collect();
+        list.push(("ProjectId".into(), "p".into()));
+        list.push(("PageNumber".into(), "1".into()));
+        list.extend((0..200_000).map(|i| (format!("DeviceIds.{i}"), i.to_string())));
+        let v = normalize_pairs(SCHEMA, big, &list).unwrap();
+        assert_eq!(v["DeviceIds"].as_array().unwrap().len(), 200_000);
+        assert_eq!(v["DeviceIds"][199_999], json!("199999"));
+    }
+
+    #[test]
+    fn pairs_with_a_very_deep_name_build_no_deep_tree() {
+        // 100,000 segments under a String: a type error, without a tree (or recursion) that deep.
+        let deep = format!("ProjectId{}", ".a".repeat(100_000));
+        assert_eq!(
+            norm_pairs(&[("PageNumber", "1"), (&deep, "x")]),
+            Err(type_err("ProjectId", "String"))
+        );
+        let deep = format!("DeviceIds.0{}", ".a".repeat(100_000));
+        assert_eq!(
+            norm_pairs(&[("ProjectId", "p"), ("PageNumber", "1"), (&deep, "x")]),
+            Err(type_err("DeviceIds.0", "String"))
+        );
     }
 
     #[test]

@@ -2,14 +2,28 @@
 //! types are hand-written rather than generated. Devices call `ReportDeviceStatus` and
 //! `ReportSessionMetrics` on the same endpoint, TC3-signed with device credentials.
 //!
-//! The request types deny unknown fields in their serde derive, so a strict typed decode that
-//! succeeds means the same as the lenient, schema-checked one (`decode_json`): devices report often,
-//! and the strict decode is several times faster. Anything it refuses goes through the lenient path,
-//! which accepts numeric strings and names the parameter of an error.
+//! The request types deny unknown fields in their serde derive and cap their lists at
+//! [`MAX_SAMPLES`], so a strict typed decode that succeeds means the same as the lenient,
+//! schema-checked one (`decode_json`): devices report often, and the strict decode is several times
+//! faster. Anything it refuses goes through the lenient path, which accepts numeric strings and names
+//! the parameter of an error. Both paths are linear and stop at the first unknown name: serde's
+//! `deny_unknown_fields` refuses it as it is read, and the lenient decode stops there too.
 
 use super::Float;
-use crate::params::{Field, Kind, Params};
+use crate::params::{Field, Kind, Limits, Params, MAX_PAIRS};
+use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
+use std::marker::PhantomData;
+
+/// The most samples in one report (docs/api.md §4.3), and the cap of any list in a device
+/// request (a sample's `MultiNet` too).
+pub const MAX_SAMPLES: usize = 1800;
+
+/// A report carries up to [`MAX_SAMPLES`] samples; flattened into pairs, the most any request may.
+const REPORT_LIMITS: Limits = Limits {
+    pairs: MAX_PAIRS,
+    elements: MAX_SAMPLES,
+};
 
 const fn field(name: &'static str, kind: Kind, required: bool) -> Field {
     Field {
@@ -22,6 +36,47 @@ const fn field(name: &'static str, kind: Kind, required: bool) -> Field {
 /// Decode a device request: strictly typed first, the lenient schema path if that fails.
 pub fn decode_json<T: Params>(body: &[u8]) -> Result<T, crate::params::ParamError> {
     serde_json::from_slice(body).or_else(|_| crate::params::from_json(body))
+}
+
+/// A strictly typed list of at most [`MAX_SAMPLES`] elements. Refusing a longer one as soon as it
+/// has one too many sends the body to the lenient path, which names the list and its length.
+struct Capped<T>(Vec<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Capped<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct CappedVisitor<T>(PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for CappedVisitor<T> {
+            type Value = Capped<T>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "a list of at most {MAX_SAMPLES} elements")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Capped<T>, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    if items.len() == MAX_SAMPLES {
+                        return Err(serde::de::Error::invalid_length(MAX_SAMPLES + 1, &self));
+                    }
+                    items.push(item);
+                }
+                Ok(Capped(items))
+            }
+        }
+
+        d.deserialize_seq(CappedVisitor(PhantomData))
+    }
+}
+
+fn capped<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+    Capped::deserialize(d).map(|c| c.0)
+}
+
+fn capped_option<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Vec<T>>, D::Error> {
+    Option::<Capped<T>>::deserialize(d).map(|c| c.map(|c| c.0))
 }
 
 /// Device actions, answered only to device credentials.
@@ -88,7 +143,7 @@ macro_rules! sample {
                 #[serde(skip_serializing_if = "Option::is_none", default)]
                 pub $name: Option<$ty>,
             )*
-            #[serde(skip_serializing_if = "Option::is_none", default)]
+            #[serde(skip_serializing_if = "Option::is_none", default, deserialize_with = "capped_option")]
             pub MultiNet: Option<Vec<NetSample>>,
         }
 
@@ -180,6 +235,7 @@ pub struct ReportSessionMetricsRequest {
     /// Only needed when the device registers itself and the project allows both types.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub DeviceType: Option<String>,
+    #[serde(deserialize_with = "capped")]
     pub Samples: Vec<Sample>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub Final: Option<bool>,
@@ -201,6 +257,7 @@ impl Params for ReportSessionMetricsRequest {
         field("Samples", Kind::List(&Kind::Object(SAMPLE_FIELDS)), true),
         field("Final", Kind::Boolean, false),
     ];
+    const LIMITS: Limits = REPORT_LIMITS;
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -215,7 +272,7 @@ pub struct ReportSessionMetricsResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::params::from_json;
+    use crate::params::{from_json, ParamError};
 
     #[test]
     fn the_product_example_decodes() {
@@ -260,6 +317,72 @@ mod tests {
             decode_json::<ReportSessionMetricsRequest>(unknown).unwrap_err(),
             crate::params::ParamError::Unknown("Samples.0.Foo".into())
         );
+    }
+
+    #[test]
+    fn both_paths_stop_at_the_first_unknown_name() {
+        // The strict decode refuses the first unknown name as it reads it; the lenient one must
+        // stop there too: what follows (1 MB of other names, then no JSON) is never parsed.
+        let rest: String = (0..100_000).map(|i| format!("\"k{i}\":0,")).collect();
+        let body = format!("{{\"Foo\": 1, {rest} ]]] not json");
+        assert_eq!(
+            decode_json::<ReportSessionMetricsRequest>(body.as_bytes()).unwrap_err(),
+            ParamError::Unknown("Foo".into())
+        );
+        let body = format!(
+            r#"{{"SessionId":"s","PeerDeviceId":"p","StartTime":1,"Samples":[{{"TimeOffset":0,"Foo":1,{rest} ]]]"#
+        );
+        assert_eq!(
+            decode_json::<ReportSessionMetricsRequest>(body.as_bytes()).unwrap_err(),
+            ParamError::Unknown("Samples.0.Foo".into())
+        );
+    }
+
+    fn report_of(samples: usize, nets: usize) -> String {
+        let net = r#"{"NetId":0,"Rtt":5}"#;
+        let nets = vec![net; nets].join(",");
+        let sample = |i: usize| format!(r#"{{"TimeOffset":{i},"Rate":800,"MultiNet":[{nets}]}}"#);
+        let samples: Vec<String> = (0..samples).map(sample).collect();
+        format!(
+            r#"{{"SessionId":"s","PeerDeviceId":"p","StartTime":1,"Samples":[{}]}}"#,
+            samples.join(",")
+        )
+    }
+
+    #[test]
+    fn lists_over_the_sample_limit_are_too_many_on_both_paths() {
+        assert_eq!(MAX_SAMPLES, 1800);
+        // At the limit the fast strict decode takes it.
+        let full = report_of(MAX_SAMPLES, 1);
+        let strict: ReportSessionMetricsRequest = serde_json::from_slice(full.as_bytes()).unwrap();
+        assert_eq!(strict.Samples.len(), MAX_SAMPLES);
+        assert_eq!(
+            decode_json::<ReportSessionMetricsRequest>(full.as_bytes()).unwrap(),
+            strict
+        );
+        // One more: the strict decode refuses it, the lenient one names the list and its length.
+        let over = report_of(MAX_SAMPLES + 1, 1);
+        assert!(serde_json::from_slice::<ReportSessionMetricsRequest>(over.as_bytes()).is_err());
+        assert_eq!(
+            decode_json::<ReportSessionMetricsRequest>(over.as_bytes()).err(),
+            Some(ParamError::TooMany {
+                path: "Samples".into(),
+                count: MAX_SAMPLES + 1,
+                max: MAX_SAMPLES
+            })
+        );
+        let many_nets = report_of(1, MAX_SAMPLES + 1);
+        assert_eq!(
+            decode_json::<ReportSessionMetricsRequest>(many_nets.as_bytes()).err(),
+            Some(ParamError::TooMany {
+                path: "Samples.0.MultiNet".into(),
+                count: MAX_SAMPLES + 1,
+                max: MAX_SAMPLES
+            })
+        );
+        assert_eq!(ReportSessionMetricsRequest::LIMITS.elements, MAX_SAMPLES);
+        // A control-plane request keeps the control-plane limit.
+        assert_eq!(ReportDeviceStatusRequest::LIMITS, Limits::CONTROL);
     }
 
     #[test]

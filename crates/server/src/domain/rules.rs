@@ -121,7 +121,7 @@ pub fn search_words(v: &str) -> Rule {
     Ok(())
 }
 
-// --- what a device sends (docs/api.md, device API; the README's device API section lists these) ---
+// --- what a device sends (docs/api.md §4.8; the README's device API section lists these) ---
 
 /// Whether every character is printable ASCII (space to `~`): no control characters.
 fn printable_ascii(v: &str) -> bool {

@@ -28,8 +28,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 use teleoscope_protocol::envelope;
-use teleoscope_protocol::error::{ApiError, Language};
-use teleoscope_protocol::params::ParamError;
+use teleoscope_protocol::error::{ApiError, Code, Language};
+use teleoscope_protocol::params::{self, ParamError};
 use teleoscope_protocol::sign::{self, tc3, v1};
 use teleoscope_protocol::wire::{DEVICE_ACTIONS, SERVED_ACTIONS, VENDOR_ACTIONS};
 use tracing::Instrument;
@@ -144,10 +144,18 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// `application/x-www-form-urlencoded` pairs, percent-decoded. A segment without `=` is malformed
-/// (the vendor's message, docs/protocol.md §5.2).
+/// (the vendor's message, docs/protocol.md §5.2). More pairs than any request type accepts ([`params::MAX_PAIRS`])
+/// are refused after counting, before any is copied: a 10 MB form of `a=&` would otherwise hold
+/// millions of strings.
 fn parse_pairs(raw: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
-    let mut out = Vec::new();
-    for segment in raw.split(|&b| b == b'&').filter(|s| !s.is_empty()) {
+    let segments = || raw.split(|&b| b == b'&').filter(|s| !s.is_empty());
+    let count = segments().count();
+    if count > params::MAX_PAIRS {
+        let max = params::MAX_PAIRS;
+        return Err(param_error(&ParamError::TooManyPairs { count, max }));
+    }
+    let mut out = Vec::with_capacity(count);
+    for segment in segments() {
         if !segment.contains(&b'=') {
             return Err(ApiError::malformed(
                 "Url key and value should be splited by `=`",
@@ -676,6 +684,16 @@ fn param_error(e: &ParamError) -> ApiError {
     match e {
         ParamError::Malformed(detail) => ApiError::malformed(detail),
         ParamError::Unknown(path) => ApiError::unknown_parameter(path),
+        ParamError::TooMany { path, count, max } => ApiError::invalid_value(
+            path,
+            &format!("{count} elements"),
+            &format!("at most {max} elements"),
+        ),
+        ParamError::TooManyPairs { count, max } => ApiError::new(
+            Code::InvalidParameter,
+            format!("The request has {count} parameters; at most {max} are allowed."),
+            format!("请求参数共 {count} 个，最多允许 {max} 个。"),
+        ),
         ParamError::Missing(path) => ApiError::missing_parameter(path),
         ParamError::Type { path, expected } => ApiError::parameter_type(path, expected),
     }
