@@ -1,6 +1,6 @@
 // The vendor's Node.js SDK (`tencentcloud-sdk-nodejs`, pinned in package-lock.json) against a real
 // `teleoscope serve`: the typed TRRO client for projects, devices, sessions and errors, and the SDK's
-// CommonClient with device credentials for the device API (docs/api.md, device API).
+// CommonClient with device credentials for the device API (docs/api.md §4).
 //
 // Run by compat/test_node_sdk.py, once per endpoint form (`127.0.0.1:<port>` and `localhost:<port>`).
 // Standalone: COMPAT_ENDPOINT=127.0.0.1:8080 COMPAT_SECRET_ID=... COMPAT_SECRET_KEY=... \
