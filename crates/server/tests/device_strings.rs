@@ -12,10 +12,14 @@ use teleoscope::domain::device_login::project_key_password;
 
 const PROJECT_KEY: &str = "0123456789abcdef0123456789abcdef";
 
-/// A server whose devices and accounts may call as fast as a test sends.
+/// A server whose devices and accounts may call as fast as a test sends, with bodies up to the
+/// protocol's 10 MB (the caps below it are tested in `hostile_clients.rs`; here the strings must
+/// reach their rules).
 async fn unthrottled() -> Server {
     Server::start_with(Options {
         configure: Some(Box::new(|c| {
+            c.max_request_bytes = teleoscope::config::MAX_TC3_BODY;
+            c.max_report_bytes = teleoscope::config::MAX_TC3_BODY;
             c.device_rate_limit_per_second = 10_000;
             c.rate_limit_per_second = 10_000;
             c.rate_limits.clear();

@@ -53,9 +53,22 @@ async fn device_exists(s: &Server, key: &Key, pid: &str) -> bool {
     reply.code().is_none()
 }
 
+/// A server that takes bodies up to the protocol's 10 MB (its own lower caps are tested in
+/// `hostile_clients.rs`): these bodies must reach the decoder.
+async fn server_taking_10_mb() -> Server {
+    Server::start_with(Options {
+        configure: Some(Box::new(|c| {
+            c.max_request_bytes = teleoscope::config::MAX_TC3_BODY;
+            c.max_report_bytes = teleoscope::config::MAX_TC3_BODY;
+        })),
+        ..Default::default()
+    })
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_json_body_stops_at_its_first_unknown_name() {
-    let s = Server::start().await;
+    let s = server_taking_10_mb().await;
     let key = s.new_key().await;
     let reply = s
         .tc3(&key, "DescribeProjectList", Value::Null)
@@ -71,7 +84,7 @@ async fn a_json_body_stops_at_its_first_unknown_name() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_report_stops_at_its_first_unknown_name() {
-    let s = Server::start().await;
+    let s = server_taking_10_mb().await;
     let key = s.new_key().await;
     let (pid, device) = project_with_device(&s, &key).await;
     // The strict decode refuses it, and the lenient one stops at the same name.
