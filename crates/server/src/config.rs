@@ -115,6 +115,8 @@ pub struct Config {
     /// Refuse TC3 requests whose SignedHeaders lack `x-tc-action` (docs/security.md). Default false:
     /// the vendor's Python SDK and tccli sign only `content-type;host`.
     pub require_signed_action: bool,
+    /// How long a console sign-in lasts, hours. Default 8 (a shift).
+    pub console_session_hours: i64,
 }
 
 /// The protocol's largest TC3 POST body, which no configured cap may exceed.
@@ -168,6 +170,7 @@ impl Default for Config {
             failed_signatures_per_address: 100,
             failed_signature_cooldown_seconds: 60,
             require_signed_action: false,
+            console_session_hours: 8,
         }
     }
 }
@@ -204,6 +207,7 @@ struct FileConfig {
     failed_signatures_per_address: Option<u32>,
     failed_signature_cooldown_seconds: Option<u64>,
     require_signed_action: Option<bool>,
+    console_session_hours: Option<i64>,
 }
 
 /// Options every command shares: where the store is, and how secrets are sealed.
@@ -425,6 +429,12 @@ impl Config {
         }
         if let Some(r) = file.require_signed_action {
             c.require_signed_action = r;
+        }
+        if let Some(h) = file.console_session_hours {
+            if !(1..=24 * 30).contains(&h) {
+                bail!("console_session_hours must be from 1 to 720");
+            }
+            c.console_session_hours = h;
         }
         Ok(c)
     }

@@ -1,6 +1,7 @@
 //! Every log line of a request carries its RequestId (a tracing span per request), so the RequestId
 //! a client got finds the server's story — internal errors included, whose cause the client never
-//! sees. One test in its own binary: it installs the process's global log subscriber.
+//! sees; and never a secret key, console sign-in included. One test in its own binary: it installs
+//! the process's global log subscriber.
 
 mod common;
 
@@ -69,7 +70,28 @@ async fn every_line_of_a_request_carries_the_request_id_the_client_got() {
         .await;
     failed.err("InternalError");
 
+    // A console sign-in: logged as a request like any other, its secret nowhere.
+    let signin = s
+        .client
+        .post(format!("http://{}/console/api/signin", s.host))
+        .body(json!({"SecretId": good.secret_id, "SecretKey": good.secret_key}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let signin: Value = signin.json().await.unwrap();
+    let signin_id = signin["Response"]["RequestId"].as_str().unwrap().to_owned();
+    assert!(signin["Response"]["CsrfToken"].is_string(), "{signin}");
+
     let lines = logs.lines();
+    let raw = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    assert!(!raw.contains(&good.secret_key), "a secret key was logged");
+    assert!(
+        lines
+            .iter()
+            .any(|l| request_id_of(l) == Some(signin_id.as_str())
+                && l["fields"]["action"] == "ConsoleSignIn"),
+        "the sign-in's request line"
+    );
     let of = |id: &str| -> Vec<Value> {
         lines
             .iter()

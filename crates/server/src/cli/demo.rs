@@ -160,6 +160,8 @@ pub fn print(setup: &DemoSetup, config: &Config, addr: SocketAddr) {
     let endpoint = format!("{scheme}://{addr}");
     println!("Teleoscope demo is running at {endpoint}");
     println!();
+    println!("Console: {endpoint}/console/   (sign in with the SecretId and SecretKey below)");
+    println!();
     println!("  AccountId  {}", setup.account_id);
     println!("  SecretId   {}", setup.secret_id);
     println!("  SecretKey  {}", setup.secret_key);

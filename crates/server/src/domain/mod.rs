@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod clock;
 pub mod codec;
+pub mod console_sessions;
 pub mod device_login;
 pub mod devices;
 pub mod ids;

@@ -63,54 +63,91 @@ const V1_COMMON: &[&str] = &[
 
 /// What the log and metrics learn about a request, whatever its outcome.
 #[derive(Default)]
-struct Trace {
-    action: Option<String>,
-    account: Option<String>,
-    lang: Language,
+pub(super) struct Trace {
+    pub(super) action: Option<String>,
+    pub(super) account: Option<String>,
+    pub(super) lang: Language,
+}
+
+/// One API exchange: its RequestId, the span every line of it is logged in, and what the log and
+/// metrics learn. The gateway and the console's action endpoint answer through it alike.
+pub(super) struct Exchange {
+    started: Instant,
+    pub(super) request_id: String,
+    pub(super) span: tracing::Span,
+    pub(super) trace: Trace,
+}
+
+impl Exchange {
+    pub(super) fn start() -> Exchange {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        Exchange {
+            started: Instant::now(),
+            span: tracing::info_span!("request", request_id = %request_id),
+            request_id,
+            trace: Trace::default(),
+        }
+    }
+
+    /// Run `process` in the exchange's span, a panic becoming `InternalError`.
+    pub(super) async fn run<'a, F, Fut>(&'a mut self, process: F) -> Result<Vec<u8>, ApiError>
+    where
+        F: FnOnce(&'a mut Trace) -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<u8>, ApiError>> + 'a,
+    {
+        let span = self.span.clone();
+        caught(process(&mut self.trace)).instrument(span).await
+    }
+
+    /// The envelope (HTTP 200, `application/json`, the RequestId), the metrics and the request's log line.
+    pub(super) fn respond(self, state: &AppState, result: Result<Vec<u8>, ApiError>) -> Response {
+        let (body, code) = match result {
+            Ok(output) => (envelope::success(&output, &self.request_id), "Success"),
+            Err(err) => (
+                envelope::error(&err, self.trace.lang, &self.request_id),
+                err.code.as_str(),
+            ),
+        };
+        let action_label = match self.trace.action.as_deref() {
+            Some(a) if known_action(a) => a,
+            _ => "-",
+        };
+        let elapsed = self.started.elapsed();
+        state
+            .metrics
+            .observe(action_label, code, elapsed.as_secs_f64());
+        self.span.in_scope(|| {
+            tracing::info!(
+                target: REQUEST_LOG,
+                action = self.trace.action.as_deref().unwrap_or("-"),
+                account = self.trace.account.as_deref().unwrap_or("-"),
+                code,
+                latency_us = elapsed.as_micros() as u64,
+                "request"
+            )
+        });
+        (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, envelope::CONTENT_TYPE)],
+            body,
+        )
+            .into_response()
+    }
+}
+
+/// Whether `action` is a name this server knows (for metrics labels: unknown names would let a
+/// client grow the label set without bound).
+fn known_action(action: &str) -> bool {
+    VENDOR_ACTIONS.contains(&action) || DEVICE_ACTIONS.contains(&action)
 }
 
 pub async fn api(
     axum::extract::State(state): axum::extract::State<Arc<AppState>>,
     req: Request<Body>,
 ) -> Response {
-    let started = Instant::now();
-    let request_id = uuid::Uuid::new_v4().to_string();
-    let span = tracing::info_span!("request", request_id = %request_id);
-    let mut trace = Trace::default();
-    let result = caught(process(&state, req, &mut trace))
-        .instrument(span.clone())
-        .await;
-    let (body, code) = match result {
-        Ok(output) => (envelope::success(&output, &request_id), "Success"),
-        Err(err) => (
-            envelope::error(&err, trace.lang, &request_id),
-            err.code.as_str(),
-        ),
-    };
-    let action_label = match trace.action.as_deref() {
-        Some(a) if VENDOR_ACTIONS.contains(&a) || DEVICE_ACTIONS.contains(&a) => a,
-        _ => "-",
-    };
-    let elapsed = started.elapsed();
-    state
-        .metrics
-        .observe(action_label, code, elapsed.as_secs_f64());
-    span.in_scope(|| {
-        tracing::info!(
-            target: REQUEST_LOG,
-            action = trace.action.as_deref().unwrap_or("-"),
-            account = trace.account.as_deref().unwrap_or("-"),
-            code,
-            latency_us = elapsed.as_micros() as u64,
-            "request"
-        )
-    });
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, envelope::CONTENT_TYPE)],
-        body,
-    )
-        .into_response()
+    let mut exchange = Exchange::start();
+    let result = exchange.run(|trace| process(&state, req, trace)).await;
+    exchange.respond(&state, result)
 }
 
 /// The last line of defence: a panic anywhere below the gateway still gets its envelope
@@ -234,7 +271,8 @@ impl Unread {
     }
 }
 
-fn refused(state: &AppState, limit: usize, why: Refused) -> ApiError {
+/// The answer to a body that could not be read.
+pub(super) fn refused(state: &AppState, limit: usize, why: Refused) -> ApiError {
     match why {
         Refused::TooLarge => ApiError::request_size_limit(limit),
         Refused::Busy => ApiError::bodies_busy(),
@@ -552,28 +590,7 @@ async fn process(
         ));
     }
     let action = common.action.as_str();
-    let is_device_action = DEVICE_ACTIONS.contains(&action);
-    if !is_device_action && !SERVED_ACTIONS.contains(&action) {
-        return Err(if VENDOR_ACTIONS.contains(&action) {
-            ApiError::unsupported_action(action)
-        } else {
-            ApiError::invalid_action(action)
-        });
-    }
-    // Device credentials reach only the device API, and API keys only the control plane.
-    match (&principal, is_device_action) {
-        (Principal::Device(_), false) => {
-            return Err(ApiError::unauthorized(
-                "device credentials may call only ReportDeviceStatus and ReportSessionMetrics",
-            ))
-        }
-        (Principal::Account(_), true) => {
-            return Err(ApiError::unauthorized(
-                "device actions need device credentials (SecretId `<ProjectId>:<DeviceId>`)",
-            ))
-        }
-        _ => {}
-    }
+    check_action(action, matches!(principal, Principal::Device(_)))?;
 
     // 10. Region: optional here (some TRRO pages say it "will not take effect even if passed").
     if let Some(region) = &common.region {
@@ -591,18 +608,15 @@ async fn process(
     }
 
     // 11. Rate limit per (account, action); per device for the device API (docs/api.md §4.7).
-    let limited = match &principal {
-        Principal::Account(account) => state.api_limiter.check(
-            &(account.0.clone(), common.action.clone()),
-            state.config.rate_limit(action),
-        ),
-        Principal::Device(d) => state.device_limiter.check(
-            &(d.project_id.clone(), d.device_id.clone()),
-            state.config.device_rate_limit_per_second,
-        ),
-    };
-    if let Err(e) = limited {
-        return Err(ApiError::request_limit(e.count, e.limit));
+    match &principal {
+        Principal::Account(account) => account_rate_limit(state, account, action)?,
+        Principal::Device(d) => state
+            .device_limiter
+            .check(
+                &(d.project_id.clone(), d.device_id.clone()),
+                state.config.device_rate_limit_per_second,
+            )
+            .map_err(|e| ApiError::request_limit(e.count, e.limit))?,
     }
 
     // 12 and 13. Business parameters and execution.
@@ -617,6 +631,60 @@ async fn process(
         Some(pairs) => Input::Pairs(pairs),
     };
     execute(state, &principal, action, input).await
+}
+
+/// Step 9's action check: the action must be served, and device credentials reach only the device
+/// API while API keys reach only the control plane.
+pub(super) fn check_action(action: &str, device: bool) -> Result<(), ApiError> {
+    let is_device_action = DEVICE_ACTIONS.contains(&action);
+    if !is_device_action && !SERVED_ACTIONS.contains(&action) {
+        return Err(if VENDOR_ACTIONS.contains(&action) {
+            ApiError::unsupported_action(action)
+        } else {
+            ApiError::invalid_action(action)
+        });
+    }
+    match (device, is_device_action) {
+        (true, false) => Err(ApiError::unauthorized(
+            "device credentials may call only ReportDeviceStatus and ReportSessionMetrics",
+        )),
+        (false, true) => Err(ApiError::unauthorized(
+            "device actions need device credentials (SecretId `<ProjectId>:<DeviceId>`)",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Step 11 for an account: per (account, action) in one-second windows.
+pub(super) fn account_rate_limit(
+    state: &AppState,
+    account: &AccountId,
+    action: &str,
+) -> Result<(), ApiError> {
+    state
+        .api_limiter
+        .check(
+            &(account.0.clone(), action.to_owned()),
+            state.config.rate_limit(action),
+        )
+        .map_err(|e| ApiError::request_limit(e.count, e.limit))
+}
+
+/// Steps 12 and 13 for an account whose request is a JSON body: the console's path to the same
+/// handlers as the SDK's.
+pub(super) async fn execute_json(
+    state: &AppState,
+    account: AccountId,
+    action: &str,
+    body: &[u8],
+) -> Result<Vec<u8>, ApiError> {
+    execute(
+        state,
+        &Principal::Account(account),
+        action,
+        Input::Json(body),
+    )
+    .await
 }
 
 /// Who signed the request.
@@ -700,7 +768,7 @@ fn param_error(e: &ParamError) -> ApiError {
 }
 
 /// Log the cause under the request's span and give the client `InternalError` only.
-fn internal(e: &DomainError) -> ApiError {
+pub(super) fn internal(e: &DomainError) -> ApiError {
     tracing::error!(error = %e, "internal error");
     ApiError::internal()
 }

@@ -1,9 +1,11 @@
 //! HTTP: the listener (`listener`: connections, TLS, timeouts, graceful shutdown), the routes — the
 //! API endpoint `/` (see `gateway`), `/healthz`, `/readyz` and `/metrics` — and the admin listener
-//! that can take the last three away from the public address (`admin_listen`).
+//! that can take the last three away from the public address (`admin_listen`); the web console
+//! under `/console/` (`console`).
 
 pub mod auth_failures;
 pub mod bodies;
+pub mod console;
 pub mod gateway;
 pub mod listener;
 pub mod metrics;
@@ -60,7 +62,10 @@ pub fn router(state: Arc<AppState>) -> Router {
     } else {
         router
     };
-    router.fallback(gateway::api).with_state(state)
+    router
+        .merge(console::routes())
+        .fallback(gateway::api)
+        .with_state(state)
 }
 
 /// The admin listener's routes: probes and metrics, nothing else.

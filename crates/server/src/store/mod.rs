@@ -6,6 +6,7 @@
 
 pub mod sqlite;
 
+use crate::domain::console_sessions::ConsoleSession;
 use crate::domain::policy::{ModifyMode, PolicyChange};
 use crate::domain::samples::Columns;
 use crate::domain::usage::Totals;
@@ -179,6 +180,12 @@ pub trait Store: Send + Sync {
     async fn find_key(&self, secret_id: &str) -> Result<Option<ApiKey>>;
     async fn list_keys(&self) -> Result<Vec<ApiKey>>;
     async fn delete_key(&self, secret_id: &str) -> Result<bool>;
+
+    // --- console sessions (deleting a key deletes its sessions) ---
+    /// Store a session; sessions expired at `now` are removed on the way.
+    async fn insert_console_session(&self, session: &ConsoleSession, now: i64) -> Result<()>;
+    async fn console_session(&self, token_hash: &str) -> Result<Option<ConsoleSession>>;
+    async fn delete_console_session(&self, token_hash: &str) -> Result<bool>;
 
     // --- projects ---
     async fn insert_project(&self, project: &Project) -> Result<()>;

@@ -9,6 +9,7 @@
 //!
 //! Every other method goes to the real store underneath (device and project look-ups, upkeep).
 
+use crate::domain::console_sessions::ConsoleSession;
 use crate::domain::policy::PolicyChange;
 use crate::domain::samples::{Columns, Metric};
 use crate::domain::usage::Totals;
@@ -56,6 +57,15 @@ macro_rules! delegate_store {
             }
             async fn delete_key(&self, secret_id: &str) -> Result<bool> {
                 self.inner.delete_key(secret_id).await
+            }
+            async fn insert_console_session(&self, s: &ConsoleSession, now: i64) -> Result<()> {
+                self.inner.insert_console_session(s, now).await
+            }
+            async fn console_session(&self, hash: &str) -> Result<Option<ConsoleSession>> {
+                self.inner.console_session(hash).await
+            }
+            async fn delete_console_session(&self, hash: &str) -> Result<bool> {
+                self.inner.delete_console_session(hash).await
             }
             async fn insert_project(&self, project: &Project) -> Result<()> {
                 self.inner.insert_project(project).await

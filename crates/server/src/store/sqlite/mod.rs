@@ -18,6 +18,7 @@ use super::{
     Append, AppendOutcome, AppendRejection, DeviceChanges, Grain, PartRow, PolicyEdit,
     ProjectChanges, ReportContext, Result, SessionFacts, SessionFilter, SessionRow, Store,
 };
+use crate::domain::console_sessions::ConsoleSession;
 use crate::domain::policy::{ModifyMode, PolicyChange};
 use crate::domain::usage::Totals;
 use crate::domain::{
@@ -230,6 +231,19 @@ const MIGRATIONS: &[&str] = &[
     // second) reads the parts with several chunks, not every part: 2,000,000 parts took 300 ms.
     r#"
     CREATE INDEX parts_to_compact ON parts(part_key) WHERE chunks > 1;
+    "#,
+    // 8: console sessions (docs/console.md): the SHA-256 of each session token, never the token;
+    // a session goes with its key.
+    r#"
+    CREATE TABLE console_sessions (
+        token_hash TEXT PRIMARY KEY,
+        secret_id TEXT NOT NULL REFERENCES api_keys(secret_id) ON DELETE CASCADE,
+        account_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX console_sessions_by_key ON console_sessions(secret_id);
+    CREATE INDEX console_sessions_by_expiry ON console_sessions(expires_at);
     "#,
 ];
 
@@ -711,6 +725,57 @@ impl Store for SqliteStore {
         self.write(move |tx| {
             Ok(tx
                 .execute("DELETE FROM api_keys WHERE secret_id = ?1", [id])
+                .map_err(db)?
+                > 0)
+        })
+        .await
+    }
+
+    async fn insert_console_session(&self, s: &ConsoleSession, now: i64) -> Result<()> {
+        let s = s.clone();
+        self.write(move |tx| {
+            tx.execute("DELETE FROM console_sessions WHERE expires_at <= ?1", [now])
+                .map_err(db)?;
+            tx.execute(
+                "INSERT INTO console_sessions (token_hash, secret_id, account_id, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![s.token_hash, s.secret_id, s.account_id.0, s.created_at, s.expires_at],
+            )
+            .map_err(conflict_or_db)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn console_session(&self, token_hash: &str) -> Result<Option<ConsoleSession>> {
+        let hash = token_hash.to_owned();
+        self.run(move |c| {
+            c.prepare_cached(
+                "SELECT token_hash, secret_id, account_id, created_at, expires_at
+                 FROM console_sessions WHERE token_hash = ?1",
+            )
+            .and_then(|mut s| {
+                s.query_row([hash], |r| {
+                    Ok(ConsoleSession {
+                        token_hash: r.get(0)?,
+                        secret_id: r.get(1)?,
+                        account_id: AccountId(r.get(2)?),
+                        created_at: r.get(3)?,
+                        expires_at: r.get(4)?,
+                    })
+                })
+                .optional()
+            })
+            .map_err(db)
+        })
+        .await
+    }
+
+    async fn delete_console_session(&self, token_hash: &str) -> Result<bool> {
+        let hash = token_hash.to_owned();
+        self.write(move |tx| {
+            Ok(tx
+                .execute("DELETE FROM console_sessions WHERE token_hash = ?1", [hash])
                 .map_err(db)?
                 > 0)
         })
