@@ -16,7 +16,7 @@ import { timeSeriesCard } from './timeseries.js';
 export const STAGES = [
   { id: 'capture', label: 'capture', device: 'field', metric: 'CaptureCost', color: '#a5b4fc' },
   { id: 'encode', label: 'encode', device: 'field', metric: 'EncodeCost', color: '#818cf8' },
-  { id: 'network', label: 'network (one way, estimated)', device: 'both', metric: 'NetworkLatency', color: '#fbbf24' },
+  { id: 'network', label: 'network', device: 'both', metric: 'NetworkLatency', color: '#fbbf24' },
   { id: 'decode', label: 'decode', device: 'remote', metric: 'DecodeCost', color: '#34d399' },
   { id: 'render', label: 'render', device: 'remote', metric: 'RenderCost', color: '#10b981' },
 ];
@@ -126,14 +126,14 @@ export function latencyBudgetView({ timeline, budgetMs, group, incidents, interv
   });
   const p95sum = cols.reduce((a, c) => a + (percentile(c.values, 95) || 0), 0);
   const table = h('table.compact.budget-table',
-    h('thead', h('tr', h('th', 'stage'), h('th.num', 'median'), h('th.num', 'p95'), h('th.num', 'share of budget (p95)'))),
+    h('thead', h('tr', h('th', 'stage'), h('th.num', 'median'), h('th.num', 'p95'), h('th.num', 'of budget'))),
     h('tbody', cols.map((c) => {
       const p95 = percentile(c.values, 95);
       return h('tr', h('td', h('span.swatch', { dataset: { color: c.id } }), c.label),
         h('td.num', `${num(percentile(c.values, 50), 1)} ms`), h('td.num', `${num(p95, 1)} ms`),
         h('td.num', p95 == null ? '—' : `${num((100 * p95) / budgetMs, 0)} %`));
     }),
-    h('tr.total', h('td', 'sum of p95s'), h('td'), h('td.num', `${num(p95sum, 1)} ms`), h('td.num', `${num((100 * p95sum) / budgetMs, 0)} %`))));
+    h('tr.total', h('td', { colspan: 2 }, 'sum of p95s'), h('td.num', `${num(p95sum, 1)} ms`), h('td.num', `${num((100 * p95sum) / budgetMs, 0)} %`))));
   const verdict = knownTotal === 0
     ? 'Not enough reports to add the stages up.'
     : over === 0

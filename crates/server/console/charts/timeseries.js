@@ -46,7 +46,7 @@ function makePlot(el, spec, width) {
       y: { range: (u, min, max) => yRange(min, max, thresholds, spec) },
     },
     axes: [
-      { ...AXIS, space: 70 },
+      { ...AXIS, space: 70, values: timeTicks },
       { ...AXIS, size: 56, values: (u, ticks) => ticks.map((t) => num(t, 2)) },
     ],
     series: [
@@ -73,6 +73,19 @@ function makePlot(el, spec, width) {
   const u = new uPlot(opts, data, el);
   if (spec.group) spec.group.add(u);
   return u;
+}
+
+const pad2 = (n) => String(n).padStart(2, '0');
+
+/** Time-axis labels in 24-hour local time: seconds when the view is short, the date when it spans days. */
+export function timeTicks(u, splits) {
+  const span = u.scales.x.max - u.scales.x.min;
+  return splits.map((t) => {
+    const d = new Date(t * 1000);
+    const hm = `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
+    if (span > 2 * 86400) return `${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${hm}`;
+    return span <= 30 * 60 ? `${hm}:${pad2(d.getSeconds())}` : hm;
+  });
 }
 
 /** y range: from 0 (or the lowest value), to the data's top; a threshold is kept in view when the

@@ -25,6 +25,7 @@ import { errorBox } from '../widgets/messages.js';
 const INTERVAL = 2; // seconds between a device's reports (docs/api.md §1)
 const LIVE_EVERY_MS = 2000;
 const ASIDE_WIDTH = 300;
+const NO_QUALITY = { Quality: 'unknown', QualityFinal: true, Reasons: [], Incidents: [], Thresholds: [], LatencyBudgetMs: 150 };
 
 export async function render(ctx) {
   const sessionId = ctx.arg;
@@ -33,9 +34,13 @@ export async function render(ctx) {
   let details;
   let quality;
   try {
+    // The grade is an extra: if only it fails, the samples are still shown, with the failure said.
     [details, quality] = await Promise.all([
       call('DescribeDeviceSessionDetails', { SessionId: sessionId }).then((r) => r.Details || []),
-      call('DescribeSessionQuality', { SessionId: sessionId }),
+      call('DescribeSessionQuality', { SessionId: sessionId }).catch((e) => {
+        if (e.code && e.code.startsWith('ResourceNotFound')) throw e;
+        return { ...NO_QUALITY, error: e };
+      }),
     ]);
   } catch (e) {
     mount(root, h('h1', 'Session'), h('p.muted.mono', sessionId), errorBox(e, 'This session cannot be shown'),
@@ -198,7 +203,8 @@ class SessionPage {
         h('div', h('dt', 'Video'), h('dd', field && field.Width ? `${field.Width}×${field.Height}${field.ConfigWidth ? ` (configured ${field.ConfigWidth}×${field.ConfigHeight})` : ''}` : '—')),
         h('div', h('dt', 'Project'), h('dd', h('a', { href: href('sessions', { project: projectId }) }, projectId || '—')))),
       h('div.verdict-row',
-        h('div.reasons-box', h('h2', q.QualityFinal ? 'Why this grade' : 'Grade so far'), reasonList(q.Reasons)),
+        h('div.reasons-box', h('h2', q.QualityFinal ? 'Why this grade' : 'Grade so far'),
+          q.error ? errorBox(q.error, 'The grade cannot be shown') : reasonList(q.Reasons)),
         h('div.parts-box', h('h2', 'Reports'), h('ul.parts', tl.parts.map((p) => partSummary(p))))));
   }
 
@@ -238,7 +244,7 @@ class SessionPage {
     const since = lasts.length ? Math.min(...lasts) + 1 : 0;
     const [fresh, quality] = await Promise.all([
       this.ctx.call('DescribeDeviceSessionDetails', { SessionId: this.sessionId, StartTime: since }).then((r) => r.Details || []),
-      this.ctx.call('DescribeSessionQuality', { SessionId: this.sessionId }),
+      this.ctx.call('DescribeSessionQuality', { SessionId: this.sessionId }).catch((e) => ({ ...NO_QUALITY, QualityFinal: false, error: e })),
     ]);
     if (this.timer === null) return;
     const old = this.root.querySelector('.live-error');
@@ -372,7 +378,10 @@ export function chartSpecs(timeline, thresholds) {
       continue;
     }
     if (chartFolded.length) notes.push(`constant, not drawn: ${chartFolded.join(', ')}`);
-    const lines = thresholds.filter((t) => chartForThreshold(t) === c.id).flatMap(thresholdLines);
+    // The stall thresholds come twice (under Lag150Duration and K150, both a share of time): draw once.
+    const seen = new Set();
+    const lines = thresholds.filter((t) => chartForThreshold(t) === c.id).flatMap(thresholdLines)
+      .filter((l) => !seen.has(`${l.grade}:${l.value}`) && seen.add(`${l.grade}:${l.value}`));
     specs.push({ id: c.id, group: c.group, title: c.title, unit: c.unit, xs: timeline.xs, series, thresholds: lines, note: notes.join('; ') || null });
   }
   return { specs, folded, missing };

@@ -1,0 +1,54 @@
+// Bars by hour, day or month (DescribeSessionStatisticsByInterval) with the previous period's bars
+// beside them (shifted by the period's length, so "this Monday" stands next to "last Monday"). Buckets
+// the API leaves out (no session) are drawn as zero. Clicking a bar hands its bucket to `onPick`.
+
+import uPlot from '../vendor/uPlot/uPlot.esm.js';
+import { num } from '../format.js';
+
+const STEP = { hour: 3600, day: 86400 };
+
+export function intervalBars(el, { current, previous, key, unit, interval, start, end, shift, onPick }) {
+  const byStart = new Map(current.map((b) => [b.StartTime, b]));
+  const prevByStart = new Map(previous.map((b) => [b.StartTime + shift, b]));
+  let xs;
+  const step = STEP[interval];
+  if (step) {
+    // Bucket edges are in the server's time zone: take the phase from any bucket it returned.
+    const any = current[0] || previous[0];
+    const phase = any ? ((any.StartTime % step) + step) % step : 0;
+    const first = Math.floor((start - phase) / step) * step + phase;
+    xs = [];
+    for (let t = first; t <= end; t += step) xs.push(t);
+  } else {
+    xs = [...new Set([...byStart.keys(), ...prevByStart.keys()])].sort((a, b) => a - b);
+  }
+  const cur = xs.map((t) => (byStart.has(t) ? byStart.get(t)[key] : 0));
+  const prev = xs.map((t) => (prevByStart.has(t) ? prevByStart.get(t)[key] : 0));
+  const bucketAt = (i) => byStart.get(xs[i]) || { StartTime: xs[i], EndTime: xs[i] + (step || 86400 * 30) - 1 };
+  const width = Math.max(300, el.clientWidth);
+  const bars = (align) => uPlot.paths.bars({ size: [0.38, 48], align });
+  const fmt = (u, v) => (v == null ? '—' : `${num(v, 0)}${unit ? ' ' + unit : ''}`);
+  const u = new uPlot({
+    width,
+    height: 200,
+    legend: { live: true },
+    cursor: { drag: { x: false, y: false }, points: { show: false } },
+    scales: { x: { time: true, range: (_u, min, max) => [min - (step || 86400) * 0.6, max + (step || 86400) * 0.6] }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
+    axes: [
+      { stroke: '#4b5563', grid: { show: false }, font: '11px system-ui, sans-serif' },
+      { stroke: '#4b5563', grid: { stroke: '#e5e7eb' }, font: '11px system-ui, sans-serif', size: 48 },
+    ],
+    series: [
+      { label: interval, value: (_u, v) => (v == null ? '—' : new Date(v * 1000).toLocaleString([], interval === 'hour' ? { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hour12: false } : { year: 'numeric', month: 'short', day: 'numeric' })) },
+      { label: 'previous period', fill: '#cbd5e1', stroke: '#94a3b8', width: 0, paths: bars(-1), points: { show: false }, value: fmt },
+      { label: 'this period', fill: '#2563eb', stroke: '#1d4ed8', width: 0, paths: bars(1), points: { show: false }, value: fmt },
+    ],
+  }, [xs, prev, cur], el);
+  u.over.addEventListener('click', () => {
+    const i = u.cursor.idx;
+    if (i != null && onPick) onPick(bucketAt(i));
+  });
+  u.over.classList.add('clickable');
+  el.uplot = u;
+  return u;
+}

@@ -1,0 +1,90 @@
+// Live: the sessions running now (DescribeRecentSessionList: a report in the last minute) and every
+// device's status (DescribeDeviceList: offline / ready / connected), refreshed every 2 s. A running
+// session's page extends its charts as the devices report.
+
+import { h, mount } from '../dom.js';
+import { ago, clock, duration } from '../format.js';
+import { href } from '../routes.js';
+import { callAll } from '../api.js';
+import { empty, errorBox } from '../widgets/messages.js';
+
+const EVERY_MS = 2000;
+/** A session is running when one of its devices reported within this many seconds (the idle timeout). */
+const RUNNING_WINDOW = 60;
+
+export async function render({ root, project, call }) {
+  const sessionsBox = h('section.table-card', h('p.loading', 'Loading…'));
+  const devicesBox = h('section.table-card', h('p.loading', 'Loading…'));
+  const updated = h('span.updated');
+  const problem = h('div');
+  mount(root,
+    h('div.page-head', h('div', h('h1', 'Live'), h('p.muted', `Sessions with a report in the last minute, and every device's status. Refreshed every ${EVERY_MS / 1000} s.`)), h('span.spacer'), updated),
+    problem,
+    h('div.live-grid',
+      h('div', h('h2', 'Running sessions'), sessionsBox),
+      h('div', h('h2', 'Devices'), devicesBox)));
+  let timer = null;
+  let stopped = false;
+  const tick = async () => {
+    try {
+      const now = Math.floor(Date.now() / 1000);
+      const [recent, devices] = await Promise.all([
+        call('DescribeRecentSessionList', { ProjectId: project, PageNumber: 1, PageSize: 100, StartTime: now - RUNNING_WINDOW, EndTime: now }),
+        callAll('DescribeDeviceList', { ProjectId: project, RegisterType: 1 }, 'Devices', 500),
+      ]);
+      if (stopped) return;
+      mount(problem);
+      drawSessions(sessionsBox, recent.RecentSessionList || [], project, now);
+      drawDevices(devicesBox, devices, project);
+      updated.textContent = `Updated ${clock(now)}`;
+    } catch (e) {
+      if (stopped) return;
+      mount(problem, errorBox(e, 'Live update failed (retrying)'));
+    }
+    if (!stopped) timer = setTimeout(tick, EVERY_MS);
+  };
+  await tick();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
+
+function drawSessions(box, list, project, now) {
+  if (!list.length) {
+    mount(box, empty('No session is running in this project right now.'));
+    return;
+  }
+  mount(box, h('table.live-sessions',
+    h('thead', h('tr', h('th', 'session'), h('th', 'field → remote'), h('th.num', 'running for'), h('th', 'last report'), h('th', 'video'))),
+    h('tbody', list.map((s) => h('tr', { dataset: { sessionId: s.SessionId } },
+      h('td', h('span.live-badge', 'Live'), ' ', h('a.mono', { href: href('session', s.SessionId, { project }) }, shortId(s.SessionId))),
+      h('td', h('a', { href: href('device', s.FieldDeviceId, { project }) }, s.FieldDeviceId), ' → ',
+        h('a', { href: href('device', s.RemoteDeviceId, { project }) }, s.RemoteDeviceId)),
+      h('td.num', duration(now - s.StartTime)),
+      h('td', ago(s.LatestUpdateTime, now)),
+      h('td', (s.Resolution || '—').replace('*', '×')))))));
+}
+
+function drawDevices(box, devices, project) {
+  if (!devices.length) {
+    mount(box, empty('This project has no device yet.'));
+    return;
+  }
+  const order = { connected: 0, ready: 1, offline: 2 };
+  const sorted = devices.slice().sort((a, b) => (order[a.DeviceStatus] ?? 3) - (order[b.DeviceStatus] ?? 3) || a.DeviceId.localeCompare(b.DeviceId));
+  const counts = ['connected', 'ready', 'offline'].map((s) => `${devices.filter((d) => d.DeviceStatus === s).length} ${s}`).join(' · ');
+  mount(box,
+    h('p.small.muted.device-counts', counts),
+    h('table.compact.device-status',
+      h('thead', h('tr', h('th', 'device'), h('th', 'type'), h('th', 'status'))),
+      h('tbody', sorted.map((d) => h('tr', { dataset: { deviceId: d.DeviceId } },
+        h('td', h('a', { href: href('device', d.DeviceId, { project }) }, d.DeviceId)),
+        h('td', d.DeviceType),
+        h('td', h(`span.status.status-${d.DeviceStatus}`, d.DeviceStatus)))))));
+}
+
+/** Session ids are long UUIDs: show the head and the tail. */
+export function shortId(id) {
+  return id.length > 20 ? `${id.slice(0, 8)}…${id.slice(-6)}` : id;
+}
