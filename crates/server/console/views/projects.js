@@ -56,7 +56,7 @@ export async function render({ root, call, reloadProjects }) {
           ' ',
           h('button.quiet.small', { type: 'button', onclick: () => edit(p) }, 'Edit'),
           h('button.quiet.small', { type: 'button', onclick: () => secMode(p) }, 'Device login'),
-          h('button.quiet.small', { type: 'button', onclick: () => remove(p) }, 'Delete'))))));
+          h('button.quiet.small', { type: 'button', onclick: () => remove(p) }, 'Delete')))))));
   }
 
   function edit(p) {

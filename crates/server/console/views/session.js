@@ -24,7 +24,7 @@ import { errorBox } from '../widgets/messages.js';
 
 const INTERVAL = 2; // seconds between a device's reports (docs/api.md §1)
 const LIVE_EVERY_MS = 2000;
-const ASIDE_WIDTH = 300;
+const BUDGET_SIDE_WIDTH = 340; // console.css, .budget-view
 const NO_QUALITY = { Quality: 'unknown', QualityFinal: true, Reasons: [], Incidents: [], Thresholds: [], LatencyBudgetMs: 150 };
 
 export async function render(ctx) {
@@ -151,13 +151,15 @@ class SessionPage {
     const main = this.root.querySelector('.session-main');
     const full = Math.floor(main.clientWidth);
     const grid = main.querySelector('.chart-grid');
-    const two = grid && getComputedStyle(grid).gridTemplateColumns.split(' ').length > 1;
+    const columns = (el) => (el ? getComputedStyle(el).gridTemplateColumns.split(' ').length : 1);
+    const two = columns(grid) > 1;
+    const budgetBeside = columns(main.querySelector('.budget-view')) > 1;
     const gap = 16;
     const pad = 24; // chart-card padding, both sides
     return {
       full: full - pad,
       half: two ? Math.floor((full - gap) / 2) - pad : full - pad,
-      budget: full > 1000 ? full - ASIDE_WIDTH - gap - pad : full - pad,
+      budget: budgetBeside ? full - BUDGET_SIDE_WIDTH - gap - pad : full - pad,
     };
   }
 
