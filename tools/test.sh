@@ -2,7 +2,9 @@
 # The test command: formatting, generated-code freshness, lints, unit and integration tests, and the
 # compatibility suite that drives a real `teleoscope serve` with the vendor's own SDK and tccli.
 # Installs what it needs (a Python venv with the pinned vendor packages under target/, and the pinned
-# Node.js SDK in compat/node/node_modules with `npm ci`; needs Node.js 20+ and npm).
+# Node.js SDK in compat/node/node_modules with `npm ci`; needs Node.js 20+ and npm), and the web console's
+# browser tests (playwright-core with `npm ci` in crates/server/console-tests; needs Debian's `chromium`,
+# which .ci/run installs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,3 +28,10 @@ cargo test --workspace --locked
 step "compatibility suite (official tencentcloud-sdk-python-trro, tccli and tencentcloud-sdk-nodejs)"
 cargo build --bin teleoscope --locked
 bash compat/run.sh
+
+step "web console in headless Chromium (crates/server/console-tests)"
+if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
+  echo "Chromium not found at ${CHROMIUM_PATH:-/usr/bin/chromium}: apt-get install chromium (or set CHROMIUM_PATH)" >&2
+  exit 1
+fi
+(cd crates/server/console-tests && npm ci --no-audit --no-fund --loglevel=error && npm test)
