@@ -15,7 +15,7 @@ export function explain(code, message, requestId, action) {
     case 'AuthFailure.SignatureFailure':
     case 'AuthFailure.SecretIdNotFound':
     case 'AuthFailure.InvalidSecretId':
-      return 'That SecretId and SecretKey do not match a key of this server. Check both (they are printed by `teleoscope keys create`) and try again.';
+      return 'That SecretId and SecretKey do not match a key of this server. Check both (teleoscope keys create prints them) and try again.';
     case 'AuthFailure.UnauthorizedOperation':
       return /csrf/i.test(msg)
         ? 'The console lost its security token. Reload the page.'

@@ -26,10 +26,10 @@ export function duration(seconds) {
   return `${Math.floor(m / 60)} h ${pad(m % 60)} min`;
 }
 
-/** "3 min ago", "in the last minute". */
+/** "12 s ago", "3 min ago". */
 export function ago(unixSeconds, now = Date.now() / 1000) {
   const d = Math.max(0, now - unixSeconds);
-  if (d < 60) return 'less than a minute ago';
+  if (d < 60) return `${Math.round(d)} s ago`;
   return `${duration(d - (d % 60))} ago`;
 }
 

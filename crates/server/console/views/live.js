@@ -6,6 +6,7 @@ import { h, mount } from '../dom.js';
 import { ago, clock, duration } from '../format.js';
 import { href } from '../routes.js';
 import { callAll } from '../api.js';
+import { gradeBadge, reasonList } from '../widgets/grade-badge.js';
 import { empty, errorBox } from '../widgets/messages.js';
 
 const EVERY_MS = 2000;
@@ -28,13 +29,16 @@ export async function render({ root, project, call }) {
   const tick = async () => {
     try {
       const now = Math.floor(Date.now() / 1000);
-      const [recent, devices] = await Promise.all([
+      const [recent, devices, graded] = await Promise.all([
         call('DescribeRecentSessionList', { ProjectId: project, PageNumber: 1, PageSize: 100, StartTime: now - RUNNING_WINDOW, EndTime: now }),
         callAll('DescribeDeviceList', { ProjectId: project, RegisterType: 1 }, 'Devices', 500),
+        // The grades so far are a bonus: without them the list still shows what runs.
+        call('DescribeSessions', { ProjectId: project, Live: true, PageNumber: 1, PageSize: 100 }).then((r) => r.Sessions || [], () => []),
       ]);
       if (stopped) return;
       mount(problem);
-      drawSessions(sessionsBox, recent.RecentSessionList || [], project, now);
+      const grades = new Map(graded.map((s) => [s.SessionId, s]));
+      drawSessions(sessionsBox, recent.RecentSessionList || [], project, now, grades);
       drawDevices(devicesBox, devices, project);
       updated.textContent = `Updated ${clock(now)}`;
     } catch (e) {
@@ -50,15 +54,16 @@ export async function render({ root, project, call }) {
   };
 }
 
-function drawSessions(box, list, project, now) {
+function drawSessions(box, list, project, now, grades) {
   if (!list.length) {
     mount(box, empty('No session is running in this project right now.'));
     return;
   }
   mount(box, h('table.live-sessions',
-    h('thead', h('tr', h('th', 'session'), h('th', 'field → remote'), h('th.num', 'running for'), h('th', 'last report'), h('th', 'video'))),
+    h('thead', h('tr', h('th', 'session'), h('th', 'grade so far'), h('th', 'field → remote'), h('th.num', 'running for'), h('th', 'last report'), h('th', 'video'))),
     h('tbody', list.map((s) => h('tr', { dataset: { sessionId: s.SessionId } },
       h('td', h('span.live-badge', 'Live'), ' ', h('a.mono', { href: href('session', s.SessionId, { project }) }, shortId(s.SessionId))),
+      h('td', grades.has(s.SessionId) ? [gradeBadge(grades.get(s.SessionId).Quality, true), reasonList(grades.get(s.SessionId).Reasons, { compact: true })] : h('span.muted', '—')),
       h('td', h('a', { href: href('device', s.FieldDeviceId, { project }) }, s.FieldDeviceId), ' → ',
         h('a', { href: href('device', s.RemoteDeviceId, { project }) }, s.RemoteDeviceId)),
       h('td.num', duration(now - s.StartTime)),

@@ -303,6 +303,8 @@ class SessionPage {
     }
     this.cards = [this.brush, ...(this.budget ? [this.budget.card] : []),
       ...this.cards.filter((c) => byId.has(c.dataset.chart)), ...(this.links ? this.links.cards : [])];
+    const head = this.root.querySelector('.session-head');
+    if (head) head.replaceWith(this.header());
     this.root.dataset.points = timeline.parts.map((p) => `${p.type}:${p.times.length}`).join(' ');
     return true;
   }
