@@ -94,7 +94,7 @@ describe('web console', () => {
     writeFileSync(foreignFile, JSON.stringify(foreign));
     srv.importDetails(otherProject, foreignFile);
     // Live sessions: two simulated field/remote pairs reporting every 2 s through the device API.
-    srv.simulate(key, project, { pairs: 2, seed: 11 });
+    srv.simulate(key, project, { pairs: 3, seed: 11 });
     browser = await launch();
     browser.context.on('request', (r) => requests.push(r.url()));
     page = watch(await browser.context.newPage());
@@ -165,6 +165,13 @@ describe('web console', () => {
     const ids = await page.$$eval('table.devices tbody tr', (trs) => trs.map((t) => t.dataset.deviceId));
     for (const id of ['dev_0240702040008', 'driver_456', 'truck_07', 'station_2']) assert.ok(ids.includes(id), `${id} not listed: ${ids}`);
     await shot('devices');
+    // The API's own rule, in words: a device id already in use is refused, and nothing changes.
+    await page.fill('#c-id', 'truck_07');
+    await page.fill('#c-name', 'Another');
+    await page.click('section.editor button[type=submit]');
+    const refusal = await page.waitForSelector('.form-status .message.error');
+    assert.match(await refusal.textContent(), /The device was not created: That value is not accepted\..*truck_07/);
+    assert.equal(await page.$$eval('table.devices tbody tr', (trs) => trs.length), ids.length);
     await open(`#/policies?project=${project}`, 'table.policies');
     assert.match(await page.textContent('table.policies tbody tr[data-remote="station_2"]'), /truck_07/);
     await shot('policies');
@@ -266,19 +273,29 @@ describe('web console', () => {
     await page.waitForSelector('table.live-sessions tbody tr', { timeout: 30000 });
     await page.waitForSelector('table.device-status .status-connected');
     await shot('live');
-    const id = await page.$eval('table.live-sessions tbody tr', (tr) => tr.dataset.sessionId);
-    await open(`#/session/${id}?project=${project}`, '.chart-card[data-chart="fps"] .u-over');
-    assert.equal(await page.isVisible('.live-badge'), true);
+    // A simulated session lasts 30 s to 10 min: open the running ones until one is still running.
+    const ids = await page.$$eval('table.live-sessions tbody tr', (trs) => trs.map((tr) => tr.dataset.sessionId));
+    let live = false;
+    for (const id of ids) {
+      await open(`#/session/${id}?project=${project}`, '.session-head');
+      if (await page.isVisible('.session-head .live-badge')) {
+        live = true;
+        break;
+      }
+    }
+    assert.ok(live, `none of the running sessions ${ids} opened as live`);
+    await page.waitForSelector('.chart-card[data-chart="fps"] .u-over');
     const count = () => page.$eval('#view', (el) => el.dataset.points.split(' ').reduce((a, p) => a + Number(p.split(':')[1]), 0));
-    const first = await count();
+    const drawn = () => page.$eval('.chart-card[data-chart="fps"] .plot', (el) => el.uplot.data.slice(1).flat().filter((v) => typeof v === 'number').length);
+    const [first, firstDrawn] = [await count(), await drawn()];
+    assert.equal(firstDrawn, first, 'the frame-rate chart does not hold every report');
     await page.waitForFunction((n) => {
       const pts = document.getElementById('view').dataset.points || '';
       return pts.split(' ').reduce((a, p) => a + Number(p.split(':')[1] || 0), 0) > n;
     }, first, { timeout: 20000 });
-    const later = await count();
+    const [later, laterDrawn] = [await count(), await drawn()];
     assert.ok(later > first, `${later} points, not more than ${first}`);
-    const xs = await page.$eval('.chart-card[data-chart="fps"] .plot', (el) => el.uplot.data[0].length);
-    assert.ok(xs >= later, 'the chart did not take the new points');
+    assert.equal(laterDrawn, later, 'the frame-rate chart did not take the new points');
     await shot('session-live', { fullPage: false });
   });
 

@@ -36,7 +36,7 @@ export function renderSignIn(root, { notice: text, onSignedIn }) {
   h('label', { for: 'secret-key' }, 'SecretKey'), secretKey,
   button,
   status,
-  h('p.fine', 'The key is checked once and not kept by the browser; the console then uses a session cookie that ends after 8 hours or when you sign out.'));
+  h('p.fine', 'The key is checked once and not kept by the browser; the console then uses a session cookie that ends when you sign out, or when it expires (after 8 hours unless the server is set otherwise).'));
   mount(root, h('div.signin-page', form));
   secretId.focus();
 }
