@@ -125,7 +125,7 @@ export class Console {
   async call(action, params = {}) {
     const r = await fetch(`${this.server.base}/console/api/action/${action}`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', Cookie: this.cookie, 'X-CSRF-Token': this.csrf },
+      headers: { 'Content-Type': 'application/json', 'X-TC-Language': 'en-US', Cookie: this.cookie, 'X-CSRF-Token': this.csrf },
       body: JSON.stringify(params),
     });
     const body = await r.json();

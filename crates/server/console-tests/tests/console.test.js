@@ -73,6 +73,31 @@ async function xRanges(p) {
   })));
 }
 
+/**
+ * A week of history for the overview: the golden session replayed 3 times a day over the last 7 days by
+ * a few trucks and stations, one in four with a bad video latency, one in three with a slow link.
+ */
+function history() {
+  const now = Math.floor(Date.now() / 1000);
+  const sessions = [];
+  for (let k = 0; k < 21; k++) {
+    const start = now - 3600 - k * 8 * 3600 - (k % 5) * 1800;
+    const s = JSON.parse(readFileSync(GOLDEN, 'utf8')).Response.Details;
+    const [f, r] = s;
+    for (const d of s) d.SessionId = `history-${k}`;
+    f.DeviceId = `haul_truck_${1 + (k % 4)}`;
+    r.DeviceId = `op_station_${1 + (k % 3)}`;
+    r.StartTime = start + 3;
+    f.StartTime = start;
+    if (k % 4 === 1) r.VideoLatency = r.VideoLatency.map((v) => (v > 0 ? v * 4 : v));
+    if (k % 3 !== 0) f.NetworkLatency = f.NetworkLatency.map((v) => (v > 300 ? 90 : v));
+    sessions.push(...s);
+  }
+  const file = join(srv.dir, 'history.json');
+  writeFileSync(file, JSON.stringify({ Response: { RequestId: 'history', Details: sessions } }));
+  return file;
+}
+
 describe('web console', () => {
   before(async () => {
     srv = await Server.start();
@@ -81,6 +106,7 @@ describe('web console', () => {
     ({ ProjectId: project } = await api.call('CreateProject', { ProjectName: 'mine_north', ProjectDescription: 'Open-pit mine, north pit', PolicyMode: 'black' }));
     await api.call('CreateProject', { ProjectName: 'port_cranes', ProjectDescription: 'Container terminal, quay cranes' });
     srv.importDetails(project, GOLDEN);
+    srv.importDetails(project, history());
     await api.call('CreateDevice', { ProjectId: project, DeviceId: 'truck_07', DeviceName: 'Truck_7', DeviceType: 'field', DeviceToken: 'A1b2C3d4E5f6G7h8' });
     await api.call('CreateDevice', { ProjectId: project, DeviceId: 'station_2', DeviceName: 'Station_2', DeviceType: 'remote', DeviceToken: 'Z9y8X7w6V5u4T3s2' });
     await api.call('ModifyPolicy', { ProjectId: project, RemoteDeviceId: 'station_2', FieldDeviceIds: ['truck_07'], PolicyMode: 'black', ModifyMode: 'add' });
@@ -256,14 +282,17 @@ describe('web console', () => {
 
   test('lists the sessions and the fleet overview', async () => {
     await open(`#/sessions?project=${project}`, 'table.sessions');
-    assert.ok(await page.$(`table.sessions tr[data-session-id="${GOLDEN_ID}"]`));
+    assert.match(await page.textContent('.pager-text'), /Page 1 of \d+ · \d+ sessions/);
     await shot('sessions');
-    await open(`#/sessions?project=${project}&quality=normal`, 'table.sessions');
+    // Filters are a permalink: the golden session's remote device, graded normal.
+    await open(`#/sessions?project=${project}&device=driver_456&quality=normal`, 'table.sessions');
     const ids = await page.$$eval('table.sessions tbody tr', (trs) => trs.map((t) => t.dataset.sessionId));
-    assert.ok(ids.includes(GOLDEN_ID));
+    assert.deepEqual(ids, [GOLDEN_ID]);
+    assert.equal(await page.inputValue('#f-device'), 'driver_456');
+    await open(`#/sessions?project=${project}&device=driver_456&quality=bad`, '.table-card .empty');
     await open(`#/overview?project=${project}&period=custom&from=${golden[0].StartTime - 3600}&to=${Math.floor(Date.now() / 1000)}`, '.cards .stat');
     assert.match(await page.textContent('[data-stat="SessionNum"]'), /\d/);
-    await open(`#/overview?project=${project}&period=24h`, '.cards .stat');
+    await open(`#/overview?project=${project}&period=7d`, '.cards .stat');
     await page.waitForSelector('.bars-plot .u-over');
     await shot('overview', { fullPage: true });
   });

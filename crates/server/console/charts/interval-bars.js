@@ -35,7 +35,7 @@ export function intervalBars(el, { current, previous, key, unit, interval, start
     cursor: { drag: { x: false, y: false }, points: { show: false } },
     scales: { x: { time: true, range: (_u, min, max) => [min - (step || 86400) * 0.6, max + (step || 86400) * 0.6] }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
     axes: [
-      { stroke: '#4b5563', grid: { show: false }, font: '11px system-ui, sans-serif' },
+      { stroke: '#4b5563', grid: { show: false }, font: '11px system-ui, sans-serif', space: 48, values: (_u, splits) => splits.map((t) => bucketLabel(t, interval)) },
       { stroke: '#4b5563', grid: { stroke: '#e5e7eb' }, font: '11px system-ui, sans-serif', size: 48 },
     ],
     series: [
@@ -51,4 +51,14 @@ export function intervalBars(el, { current, previous, key, unit, interval, start
   u.over.classList.add('clickable');
   el.uplot = u;
   return u;
+}
+
+const pad = (n) => String(n).padStart(2, '0');
+
+/** "14:00" for an hour, "11-30" for a day, "2026-11" for a month (local time). */
+function bucketLabel(t, interval) {
+  const d = new Date(t * 1000);
+  if (interval === 'hour') return `${pad(d.getHours())}:00`;
+  if (interval === 'day') return `${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}`;
 }
