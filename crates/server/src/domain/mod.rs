@@ -8,6 +8,7 @@ pub mod codec;
 pub mod device_login;
 pub mod devices;
 pub mod ids;
+pub mod incidents;
 pub mod policy;
 pub mod projects;
 pub mod quality;
@@ -40,6 +41,8 @@ pub struct Settings {
     /// Seconds a `ready` heartbeat lasts (docs/api.md §4.6: 30).
     pub heartbeat_timeout: i64,
     pub quality: quality::QualityConfig,
+    /// The glass-to-glass latency target the console draws, ms (`latency_budget_ms`, default 150).
+    pub latency_budget_ms: u32,
 }
 
 impl Default for Settings {
@@ -48,6 +51,7 @@ impl Default for Settings {
             idle_timeout: 60,
             heartbeat_timeout: 30,
             quality: quality::QualityConfig::default(),
+            latency_budget_ms: 150,
         }
     }
 }

@@ -31,7 +31,9 @@ use teleoscope_protocol::envelope;
 use teleoscope_protocol::error::{ApiError, Code, Language};
 use teleoscope_protocol::params::{self, ParamError};
 use teleoscope_protocol::sign::{self, tc3, v1};
-use teleoscope_protocol::wire::{DEVICE_ACTIONS, SERVED_ACTIONS, VENDOR_ACTIONS};
+use teleoscope_protocol::wire::{
+    DEVICE_ACTIONS, EXTENSION_ACTIONS, SERVED_ACTIONS, VENDOR_ACTIONS,
+};
 use tracing::Instrument;
 
 /// The API version served.
@@ -88,7 +90,13 @@ pub async fn api(
         ),
     };
     let action_label = match trace.action.as_deref() {
-        Some(a) if VENDOR_ACTIONS.contains(&a) || DEVICE_ACTIONS.contains(&a) => a,
+        Some(a)
+            if VENDOR_ACTIONS.contains(&a)
+                || DEVICE_ACTIONS.contains(&a)
+                || EXTENSION_ACTIONS.contains(&a) =>
+        {
+            a
+        }
         _ => "-",
     };
     let elapsed = started.elapsed();
@@ -553,7 +561,9 @@ async fn process(
     }
     let action = common.action.as_str();
     let is_device_action = DEVICE_ACTIONS.contains(&action);
-    if !is_device_action && !SERVED_ACTIONS.contains(&action) {
+    // Teleoscope's extension actions (docs/api.md §8) are served to account keys like the vendor's.
+    let served = SERVED_ACTIONS.contains(&action) || EXTENSION_ACTIONS.contains(&action);
+    if !is_device_action && !served {
         return Err(if VENDOR_ACTIONS.contains(&action) {
             ApiError::unsupported_action(action)
         } else {

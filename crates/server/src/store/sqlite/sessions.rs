@@ -7,12 +7,13 @@
 
 use super::{db, device_status_sql, rollup};
 use crate::domain::codec;
+use crate::domain::quality::Grade;
 use crate::domain::usage::Totals;
 use crate::domain::{AccountId, DeviceType, Page};
 use crate::errors::StoreError;
 use crate::store::{
-    Append, AppendOutcome, AppendRejection, PartMeta, PartRow, Result, SessionFacts, SessionFilter,
-    SessionRow,
+    Append, AppendOutcome, AppendRejection, DeviceBadSessionsRow, FleetOverviewRow, PartMeta,
+    PartRow, Result, SessionFacts, SessionFilter, SessionRow,
 };
 use r2d2_sqlite::rusqlite::{self, params, Connection, OptionalExtension, Row};
 use std::collections::HashSet;
@@ -437,7 +438,14 @@ pub fn list(
     f: &SessionFilter,
     page: Page,
 ) -> Result<(u64, Vec<SessionRow>)> {
-    if f.device_id.is_none() && f.from.is_none() && f.to.is_none() && f.updated_since.is_none() {
+    if f.device_id.is_none()
+        && f.from.is_none()
+        && f.to.is_none()
+        && f.updated_since.is_none()
+        && f.quality.is_none()
+        && f.reason.is_none()
+        && f.live.is_none()
+    {
         return list_all(c, account, project_id, page);
     }
     // Time filters apply to every arm.
@@ -455,6 +463,29 @@ pub fn list(
     if let Some(since) = f.updated_since {
         args.push(since.into());
         extra.push_str(&format!(" AND last_update >= ?{}", args.len()));
+    }
+    // One grade is a range of `sessions_by_quality`, newest first like the plain list.
+    if let Some(q) = f.quality {
+        args.push(q.as_str().to_owned().into());
+        extra.push_str(&format!(" AND quality = ?{}", args.len()));
+    }
+    // `reasons` is the scorer's JSON array of {device_type, grade, metric, text}: the metric is
+    // matched exactly, as a JSON value, so `Lost` does not match `MultiNet.Lost` and no text can
+    // pass for a metric. A good session has no reasons, so only the project's normal and bad
+    // sessions are read (two ranges of `sessions_by_quality`).
+    if let Some(metric) = &f.reason {
+        args.push(metric.clone().into());
+        extra.push_str(&format!(
+            " AND quality IN ('normal', 'bad') AND EXISTS (SELECT 1 FROM json_each(reasons) WHERE value ->> 'metric' = ?{})",
+            args.len()
+        ));
+    }
+    match f.live {
+        None => {}
+        // A live session is never finally scored (`save_quality`), so the live ones are among
+        // the few in the partial index `sessions_unscored`.
+        Some(true) => extra.push_str(" AND live = 1 AND quality_final = 0"),
+        Some(false) => extra.push_str(" AND live = 0"),
     }
     let base = "project_id = ?1 AND account_id = ?2";
     // A device filter matches either end: two index ranges (the field one, and the remote one
@@ -511,6 +542,127 @@ pub fn list(
         rows.push(s.query_row([key], session_row).map_err(db)?);
     }
     Ok((total as u64, rows))
+}
+
+/// The grades, worst first, as stored.
+const GRADES_WORST_FIRST: [Grade; 3] = [Grade::Bad, Grade::Normal, Grade::Good];
+
+/// [`crate::store::Store::fleet_overview`]: every read is an index range of the window's sessions
+/// of one grade (`sessions_by_quality`), or of one device (`sessions_by_field`,
+/// `sessions_by_remote`); only the bad and normal sessions of the window are sorted (by their
+/// number of reasons), the good ones come in index order. The reads share one snapshot.
+pub fn overview(
+    c: &Connection,
+    account: &AccountId,
+    project_id: &str,
+    (from, to): (i64, i64),
+    limit: usize,
+) -> Result<FleetOverviewRow> {
+    c.execute_batch("BEGIN").map_err(db)?;
+    let result = overview_reads(c, account, project_id, (from, to), limit);
+    c.execute_batch("COMMIT").map_err(db)?;
+    result
+}
+
+fn overview_reads(
+    c: &Connection,
+    account: &AccountId,
+    project_id: &str,
+    (from, to): (i64, i64),
+    limit: usize,
+) -> Result<FleetOverviewRow> {
+    let limit = limit as i64;
+    let in_window = "project_id = ?1 AND account_id = ?2 AND start_time >= ?3 AND start_time < ?4";
+    let mut row = FleetOverviewRow::default();
+    for grade in GRADES_WORST_FIRST {
+        let n: i64 = c
+            .prepare_cached(&format!(
+                "SELECT COUNT(*) FROM sessions WHERE {in_window} AND quality = ?5"
+            ))
+            .and_then(|mut s| {
+                s.query_row(
+                    params![project_id, account.0, from, to, grade.as_str()],
+                    |r| r.get(0),
+                )
+            })
+            .map_err(db)?;
+        match grade {
+            Grade::Good => row.good = n as u64,
+            Grade::Normal => row.normal = n as u64,
+            Grade::Bad => row.bad = n as u64,
+        }
+        let wanted = limit - row.worst.len() as i64;
+        if wanted <= 0 || n == 0 {
+            continue;
+        }
+        // A good session has no reasons: newest first is the index's order.
+        let order = match grade {
+            Grade::Good => "start_time DESC, session_id",
+            Grade::Normal | Grade::Bad => {
+                "json_array_length(reasons) DESC, start_time DESC, session_id"
+            }
+        };
+        let mut s = c
+            .prepare_cached(&format!(
+                "SELECT {SESSION_COLS} FROM sessions WHERE {in_window} AND quality = ?5
+                 ORDER BY {order} LIMIT ?6"
+            ))
+            .map_err(db)?;
+        let rows = s
+            .query_map(
+                params![project_id, account.0, from, to, grade.as_str(), wanted],
+                session_row,
+            )
+            .map_err(db)?;
+        for r in rows {
+            row.worst.push(r.map_err(db)?);
+        }
+    }
+    if row.bad == 0 {
+        return Ok(row);
+    }
+    // The devices of the bad sessions (either end), most first; then each one's sessions.
+    let mut s = c
+        .prepare_cached(&format!(
+            "SELECT role, device_id, COUNT(*) AS bad FROM (
+                 SELECT 'field' AS role, field_device_id AS device_id FROM sessions
+                 WHERE {in_window} AND quality = 'bad'
+                 UNION ALL
+                 SELECT 'remote', remote_device_id FROM sessions
+                 WHERE {in_window} AND quality = 'bad')
+             GROUP BY role, device_id ORDER BY bad DESC, role, device_id LIMIT ?5"
+        ))
+        .map_err(db)?;
+    let bad: Vec<(String, String, i64)> = s
+        .query_map(params![project_id, account.0, from, to, limit], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .map_err(db)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(db)?;
+    for (role, device_id, bad_sessions) in bad {
+        let (device_type, column) = match role.as_str() {
+            "field" => (DeviceType::Field, "field_device_id"),
+            _ => (DeviceType::Remote, "remote_device_id"),
+        };
+        let sessions: i64 = c
+            .prepare_cached(&format!(
+                "SELECT COUNT(*) FROM sessions WHERE {in_window} AND {column} = ?5"
+            ))
+            .and_then(|mut s| {
+                s.query_row(params![project_id, account.0, from, to, device_id], |r| {
+                    r.get(0)
+                })
+            })
+            .map_err(db)?;
+        row.devices.push(DeviceBadSessionsRow {
+            device_id,
+            device_type,
+            bad_sessions: bad_sessions as u64,
+            sessions: sessions as u64,
+        });
+    }
+    Ok(row)
 }
 
 const FACTS_COLS: &str = "s.field_device_id, s.remote_device_id, s.start_time, s.end_time, s.config_width,
