@@ -419,3 +419,244 @@ impl Domain {
         Ok(SessionQuality { session, incidents })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: i64 = 1_700_000_000;
+
+    /// `values.len()` samples every 2 s from 0, with these metric columns.
+    fn part(metrics: &[(Metric, &[f64])]) -> Columns {
+        let n = metrics.first().map_or(0, |(_, v)| v.len());
+        Columns {
+            time_offset: (0..n as i64).map(|i| 2 * i).collect(),
+            metrics: metrics.iter().map(|(m, v)| (*m, v.to_vec())).collect(),
+            nets: Vec::new(),
+        }
+    }
+
+    fn link(id: i64, rtt: &[f64], lost: &[f64], traffic: &[f64]) -> NetColumns {
+        NetColumns {
+            net_id: id,
+            net_ip: String::new(),
+            rtt: rtt.to_vec(),
+            lost: lost.to_vec(),
+            send_bps: traffic.to_vec(),
+            recv_bps: vec![0.0; traffic.len()],
+        }
+    }
+
+    fn found(ty: DeviceType, c: &Columns) -> Vec<(IncidentKind, Option<i64>, i64, i64, f64)> {
+        part_incidents(ty, T0, c, &QualityConfig::default())
+            .into_iter()
+            .map(|i| (i.kind, i.net_id, i.start - T0, i.end - T0, i.peak))
+            .collect()
+    }
+
+    #[test]
+    fn consecutive_bad_samples_merge_and_a_good_one_or_a_gap_splits() {
+        use IncidentKind::Stall;
+        // Samples at 0, 2, ... 12: stalls at 2 and 4 (one incident), at 10 (another).
+        let c = part(&[(
+            Metric::Lag150Duration,
+            &[0.0, 100.0, 50.0, 0.0, 0.0, 30.0, 0.0],
+        )]);
+        let all = part_incidents(DeviceType::Remote, T0, &c, &QualityConfig::default());
+        assert_eq!(
+            found(DeviceType::Remote, &c),
+            vec![(Stall, None, 0, 4, 100.0), (Stall, None, 8, 10, 30.0)]
+        );
+        assert_eq!(all[0].text, "remote stalled 150 ms in 4 s");
+        assert_eq!(all[1].text, "remote stalled 30 ms in 2 s");
+        // A gap of more than one reporting period ends an incident, whatever comes after it.
+        let mut gap = part(&[(Metric::Lag150Duration, &[0.0, 10.0, 10.0, 10.0, 10.0])]);
+        gap.time_offset = vec![0, 2, 4, 10, 12];
+        assert_eq!(
+            found(DeviceType::Remote, &gap),
+            vec![(Stall, None, 0, 4, 10.0), (Stall, None, 8, 12, 10.0)]
+        );
+        // A first sample stands for no time before the part's StartTime.
+        let first = part(&[(Metric::Lag150Duration, &[40.0, 0.0, 0.0])]);
+        assert_eq!(
+            found(DeviceType::Remote, &first),
+            vec![(Stall, None, 0, 0, 40.0)]
+        );
+    }
+
+    #[test]
+    fn stalls_from_k150_only_without_lag150_duration() {
+        let both = part(&[
+            (Metric::K150, &[0.0, 5.0, 0.0]),
+            (Metric::Lag150Duration, &[0.0, 0.0, 0.0]),
+        ]);
+        assert_eq!(found(DeviceType::Field, &both), vec![]);
+        let k150 = part(&[(Metric::K150, &[0.0, 5.0, 12.5, 0.0])]);
+        let all = part_incidents(DeviceType::Field, T0, &k150, &QualityConfig::default());
+        assert_eq!(
+            found(DeviceType::Field, &k150),
+            vec![(IncidentKind::Stall, None, 0, 4, 12.5)]
+        );
+        assert_eq!(all[0].text, "field stalled up to 12.5% of the time for 4 s");
+    }
+
+    #[test]
+    fn thresholds_are_the_scorers_and_unknown_values_are_never_bad() {
+        use IncidentKind::{Loss, NetworkLatency, VideoLatency};
+        // At the normal threshold is not over it; -1 and 0 latencies and negative loss are unknown.
+        let c = part(&[
+            (Metric::Lost, &[5.0, 5.5, -1.0, 30.0, 0.0]),
+            (Metric::NetworkLatency, &[150.0, -1.0, 151.0, 0.0, 0.0]),
+            (Metric::VideoLatency, &[0.0, 0.0, 150.0, 226.0, 400.0]),
+        ]);
+        let all = part_incidents(DeviceType::Remote, T0, &c, &QualityConfig::default());
+        assert_eq!(
+            found(DeviceType::Remote, &c),
+            vec![
+                (Loss, None, 0, 2, 5.5),
+                (NetworkLatency, None, 2, 4, 151.0),
+                (Loss, None, 4, 6, 30.0),
+                (VideoLatency, None, 4, 8, 400.0),
+            ]
+        );
+        let texts: Vec<&str> = all.iter().map(|i| i.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            vec![
+                "remote packet loss up to 5.5% for 2 s",
+                "remote network latency up to 151 ms for 2 s",
+                "remote packet loss up to 30.0% for 2 s",
+                "remote video latency up to 400 ms for 4 s",
+            ]
+        );
+        // A criterion switched off finds nothing; a stricter one finds more.
+        let cfg = QualityConfig {
+            loss_normal_pct: f64::INFINITY,
+            network_latency_normal_ms: 100.0,
+            ..QualityConfig::default()
+        };
+        let kinds: Vec<IncidentKind> = part_incidents(DeviceType::Remote, T0, &c, &cfg)
+            .iter()
+            .map(|i| i.kind)
+            .collect();
+        assert_eq!(kinds, vec![NetworkLatency, NetworkLatency, VideoLatency]);
+    }
+
+    #[test]
+    fn a_bonded_link_goes_down_while_another_carries_the_stream() {
+        use IncidentKind::{LinkDown, LinkLoss, LinkRtt};
+        let mut c = part(&[(Metric::Fps, &[20.0; 8])]);
+        let on = [500.0; 8];
+        // NIC 0 works throughout. NIC 1 starts late (not down before it first works), then loses
+        // its RTT at 6 and 8 and its traffic at 10, works again at 12, and loses 30% at 14.
+        c.nets = vec![
+            link(
+                1,
+                &[0.0, 80.0, 80.0, 0.0, -1.0, 80.0, 90.0, 600.0],
+                &[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 30.0],
+                &[0.0, 9.0, 9.0, 9.0, 9.0, 0.0, 9.0, 9.0],
+            ),
+            link(0, &[60.0; 8], &[0.0; 8], &on),
+        ];
+        let all = part_incidents(DeviceType::Field, T0, &c, &QualityConfig::default());
+        assert_eq!(
+            found(DeviceType::Field, &c),
+            vec![
+                (LinkDown, Some(1), 4, 10, 6.0),
+                (LinkLoss, Some(1), 12, 14, 30.0),
+                (LinkRtt, Some(1), 12, 14, 600.0),
+            ]
+        );
+        assert_eq!(
+            all[0].text,
+            "field NIC 1 down for 6 s (NIC 0 carried the stream)"
+        );
+        assert_eq!(
+            all[1].text,
+            "field packet loss up to 30.0% on NIC 1 for 2 s"
+        );
+        assert_eq!(all[2].text, "field RTT up to 600 ms on NIC 1 for 2 s");
+        // When every link goes quiet (the session winding down), no link is down.
+        c.nets[1].send_bps = vec![0.0; 8];
+        c.nets[1].rtt = vec![0.0; 8];
+        for n in &mut c.nets {
+            n.rtt[7] = 0.0;
+        }
+        let quiet = part_incidents(DeviceType::Field, T0, &c, &QualityConfig::default());
+        assert!(quiet.iter().all(|i| i.kind != LinkDown), "{quiet:?}");
+        // A part's only link is never "down": its own metrics show the outage.
+        let mut single = part(&[(Metric::Fps, &[20.0; 4])]);
+        single.nets = vec![link(0, &[60.0, 0.0, 0.0, 60.0], &[0.0; 4], &[500.0; 4])];
+        assert_eq!(found(DeviceType::Field, &single), vec![]);
+    }
+
+    /// The vendor's example session (docs/quality.md, worked by hand): the two spikes of the field
+    /// device's network latency and of its NIC 1's RTT, which make the session `normal`, and the
+    /// remote's three short stalls, which leave it good.
+    #[test]
+    fn the_example_session_has_the_spikes_behind_its_grade() {
+        use IncidentKind::{LinkRtt, NetworkLatency, Stall};
+        let parts = super::super::quality::tests::seed_parts();
+        let (field, remote) = (&parts[0].1, &parts[1].1);
+        let cfg = QualityConfig::default();
+        let f = part_incidents(DeviceType::Field, 1_731_399_569, field, &cfg);
+        let r = part_incidents(DeviceType::Remote, 1_731_399_572, remote, &cfg);
+        let brief = |v: &[Incident]| -> Vec<(IncidentKind, Option<i64>, i64, i64, f64)> {
+            v.iter()
+                .map(|i| (i.kind, i.net_id, i.start, i.end, i.peak))
+                .collect()
+        };
+        assert_eq!(
+            brief(&f),
+            vec![
+                (NetworkLatency, None, 1_731_399_573, 1_731_399_575, 326.0),
+                (LinkRtt, Some(1), 1_731_399_573, 1_731_399_575, 262.0),
+                (NetworkLatency, None, 1_731_399_589, 1_731_399_591, 503.0),
+                (LinkRtt, Some(1), 1_731_399_589, 1_731_399_591, 265.0),
+            ]
+        );
+        assert_eq!(
+            brief(&r),
+            vec![
+                (Stall, None, 1_731_399_572, 1_731_399_574, 219.0),
+                (Stall, None, 1_731_399_610, 1_731_399_612, 45.0),
+                (Stall, None, 1_731_399_616, 1_731_399_618, 3.0),
+            ]
+        );
+        assert_eq!(f[0].text, "field network latency up to 326 ms for 2 s");
+        assert_eq!(f[1].text, "field RTT up to 262 ms on NIC 1 for 2 s");
+        assert_eq!(r[0].text, "remote stalled 219 ms in 2 s");
+    }
+
+    #[test]
+    fn thresholds_follow_the_configuration() {
+        let cfg = QualityConfig {
+            video_latency_normal_ms: 100.0,
+            ..QualityConfig::default()
+        };
+        let t = thresholds(&cfg);
+        let metrics: Vec<&str> = t.iter().map(|t| t.metric).collect();
+        assert_eq!(
+            metrics,
+            vec![
+                "Lag150Duration",
+                "K150",
+                "VideoLatency",
+                "ControlLatency",
+                "NetworkLatency",
+                "Lost",
+                "Fps",
+                "MultiNet.Rtt",
+                "MultiNet.Lost"
+            ]
+        );
+        let video = &t[2];
+        assert_eq!((video.normal, video.bad, video.unit), (100.0, 225.0, "ms"));
+        let fps = &t[6];
+        assert_eq!(
+            (fps.normal, fps.bad, fps.direction),
+            (15.0, 10.0, Direction::Below)
+        );
+        assert_eq!((t[0].normal, t[0].bad, t[0].unit), (1.0, 3.0, "%"));
+    }
+}

@@ -588,14 +588,14 @@ pub(super) fn pct(v: f64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::domain::samples::NetColumns;
     use serde_json::Value;
 
     /// The `Details` of the golden example response (fixtures/README.md): (DeviceType, Columns),
     /// arrays the vendor left empty being metrics the device never reported.
-    fn seed_parts() -> Vec<(String, Columns)> {
+    pub(in crate::domain) fn seed_parts() -> Vec<(String, Columns)> {
         let response: Value = serde_json::from_str(include_str!(
             "../../../../fixtures/describe-device-session-details.json"
         ))

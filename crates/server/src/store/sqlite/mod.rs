@@ -232,12 +232,14 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX parts_to_compact ON parts(part_key) WHERE chunks > 1;
     "#,
-    // The console's queries (migration 9 once merged after the console's sessions table): a
-    // project's sessions of one grade as an index range, newest first, for the session list's
-    // quality and reason filters (DescribeSessions) and the fleet overview's mix, worst sessions and
-    // devices (DescribeFleetOverview), which would otherwise read every session of the project.
+    // The console's queries (migration 9 once merged after the console's sessions table), which
+    // would otherwise read every session of a project: its sessions of one grade as an index range,
+    // newest first, for the session list's quality and reason filters (DescribeSessions) and the
+    // fleet overview's mix, worst sessions and devices (DescribeFleetOverview); and its live
+    // sessions, few, in a partial index (the list's `Live` filter).
     r#"
     CREATE INDEX sessions_by_quality ON sessions(project_id, account_id, quality, start_time DESC, session_id);
+    CREATE INDEX sessions_live ON sessions(project_id, account_id, start_time DESC, session_id) WHERE live = 1;
     "#,
 ];
 
