@@ -465,6 +465,27 @@ mod tests {
     }
 
     #[test]
+    fn latency_budget_from_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.toml");
+        let load = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            let store = StoreArgs {
+                config: Some(path.clone()),
+                ..Default::default()
+            };
+            Config::load(&store, &ServeArgs::default())
+        };
+        assert_eq!(load("").unwrap().latency_budget_ms, 150);
+        assert_eq!(
+            load("latency_budget_ms = 100\n").unwrap().latency_budget_ms,
+            100
+        );
+        assert!(load("latency_budget_ms = 0\n").is_err());
+        assert!(load("latency_budget_ms = -5\n").is_err());
+    }
+
+    #[test]
     fn layers_and_redaction() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.toml");
