@@ -85,6 +85,9 @@ pub struct Config {
     pub heartbeat_timeout_seconds: i64,
     /// The quality scorer's thresholds (docs/quality.md), TOML table `[quality]`.
     pub quality: QualityConfig,
+    /// The glass-to-glass latency target the console's latency budget is drawn against, ms. Default
+    /// 150: the vendor's stated public-network target (docs/api.md §5).
+    pub latency_budget_ms: u32,
     /// Connections served at once; at the limit the listener stops accepting until one closes.
     /// Default: the open-file limit (raised to its hard maximum at start) less 128 for the store and
     /// logs, at most 10,000.
@@ -158,6 +161,7 @@ impl Default for Config {
             idle_timeout_seconds: 60,
             heartbeat_timeout_seconds: 30,
             quality: QualityConfig::default(),
+            latency_budget_ms: 150,
             admin_listen: None,
             max_connections: default_max_connections(),
             header_read_timeout_seconds: 10,
@@ -195,6 +199,7 @@ struct FileConfig {
     idle_timeout_seconds: Option<i64>,
     heartbeat_timeout_seconds: Option<i64>,
     quality: Option<QualityConfig>,
+    latency_budget_ms: Option<u32>,
     admin_listen: Option<String>,
     max_connections: Option<usize>,
     header_read_timeout_seconds: Option<u64>,
@@ -359,6 +364,11 @@ impl Config {
         if let Some(q) = file.quality {
             c.quality = q;
         }
+        match file.latency_budget_ms {
+            Some(0) => bail!("latency_budget_ms must be at least 1"),
+            Some(b) => c.latency_budget_ms = b,
+            None => {}
+        }
         if let Some(a) = serve.admin_listen.clone().or(file.admin_listen) {
             c.admin_listen = Some(
                 a.parse()
@@ -462,6 +472,27 @@ mod tests {
         assert!(parse_offset("Asia/Shanghai").is_err());
         assert!(parse_offset("+05:45").is_ok());
         assert!(parse_offset("+05:10").is_err());
+    }
+
+    #[test]
+    fn latency_budget_from_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.toml");
+        let load = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            let store = StoreArgs {
+                config: Some(path.clone()),
+                ..Default::default()
+            };
+            Config::load(&store, &ServeArgs::default())
+        };
+        assert_eq!(load("").unwrap().latency_budget_ms, 150);
+        assert_eq!(
+            load("latency_budget_ms = 100\n").unwrap().latency_budget_ms,
+            100
+        );
+        assert!(load("latency_budget_ms = 0\n").is_err());
+        assert!(load("latency_budget_ms = -5\n").is_err());
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub fn open_domain(config: &Config) -> anyhow::Result<Domain> {
             idle_timeout: config.idle_timeout_seconds,
             heartbeat_timeout: config.heartbeat_timeout_seconds,
             quality: config.quality.clone(),
+            latency_budget_ms: config.latency_budget_ms,
         }),
     })
 }

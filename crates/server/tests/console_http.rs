@@ -245,12 +245,7 @@ async fn tenants_stay_apart_in_the_console() {
     let s = Server::start().await;
     let a = s.new_key().await;
     let b = s.new_key().await;
-    let pid = s
-        .ok(&a, "CreateProject", json!({"ProjectName": "a_only"}))
-        .await["ProjectId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let pid = s.project(&a, "a_only").await;
     let (browser_b, _) = Browser::sign_in(&s, &b).await;
     let foreign = browser_b
         .call("DescribeProjectInfo", json!({"ProjectId": pid}))

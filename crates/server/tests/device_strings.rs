@@ -33,36 +33,13 @@ async fn unthrottled() -> Server {
 /// unknown field devices register themselves (AutoRegister 1). Returns the project and the two
 /// devices' credentials.
 async fn fleet(s: &Server, key: &Key) -> (String, Key, Key) {
-    let pid = s
-        .ok(key, "CreateProject", json!({"ProjectName": "fleet"}))
-        .await["ProjectId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    for (id, ty, token) in [
-        ("truck_1", "field", "aaaaaaaaaaaaaaa1"),
-        ("desk_1", "remote", "bbbbbbbbbbbbbbb2"),
-    ] {
-        s.ok(
-            key,
-            "CreateDevice",
-            json!({"ProjectId": pid, "DeviceId": id, "DeviceName": id, "DeviceType": ty, "DeviceToken": token}),
-        )
-        .await;
-    }
+    let (pid, field, remote) = s.project_with_pair(key).await;
     s.ok(
         key,
         "ModifyProjectSecMode",
         json!({"ProjectId": pid, "Mode": 1, "Key": PROJECT_KEY, "AutoRegister": 1}),
     )
     .await;
-    let device = |id: &str, token: &str| Key {
-        account_id: key.account_id.clone(),
-        secret_id: format!("{pid}:{id}"),
-        secret_key: token.to_owned(),
-    };
-    let field = device("truck_1", "aaaaaaaaaaaaaaa1");
-    let remote = device("desk_1", "bbbbbbbbbbbbbbb2");
     (pid, field, remote)
 }
 

@@ -124,16 +124,7 @@ async fn with_a_master_key_secrets_are_not_in_the_database_in_clear() {
     let by_cli = key_of(cli.create_key(None, None, None).await.unwrap());
 
     // Requests signed with either key work.
-    let project = s
-        .ok(
-            &by_server,
-            "CreateProject",
-            json!({"ProjectName": "sealed"}),
-        )
-        .await["ProjectId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let project = s.project(&by_server, "sealed").await;
     s.ok(&by_cli, "DescribeProjectList", json!({})).await;
 
     // Other secrets the API takes: a device token, a project key, a callback sign key.

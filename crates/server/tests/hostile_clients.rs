@@ -77,30 +77,9 @@ async fn server_with(
     .await
 }
 
-/// A project with one field device (token `aaaaaaaaaaaaaaa1`) and one remote device.
+/// A project with field device `truck_1` and remote device `desk_1`; the truck's credentials.
 async fn fleet(s: &Server, k: &Key) -> (String, Key) {
-    let pid = s
-        .ok(k, "CreateProject", json!({"ProjectName": "fleet"}))
-        .await["ProjectId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    for (id, ty, token) in [
-        ("truck_1", "field", "aaaaaaaaaaaaaaa1"),
-        ("desk_1", "remote", "bbbbbbbbbbbbbbb2"),
-    ] {
-        s.ok(
-            k,
-            "CreateDevice",
-            json!({"ProjectId": pid, "DeviceId": id, "DeviceName": id, "DeviceType": ty, "DeviceToken": token}),
-        )
-        .await;
-    }
-    let truck = Key {
-        account_id: k.account_id.clone(),
-        secret_id: format!("{pid}:truck_1"),
-        secret_key: "aaaaaaaaaaaaaaa1".into(),
-    };
+    let (pid, truck, _) = s.project_with_pair(k).await;
     (pid, truck)
 }
 

@@ -21,24 +21,10 @@ fn hostile_body(first: &str) -> Vec<u8> {
 
 /// A project with one field device; the project id and the device's credentials.
 async fn project_with_device(s: &Server, key: &Key) -> (String, Key) {
-    let pid = s
-        .ok(key, "CreateProject", json!({"ProjectName": "fleet"}))
-        .await["ProjectId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    s.ok(
-        key,
-        "CreateDevice",
-        json!({"ProjectId": pid, "DeviceId": "truck_1", "DeviceName": "truck",
-               "DeviceType": "field", "DeviceToken": "aaaaaaaaaaaaaaa1"}),
-    )
-    .await;
-    let device = Key {
-        account_id: key.account_id.clone(),
-        secret_id: format!("{pid}:truck_1"),
-        secret_key: "aaaaaaaaaaaaaaa1".to_owned(),
-    };
+    let pid = s.project(key, "fleet").await;
+    let device = s
+        .device(key, &pid, "truck_1", "field", "aaaaaaaaaaaaaaa1")
+        .await;
     (pid, device)
 }
 

@@ -28,11 +28,7 @@ async fn unthrottled() -> Server {
 }
 
 async fn project(s: &Server, key: &Key) -> String {
-    s.ok(key, "CreateProject", json!({"ProjectName": "fleet"}))
-        .await["ProjectId"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    s.project(key, "fleet").await
 }
 
 fn part(device: &str, ty: DeviceType, start: i64, seconds: i64, width: i64) -> ImportedPart {

@@ -172,12 +172,7 @@ async fn another_accounts_project_looks_exactly_like_a_missing_one() {
     assert_eq!(before, after, "B changed A's data");
 
     // Device ids are per project: B may use the same ids in its own project.
-    let pb = s
-        .ok(&b, "CreateProject", json!({"ProjectName": "beta"}))
-        .await["ProjectId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let pb = s.project(&b, "beta").await;
     s.ok(
         &b,
         "CreateDevice",
@@ -194,14 +189,8 @@ async fn a_foreign_device_in_ones_own_project_is_not_found() {
     let s = Server::start().await;
     let a = s.new_key().await;
     let b = s.new_key().await;
-    let pa = s.ok(&a, "CreateProject", json!({"ProjectName": "a"})).await["ProjectId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let pb = s.ok(&b, "CreateProject", json!({"ProjectName": "b"})).await["ProjectId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let pa = s.project(&a, "a").await;
+    let pb = s.project(&b, "b").await;
     s.ok(
         &a,
         "CreateDevice",

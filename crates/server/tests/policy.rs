@@ -27,23 +27,12 @@ async fn unthrottled() -> Arc<Server> {
 
 /// A project with remote device `op_1` and field devices `f_0` .. `f_{fields-1}`.
 async fn project(s: &Server, key: &Key, fields: usize) -> (String, Vec<String>) {
-    let pid = s
-        .ok(key, "CreateProject", json!({"ProjectName": "yard"}))
-        .await["ProjectId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let pid = s.project(key, "yard").await;
     let ids: Vec<String> = (0..fields).map(|i| format!("f_{i}")).collect();
     let mut devices: Vec<(String, &str)> = vec![("op_1".into(), "remote")];
     devices.extend(ids.iter().map(|id| (id.clone(), "field")));
     for (id, ty) in devices {
-        s.ok(
-            key,
-            "CreateDevice",
-            json!({"ProjectId": pid, "DeviceId": id, "DeviceName": id, "DeviceType": ty,
-                   "DeviceToken": "abcd1234ABCD5678"}),
-        )
-        .await;
+        s.device(key, &pid, &id, ty, "abcd1234ABCD5678").await;
     }
     (pid, ids)
 }

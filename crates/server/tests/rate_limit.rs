@@ -104,12 +104,7 @@ async fn create_device_allows_50_per_second() {
     let s = Server::start().await;
     for attempt in 0..ATTEMPTS {
         let a = s.new_key().await;
-        let project = s
-            .ok(&a, "CreateProject", json!({"ProjectName": "fleet"}))
-            .await["ProjectId"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let project = s.project(&a, "fleet").await;
         s.sleep_to_window_start().await;
         let from = Instant::now();
         let replies = burst(

@@ -24,12 +24,7 @@ async fn unthrottled() -> Server {
 /// A project with field devices `truck_1`, `truck2`, `van3` and remote devices `op_1`, `op2`; the
 /// black list of `op_1` holds `truck_1`, that of `op2` holds `truck2` and `van3`.
 async fn fleet(s: &Server, key: &Key) -> String {
-    let pid = s
-        .ok(key, "CreateProject", json!({"ProjectName": "fleet"}))
-        .await["ProjectId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let pid = s.project(key, "fleet").await;
     for (id, ty) in [
         ("truck_1", "field"),
         ("truck2", "field"),
@@ -37,13 +32,7 @@ async fn fleet(s: &Server, key: &Key) -> String {
         ("op_1", "remote"),
         ("op2", "remote"),
     ] {
-        s.ok(
-            key,
-            "CreateDevice",
-            json!({"ProjectId": pid, "DeviceId": id, "DeviceName": id, "DeviceType": ty,
-                   "DeviceToken": "abcd1234ABCD5678"}),
-        )
-        .await;
+        s.device(key, &pid, id, ty, "abcd1234ABCD5678").await;
     }
     for (remote, fields) in [("op_1", vec!["truck_1"]), ("op2", vec!["truck2", "van3"])] {
         s.ok(

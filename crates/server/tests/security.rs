@@ -40,10 +40,7 @@ fn sign_with_action(r: &Tc3, signed_action: &str) -> Tc3 {
 }
 
 async fn project(s: &Server, k: &Key) -> String {
-    s.ok(k, "CreateProject", json!({"ProjectName": "p"})).await["ProjectId"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    s.project(k, "p").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

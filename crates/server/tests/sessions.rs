@@ -10,34 +10,6 @@ use serde_json::{json, Value};
 use teleoscope::domain::AccountId;
 use teleoscope::store::SessionFilter;
 
-async fn project_with_pair(s: &Server, key: &Key) -> (String, Key, Key) {
-    let pid = s
-        .ok(key, "CreateProject", json!({"ProjectName": "fleet"}))
-        .await["ProjectId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    for (id, ty, token) in [
-        ("truck_1", "field", "aaaaaaaaaaaaaaa1"),
-        ("desk_1", "remote", "bbbbbbbbbbbbbbb2"),
-    ] {
-        s.ok(
-            key,
-            "CreateDevice",
-            json!({"ProjectId": pid, "DeviceId": id, "DeviceName": id, "DeviceType": ty, "DeviceToken": token}),
-        )
-        .await;
-    }
-    let device = |id: &str, token: &str| Key {
-        account_id: key.account_id.clone(),
-        secret_id: format!("{pid}:{id}"),
-        secret_key: token.to_owned(),
-    };
-    let field = device("truck_1", "aaaaaaaaaaaaaaa1");
-    let remote = device("desk_1", "bbbbbbbbbbbbbbb2");
-    (pid, field, remote)
-}
-
 /// A server whose devices may report as fast as a test sends.
 async fn unthrottled() -> Server {
     Server::start_with(Options {
@@ -73,7 +45,7 @@ async fn idle_timeout_ends_the_part_and_the_session_and_a_returning_device_reope
     let s = Server::start().await;
     let clock = s.clock.clone().unwrap();
     let key = s.new_key().await;
-    let (pid, field, remote) = project_with_pair(&s, &key).await;
+    let (pid, field, remote) = s.project_with_pair(&key).await;
     let t0 = s.now();
 
     assert_eq!(status(&s, &key, &pid, "truck_1").await, "offline");
@@ -156,7 +128,7 @@ async fn heartbeats_make_a_device_ready_until_they_stop() {
     let s = Server::start().await;
     let clock = s.clock.clone().unwrap();
     let key = s.new_key().await;
-    let (pid, field, _) = project_with_pair(&s, &key).await;
+    let (pid, field, _) = s.project_with_pair(&key).await;
     let r = s
         .ok(&field, "ReportDeviceStatus", json!({"Status": "ready"}))
         .await;
@@ -204,7 +176,7 @@ async fn heartbeats_make_a_device_ready_until_they_stop() {
 async fn every_page_of_the_fast_list_equals_the_plain_ordered_query() {
     let s = unthrottled().await;
     let key = s.new_key().await;
-    let (pid, field, remote) = project_with_pair(&s, &key).await;
+    let (pid, field, remote) = s.project_with_pair(&key).await;
     let t0 = s.now() - 40 * 3600;
     // 60 sessions over 40 hours, several per hour, ties on start time, and sessions whose remote part
     // starts hours before the field part (the session's start moves to an earlier hour).
@@ -286,7 +258,7 @@ async fn statistics_from_quarter_sums_equal_statistics_from_every_session() {
     use teleoscope::domain::usage::{Scope, Totals};
     let s = unthrottled().await;
     let key = s.new_key().await;
-    let (pid, field, remote) = project_with_pair(&s, &key).await;
+    let (pid, field, remote) = s.project_with_pair(&key).await;
     let t0 = s.now() - 20 * 3600;
     for i in 0..40i64 {
         let id = format!("q-{i:03}");
@@ -367,7 +339,7 @@ async fn statistics_from_quarter_sums_equal_statistics_from_every_session() {
 async fn many_small_reports_are_compacted_into_one_chunk_without_changing_the_details() {
     let s = unthrottled().await;
     let key = s.new_key().await;
-    let (_, field, _) = project_with_pair(&s, &key).await;
+    let (_, field, _) = s.project_with_pair(&key).await;
     let t0 = s.now();
     for o in 0..40i64 {
         s.ok(
@@ -434,7 +406,7 @@ async fn bucket_statistics_equal_a_direct_count_in_any_time_zone() {
     use teleoscope::domain::usage::{bucket, Interval, Scope, Totals};
     let s = unthrottled().await;
     let key = s.new_key().await;
-    let (pid, _, _) = project_with_pair(&s, &key).await;
+    let (pid, _, _) = s.project_with_pair(&key).await;
     let mut keys = BTreeMap::new();
     for (i, ty) in [
         (1, "field"),
@@ -572,7 +544,7 @@ async fn bucket_statistics_equal_a_direct_count_in_any_time_zone() {
 async fn compaction_gives_the_pages_it_frees_back() {
     let s = unthrottled().await;
     let key = s.new_key().await;
-    let (_, field, _) = project_with_pair(&s, &key).await;
+    let (_, field, _) = s.project_with_pair(&key).await;
     let start = s.now() - 10_000;
     for k in 0..40 {
         for j in 0..16 {
@@ -594,7 +566,7 @@ async fn compaction_gives_the_pages_it_frees_back() {
 async fn the_list_of_one_device_pages_newest_first() {
     let s = unthrottled().await;
     let key = s.new_key().await;
-    let (pid, field, _) = project_with_pair(&s, &key).await;
+    let (pid, field, _) = s.project_with_pair(&key).await;
     let start = s.now() - 100_000;
     let mut expected: Vec<(i64, String)> = Vec::new();
     for i in 0..25i64 {

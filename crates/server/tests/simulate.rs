@@ -36,12 +36,7 @@ async fn two_pairs_report_aligned_sessions_and_a_rerun_takes_the_devices_over() 
     })
     .await;
     let key = s.new_key().await;
-    let project = s
-        .ok(&key, "CreateProject", json!({"ProjectName": "simulated"}))
-        .await["ProjectId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let project = s.project(&key, "simulated").await;
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let run = tokio::spawn(simulate::run(config(&s, &key, &project, 6, 7), stop_rx));
@@ -249,12 +244,7 @@ async fn errors_are_counted_by_code_not_dropped() {
     })
     .await;
     let key = s.new_key().await;
-    let project = s
-        .ok(&key, "CreateProject", json!({"ProjectName": "simulated"}))
-        .await["ProjectId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let project = s.project(&key, "simulated").await;
     // Devices the simulator is handed with wrong tokens: every device call fails authentication.
     for (id, ty) in [("f1", "field"), ("r1", "remote")] {
         s.ok(

@@ -91,25 +91,14 @@ async fn readyz(s: &Server) -> (u16, String) {
 /// A project with `pairs` field devices `truck_i` and remote devices `desk_i`; the field devices'
 /// credentials.
 async fn project(s: &Server, key: &Key, name: &str, pairs: usize) -> (String, Vec<Key>) {
-    let pid = s
-        .ok(key, "CreateProject", json!({"ProjectName": name}))
-        .await["ProjectId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let pid = s.project(key, name).await;
     let mut fields = Vec::new();
     for i in 0..pairs {
         for (id, ty) in [
             (format!("truck_{i}"), "field"),
             (format!("desk_{i}"), "remote"),
         ] {
-            s.ok(
-                key,
-                "CreateDevice",
-                json!({"ProjectId": pid, "DeviceId": id, "DeviceName": id, "DeviceType": ty,
-                       "DeviceToken": "abcd1234ABCD5678"}),
-            )
-            .await;
+            s.device(key, &pid, &id, ty, "abcd1234ABCD5678").await;
         }
         fields.push(Key {
             account_id: key.account_id.clone(),

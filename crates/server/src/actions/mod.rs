@@ -1,6 +1,7 @@
 //! The served actions: one handler per request type (`impl Handler for XRequest`), grouped by area
-//! (`projects`, `devices`, `policy`, `callbacks`). `dispatch` is the one list of what is served; the
-//! gateway calls it after authentication. Handlers translate wire types to domain calls and back.
+//! (`projects`, `devices`, `policy`, `callbacks`, `sessions`, `statistics`), the extension actions
+//! beside their vendor siblings. `dispatch` is the one list of what is served; the gateway calls it
+//! after authentication. Handlers translate wire types to domain calls and back.
 
 mod callbacks;
 pub mod device;
@@ -107,6 +108,10 @@ pub async fn dispatch(
         }
         "GetTotalDuration" => run::<GetTotalDurationRequest>(input, ctx).await,
         "GetDurationDetails" => run::<GetDurationDetailsRequest>(input, ctx).await,
+        // Teleoscope's extension actions (EXTENSION_ACTIONS, docs/api.md §8).
+        "DescribeSessions" => run::<DescribeSessionsRequest>(input, ctx).await,
+        "DescribeSessionQuality" => run::<DescribeSessionQualityRequest>(input, ctx).await,
+        "DescribeFleetOverview" => run::<DescribeFleetOverviewRequest>(input, ctx).await,
         _ => return None,
     })
 }
@@ -189,7 +194,7 @@ mod tests {
             account: &account,
             tz: config.time_zone,
         };
-        for action in SERVED_ACTIONS {
+        for action in SERVED_ACTIONS.iter().chain(EXTENSION_ACTIONS) {
             assert!(
                 dispatch(action, Input::Json(b"{}"), &ctx).await.is_some(),
                 "{action} is not dispatched"

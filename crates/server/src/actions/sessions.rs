@@ -1,7 +1,10 @@
-//! DescribeDeviceSessionList, DescribeDeviceSessionDetails, DescribeRecentSessionList.
+//! DescribeDeviceSessionList, DescribeDeviceSessionDetails, DescribeRecentSessionList; and the
+//! console's DescribeSessions and DescribeSessionQuality (docs/api.md §8).
 
 use super::{page, Ctx, Handler};
 use crate::domain::clock;
+use crate::domain::incidents::{self, Incident as Found, Threshold};
+use crate::domain::quality::{parse_reasons, Grade, REASON_METRICS};
 use crate::domain::samples::{Columns, Metric};
 use crate::domain::sessions::PartDetail;
 use crate::errors::DomainError;
@@ -34,7 +37,7 @@ impl Handler for DescribeDeviceSessionListRequest {
             device_id: device_filter(self.DeviceId),
             from: clock::time_opt("StartTime", self.StartTime)?.filter(|t| *t > 0),
             to: clock::time_opt("EndTime", self.EndTime)?.filter(|t| *t > 0),
-            updated_since: None,
+            ..Default::default()
         };
         let (total, rows) = ctx
             .domain
@@ -79,6 +82,7 @@ impl Handler for DescribeRecentSessionListRequest {
             from: None,
             to: Some(to),
             updated_since: Some(from),
+            ..Default::default()
         };
         let (total, rows) = ctx
             .domain
@@ -188,5 +192,148 @@ impl Handler for DescribeDeviceSessionDetailsRequest {
             .map(|d| detail(&session.session_id, &session.project_id, d))
             .collect();
         Ok(DescribeDeviceSessionDetailsResponse { Details: details })
+    }
+}
+
+/// The reasons stored with a session, on the wire.
+fn wire_reasons(stored: &str) -> Vec<QualityReason> {
+    parse_reasons(stored)
+        .into_iter()
+        .map(|r| QualityReason {
+            DeviceType: r.device_type,
+            Grade: r.grade.as_str().to_owned(),
+            Metric: r.metric,
+            Text: r.text,
+        })
+        .collect()
+}
+
+/// A session as the console's lists show it (DescribeSessions, DescribeFleetOverview).
+pub(super) fn summary(s: &SessionRow) -> SessionSummary {
+    SessionSummary {
+        SessionId: s.session_id.clone(),
+        FieldDeviceId: s.field_device_id.clone(),
+        RemoteDeviceId: s.remote_device_id.clone(),
+        StartTime: s.start_time,
+        EndTime: s.end_time,
+        Duration: s.end_time - s.start_time,
+        Resolution: resolution(s),
+        MultiMode: s.multi_mode,
+        Quality: s.quality.clone(),
+        QualityFinal: s.quality_final,
+        Live: s.live,
+        Reasons: wire_reasons(&s.reasons),
+    }
+}
+
+/// An optional string filter: absent or empty is "any" (some clients send unset strings as "").
+fn chosen(v: &Option<String>) -> Option<&str> {
+    v.as_deref().filter(|v| !v.is_empty())
+}
+
+#[async_trait]
+impl Handler for DescribeSessionsRequest {
+    type Response = DescribeSessionsResponse;
+    async fn handle(self, ctx: &Ctx<'_>) -> Result<Self::Response, DomainError> {
+        let page = page(self.PageNumber, self.PageSize, "PageNumber")?;
+        // As DescribeDeviceSessionList: zero is an open bound. Both given, they must be in order.
+        let from = clock::time_opt("StartTime", self.StartTime)?.filter(|t| *t > 0);
+        let to = clock::time_opt("EndTime", self.EndTime)?.filter(|t| *t > 0);
+        if let (Some(from), Some(to)) = (from, to) {
+            if to < from {
+                return Err(DomainError::invalid(
+                    "EndTime",
+                    to.to_string(),
+                    format!("not before StartTime ({from})"),
+                ));
+            }
+        }
+        let quality =
+            match chosen(&self.Quality) {
+                None => None,
+                Some(q) => Some(Grade::parse(q).ok_or_else(|| {
+                    DomainError::invalid("Quality", q, "`good`, `normal` or `bad`")
+                })?),
+            };
+        let reason = match chosen(&self.Reason) {
+            None => None,
+            Some(r) if REASON_METRICS.contains(&r) => Some(r.to_owned()),
+            Some(r) => {
+                let allowed: Vec<String> =
+                    REASON_METRICS.iter().map(|m| format!("`{m}`")).collect();
+                return Err(DomainError::invalid(
+                    "Reason",
+                    r,
+                    format!("the metric of a reason: {}", allowed.join(", ")),
+                ));
+            }
+        };
+        let filter = SessionFilter {
+            device_id: device_filter(self.DeviceId),
+            from,
+            to,
+            updated_since: None,
+            quality,
+            reason,
+            live: self.Live,
+        };
+        let (total, rows) = ctx
+            .domain
+            .list_sessions(ctx.account, &self.ProjectId, &filter, page)
+            .await?;
+        let sessions: Vec<SessionSummary> = rows.iter().map(summary).collect();
+        Ok(DescribeSessionsResponse {
+            Total: total as i64,
+            Num: sessions.len() as i64,
+            Sessions: sessions,
+        })
+    }
+}
+
+fn wire_incident(i: &Found) -> Incident {
+    Incident {
+        DeviceType: i.device_type.as_str().to_owned(),
+        Kind: i.kind.as_str().to_owned(),
+        NetId: i.net_id.unwrap_or(-1),
+        StartTime: i.start,
+        EndTime: i.end,
+        Peak: Float(i.peak),
+        Text: i.text.clone(),
+    }
+}
+
+fn wire_threshold(t: &Threshold) -> QualityThreshold {
+    QualityThreshold {
+        Metric: t.metric.to_owned(),
+        Normal: Float(t.normal),
+        Bad: Float(t.bad),
+        Unit: t.unit.to_owned(),
+        Direction: t.direction.as_str().to_owned(),
+    }
+}
+
+#[async_trait]
+impl Handler for DescribeSessionQualityRequest {
+    type Response = DescribeSessionQualityResponse;
+    async fn handle(self, ctx: &Ctx<'_>) -> Result<Self::Response, DomainError> {
+        let found = ctx
+            .domain
+            .session_quality(ctx.account, &self.SessionId)
+            .await?;
+        let settings = &ctx.domain.settings;
+        let s = &found.session;
+        Ok(DescribeSessionQualityResponse {
+            SessionId: s.session_id.clone(),
+            ProjectId: s.project_id.clone(),
+            Quality: s.quality.clone(),
+            QualityFinal: s.quality_final,
+            Reasons: wire_reasons(&s.reasons),
+            Incidents: found.incidents.iter().map(wire_incident).collect(),
+            Thresholds: incidents::thresholds(&settings.quality)
+                .iter()
+                .map(wire_threshold)
+                .collect(),
+            LatencyBudgetMs: settings.latency_budget_ms.into(),
+        })
     }
 }

@@ -1,6 +1,8 @@
 //! DescribeSessionStatistics, DescribeSessionStatisticsByInterval, GetTotalDuration,
-//! GetDurationDetails. Semantics in `domain::usage`.
+//! GetDurationDetails (semantics in `domain::usage`); and the console's DescribeFleetOverview, over
+//! the same windows (docs/api.md §8.3).
 
+use super::sessions::summary;
 use super::{page, Ctx, Handler};
 use crate::domain::clock;
 use crate::domain::usage::{Interval, Scope, Usage};
@@ -172,6 +174,39 @@ impl Handler for GetDurationDetailsRequest {
         Ok(GetDurationDetailsResponse {
             TotalCount: total as i64,
             DurationDetails: list,
+        })
+    }
+}
+
+#[async_trait]
+impl Handler for DescribeFleetOverviewRequest {
+    type Response = DescribeFleetOverviewResponse;
+    async fn handle(self, ctx: &Ctx<'_>) -> Result<Self::Response, DomainError> {
+        // The statistics' window, so that SessionNum is DescribeSessionStatistics' for the same
+        // parameters: the sessions that start in it.
+        let window = window(ctx, self.StartTime, self.EndTime)?;
+        let o = ctx
+            .domain
+            .fleet_overview(ctx.account, &self.ProjectId, window)
+            .await?;
+        Ok(DescribeFleetOverviewResponse {
+            SessionNum: (o.good + o.normal + o.bad) as i64,
+            QualityMix: QualityMix {
+                Good: o.good as i64,
+                Normal: o.normal as i64,
+                Bad: o.bad as i64,
+            },
+            WorstSessions: o.worst.iter().map(summary).collect(),
+            DevicesWithMostBadSessions: o
+                .devices
+                .iter()
+                .map(|d| DeviceBadSessions {
+                    DeviceId: d.device_id.clone(),
+                    DeviceType: d.device_type.as_str().to_owned(),
+                    BadSessions: d.bad_sessions as i64,
+                    Sessions: d.sessions as i64,
+                })
+                .collect(),
         })
     }
 }

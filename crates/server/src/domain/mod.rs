@@ -9,6 +9,7 @@ pub mod console_sessions;
 pub mod device_login;
 pub mod devices;
 pub mod ids;
+pub mod incidents;
 pub mod policy;
 pub mod projects;
 pub mod quality;
@@ -41,6 +42,8 @@ pub struct Settings {
     /// Seconds a `ready` heartbeat lasts (docs/api.md §4.6: 30).
     pub heartbeat_timeout: i64,
     pub quality: quality::QualityConfig,
+    /// The glass-to-glass latency target the console draws, ms (`latency_budget_ms`, default 150).
+    pub latency_budget_ms: u32,
 }
 
 impl Default for Settings {
@@ -49,6 +52,7 @@ impl Default for Settings {
             idle_timeout: 60,
             heartbeat_timeout: 30,
             quality: quality::QualityConfig::default(),
+            latency_budget_ms: 150,
         }
     }
 }

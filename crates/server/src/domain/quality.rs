@@ -77,6 +77,24 @@ pub struct Reason {
     pub text: String,
 }
 
+/// Every `Reason::metric` the scorer gives, in criterion order: the values a reason filter may name.
+pub const REASON_METRICS: &[&str] = &[
+    "Lag150Duration",
+    "K150",
+    "VideoLatency",
+    "ControlLatency",
+    "NetworkLatency",
+    "Lost",
+    "Fps",
+    "MultiNet.Rtt",
+    "MultiNet.Lost",
+];
+
+/// The reasons as stored with a session (`Assessment::reasons` as JSON); none if unreadable.
+pub fn parse_reasons(stored: &str) -> Vec<Reason> {
+    serde_json::from_str(stored).unwrap_or_default()
+}
+
 /// A grade with every threshold crossed, worst first; `reasons` is empty when the grade is good.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Assessment {
@@ -552,7 +570,7 @@ fn percentile_label(p: f64) -> String {
 }
 
 /// A whole number without decimals, anything else with one.
-fn num(v: f64) -> String {
+pub(super) fn num(v: f64) -> String {
     if v.fract() == 0.0 {
         format!("{v:.0}")
     } else {
@@ -561,7 +579,7 @@ fn num(v: f64) -> String {
 }
 
 /// A percentage: two decimals under 1 % (0.28%), one above (2.9%).
-fn pct(v: f64) -> String {
+pub(super) fn pct(v: f64) -> String {
     if v < 1.0 {
         format!("{v:.2}%")
     } else {
@@ -570,14 +588,14 @@ fn pct(v: f64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::domain::samples::NetColumns;
     use serde_json::Value;
 
     /// The `Details` of the golden example response (fixtures/README.md): (DeviceType, Columns),
     /// arrays the vendor left empty being metrics the device never reported.
-    fn seed_parts() -> Vec<(String, Columns)> {
+    pub(in crate::domain) fn seed_parts() -> Vec<(String, Columns)> {
         let response: Value = serde_json::from_str(include_str!(
             "../../../../fixtures/describe-device-session-details.json"
         ))
@@ -1151,6 +1169,41 @@ mod tests {
                 ("Fps", Grade::Normal),
             ]
         );
+    }
+
+    #[test]
+    fn every_criterion_names_a_listed_reason_metric() {
+        // Every criterion crossed at once, with Lag150Duration and then with K150 for stalls.
+        let terrible = |stall: Metric| {
+            let mut c = part(
+                10,
+                &[
+                    (stall, 900.0),
+                    (Metric::VideoLatency, 900.0),
+                    (Metric::ControlLatency, 900.0),
+                    (Metric::NetworkLatency, 900.0),
+                    (Metric::Lost, 90.0),
+                    (Metric::Fps, 1.0),
+                ],
+            );
+            c.nets = vec![net(0, 10, 900.0, 90.0)];
+            score_part("field", &c, &QualityConfig::default())
+        };
+        let mut metrics: Vec<String> = [Metric::Lag150Duration, Metric::K150]
+            .into_iter()
+            .flat_map(|m| terrible(m).reasons)
+            .map(|r| r.metric)
+            .collect();
+        metrics.dedup();
+        let mut listed: Vec<&str> = REASON_METRICS.to_vec();
+        listed.sort();
+        let mut given: Vec<&str> = metrics.iter().map(String::as_str).collect();
+        given.sort();
+        given.dedup();
+        assert_eq!(given, listed);
+        let stored = serde_json::to_string(&terrible(Metric::K150).reasons).unwrap();
+        assert_eq!(parse_reasons(&stored), terrible(Metric::K150).reasons);
+        assert_eq!(parse_reasons("not json"), Vec::new());
     }
 
     #[test]

@@ -12,7 +12,8 @@ use super::samples::{Columns, Metric, NetColumns};
 use super::{codec, rules, Device, DeviceStatus, DeviceType, Domain, Page};
 use crate::errors::{DomainError, Resource, StoreError};
 use crate::store::{
-    Append, AppendOutcome, AppendRejection, PartMeta, PartRow, SessionFilter, SessionRow,
+    Append, AppendOutcome, AppendRejection, FleetOverviewRow, PartMeta, PartRow, SessionFilter,
+    SessionRow,
 };
 
 /// One sample as reported: its offset, its metrics and its links.
@@ -83,6 +84,9 @@ pub struct PartDetail {
     pub part: PartRow,
     pub columns: Columns,
 }
+
+/// How many worst sessions and devices the fleet overview lists (docs/api.md §8.3).
+pub const OVERVIEW_LIST: usize = 10;
 
 /// Limits of the device API.
 pub const MAX_SAMPLES_PER_REPORT: usize = 1800;
@@ -582,6 +586,22 @@ impl Domain {
         Ok(self
             .store
             .list_sessions(account, project_id, filter, page)
+            .await?)
+    }
+
+    /// The fleet overview of the project's sessions that start in [from, to) (DescribeFleetOverview):
+    /// the count per grade, and the [`OVERVIEW_LIST`] worst sessions and devices with most bad
+    /// sessions.
+    pub async fn fleet_overview(
+        &self,
+        account: &super::AccountId,
+        project_id: &str,
+        window: (i64, i64),
+    ) -> Result<FleetOverviewRow, DomainError> {
+        self.project(account, project_id).await?;
+        Ok(self
+            .store
+            .fleet_overview(account, project_id, window, OVERVIEW_LIST)
             .await?)
     }
 

@@ -31,7 +31,9 @@ use teleoscope_protocol::envelope;
 use teleoscope_protocol::error::{ApiError, Code, Language};
 use teleoscope_protocol::params::{self, ParamError};
 use teleoscope_protocol::sign::{self, tc3, v1};
-use teleoscope_protocol::wire::{DEVICE_ACTIONS, SERVED_ACTIONS, VENDOR_ACTIONS};
+use teleoscope_protocol::wire::{
+    DEVICE_ACTIONS, EXTENSION_ACTIONS, SERVED_ACTIONS, VENDOR_ACTIONS,
+};
 use tracing::Instrument;
 
 /// The API version served.
@@ -138,7 +140,9 @@ impl Exchange {
 /// Whether `action` is a name this server knows (for metrics labels: unknown names would let a
 /// client grow the label set without bound).
 fn known_action(action: &str) -> bool {
-    VENDOR_ACTIONS.contains(&action) || DEVICE_ACTIONS.contains(&action)
+    VENDOR_ACTIONS.contains(&action)
+        || DEVICE_ACTIONS.contains(&action)
+        || EXTENSION_ACTIONS.contains(&action)
 }
 
 pub async fn api(
@@ -637,7 +641,9 @@ async fn process(
 /// API while API keys reach only the control plane.
 pub(super) fn check_action(action: &str, device: bool) -> Result<(), ApiError> {
     let is_device_action = DEVICE_ACTIONS.contains(&action);
-    if !is_device_action && !SERVED_ACTIONS.contains(&action) {
+    // Teleoscope's extension actions (docs/api.md §8) are served to account keys like the vendor's.
+    let served = SERVED_ACTIONS.contains(&action) || EXTENSION_ACTIONS.contains(&action);
+    if !is_device_action && !served {
         return Err(if VENDOR_ACTIONS.contains(&action) {
             ApiError::unsupported_action(action)
         } else {

@@ -1,5 +1,6 @@
 //! Prometheus metrics: requests by action and result code, and latency histograms by action.
-//! Action labels are bounded to the vendor's action names and the device API's (anything else is `-`).
+//! Action labels are bounded to the vendor's action names, the device API's and the extension
+//! actions' (anything else is `-`).
 
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,

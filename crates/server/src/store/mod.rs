@@ -8,6 +8,7 @@ pub mod sqlite;
 
 use crate::domain::console_sessions::ConsoleSession;
 use crate::domain::policy::{ModifyMode, PolicyChange};
+use crate::domain::quality::Grade;
 use crate::domain::samples::Columns;
 use crate::domain::usage::Totals;
 use crate::domain::{
@@ -137,7 +138,8 @@ pub struct PartRow {
     pub ended: bool,
 }
 
-/// Which sessions a list shows (DescribeDeviceSessionList, DescribeRecentSessionList).
+/// Which sessions a list shows (DescribeDeviceSessionList, DescribeRecentSessionList,
+/// DescribeSessions).
 #[derive(Debug, Clone, Default)]
 pub struct SessionFilter {
     /// Either end of the session.
@@ -147,6 +149,34 @@ pub struct SessionFilter {
     pub to: Option<i64>,
     /// Last report at or after this time.
     pub updated_since: Option<i64>,
+    /// The session's stored grade (provisional while it is live).
+    pub quality: Option<Grade>,
+    /// A stored reason with this metric (`Reason::metric`, one of `quality::REASON_METRICS`).
+    pub reason: Option<String>,
+    /// Live (a part is open) or ended.
+    pub live: Option<bool>,
+}
+
+/// What the fleet overview lists about the sessions that start in a window.
+#[derive(Debug, Clone, Default)]
+pub struct FleetOverviewRow {
+    /// Sessions by stored grade.
+    pub good: u64,
+    pub normal: u64,
+    pub bad: u64,
+    /// The worst sessions: bad before normal before good, then most reasons, newest, SessionId.
+    pub worst: Vec<SessionRow>,
+    /// The devices with the most bad sessions, most first, then field before remote, then by id.
+    pub devices: Vec<DeviceBadSessionsRow>,
+}
+
+/// One device's bad sessions and all its sessions in a window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceBadSessionsRow {
+    pub device_id: String,
+    pub device_type: DeviceType,
+    pub bad_sessions: u64,
+    pub sessions: u64,
 }
 
 /// One session's contribution to statistics and usage.
@@ -305,6 +335,15 @@ pub trait Store: Send + Sync {
         filter: &SessionFilter,
         page: Page,
     ) -> Result<(u64, Vec<SessionRow>)>;
+    /// The fleet overview of the sessions that start in [from, to), its lists at most `limit` long,
+    /// read in one snapshot.
+    async fn fleet_overview(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        window: (i64, i64),
+        limit: usize,
+    ) -> Result<FleetOverviewRow>;
     /// The sessions that start in [from, to), for statistics and usage.
     async fn session_facts(
         &self,

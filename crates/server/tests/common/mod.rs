@@ -17,7 +17,7 @@
 
 #![allow(dead_code)]
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -211,6 +211,44 @@ impl Server {
             authorization: Auth::Signed,
             headers: Vec::new(),
         }
+    }
+
+    /// A new project of `key`'s account; its ProjectId.
+    pub async fn project(&self, key: &Key, name: &str) -> String {
+        self.ok(key, "CreateProject", json!({"ProjectName": name}))
+            .await["ProjectId"]
+            .as_str()
+            .expect("ProjectId")
+            .to_owned()
+    }
+
+    /// A new device in `project` (`ty`: field or remote) with `token`; its device credentials.
+    pub async fn device(&self, key: &Key, project: &str, id: &str, ty: &str, token: &str) -> Key {
+        self.ok(
+            key,
+            "CreateDevice",
+            json!({"ProjectId": project, "DeviceId": id, "DeviceName": id, "DeviceType": ty,
+                   "DeviceToken": token}),
+        )
+        .await;
+        Key {
+            account_id: key.account_id.clone(),
+            secret_id: format!("{project}:{id}"),
+            secret_key: token.to_owned(),
+        }
+    }
+
+    /// A project with field device `truck_1` (token `aaaaaaaaaaaaaaa1`) and remote device `desk_1`
+    /// (token `bbbbbbbbbbbbbbb2`): the project and the two devices' credentials.
+    pub async fn project_with_pair(&self, key: &Key) -> (String, Key, Key) {
+        let pid = self.project(key, "fleet").await;
+        let field = self
+            .device(key, &pid, "truck_1", "field", "aaaaaaaaaaaaaaa1")
+            .await;
+        let remote = self
+            .device(key, &pid, "desk_1", "remote", "bbbbbbbbbbbbbbb2")
+            .await;
+        (pid, field, remote)
     }
 
     /// A TC3-signed `GET /?<query>` (`query` exactly as it goes on the wire, already encoded).

@@ -19,8 +19,9 @@ use crate::domain::{
 };
 use crate::errors::StoreError;
 use crate::store::{
-    Append, AppendOutcome, AppendRejection, DeviceChanges, Grain, PartRow, PolicyEdit,
-    ProjectChanges, ReportContext, Result, SessionFacts, SessionFilter, SessionRow, Store,
+    Append, AppendOutcome, AppendRejection, DeviceChanges, FleetOverviewRow, Grain, PartRow,
+    PolicyEdit, ProjectChanges, ReportContext, Result, SessionFacts, SessionFilter, SessionRow,
+    Store,
 };
 use async_trait::async_trait;
 use r2d2_sqlite::rusqlite::{self, params, Connection};
@@ -197,6 +198,15 @@ macro_rules! delegate_store {
                 page: Page,
             ) -> Result<(u64, Vec<SessionRow>)> {
                 self.inner.list_sessions(a, p, filter, page).await
+            }
+            async fn fleet_overview(
+                &self,
+                a: &AccountId,
+                p: &str,
+                window: (i64, i64),
+                limit: usize,
+            ) -> Result<FleetOverviewRow> {
+                self.inner.fleet_overview(a, p, window, limit).await
             }
             async fn session_facts(
                 &self,

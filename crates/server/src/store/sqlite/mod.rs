@@ -15,8 +15,9 @@ pub use sessions::COMPACT_LIVE_CHUNKS;
 mod writer;
 
 use super::{
-    Append, AppendOutcome, AppendRejection, DeviceChanges, Grain, PartRow, PolicyEdit,
-    ProjectChanges, ReportContext, Result, SessionFacts, SessionFilter, SessionRow, Store,
+    Append, AppendOutcome, AppendRejection, DeviceChanges, FleetOverviewRow, Grain, PartRow,
+    PolicyEdit, ProjectChanges, ReportContext, Result, SessionFacts, SessionFilter, SessionRow,
+    Store,
 };
 use crate::domain::console_sessions::ConsoleSession;
 use crate::domain::policy::{ModifyMode, PolicyChange};
@@ -244,6 +245,15 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX console_sessions_by_key ON console_sessions(secret_id);
     CREATE INDEX console_sessions_by_expiry ON console_sessions(expires_at);
+    "#,
+    // 9: the console's queries, which would otherwise read every session of a project: its sessions
+    // of one grade as an index range, newest first, for the session list's quality and reason
+    // filters (DescribeSessions) and the fleet overview's mix, worst sessions and devices
+    // (DescribeFleetOverview); and its live sessions, few, in a partial index (the list's `Live`
+    // filter).
+    r#"
+    CREATE INDEX sessions_by_quality ON sessions(project_id, account_id, quality, start_time DESC, session_id);
+    CREATE INDEX sessions_live ON sessions(project_id, account_id, start_time DESC, session_id) WHERE live = 1;
     "#,
 ];
 
@@ -1231,6 +1241,18 @@ impl Store for SqliteStore {
     ) -> Result<(u64, Vec<SessionRow>)> {
         let (a, p, f) = (account.clone(), project_id.to_owned(), filter.clone());
         self.run(move |c| sessions::list(c, &a, &p, &f, page)).await
+    }
+
+    async fn fleet_overview(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        window: (i64, i64),
+        limit: usize,
+    ) -> Result<FleetOverviewRow> {
+        let (a, p) = (account.clone(), project_id.to_owned());
+        self.run(move |c| sessions::overview(c, &a, &p, window, limit))
+            .await
     }
 
     async fn session_facts(

@@ -7,19 +7,26 @@
 
 use super::{db, device_status_sql, rollup};
 use crate::domain::codec;
+use crate::domain::quality::Grade;
 use crate::domain::usage::Totals;
 use crate::domain::{AccountId, DeviceType, Page};
 use crate::errors::StoreError;
 use crate::store::{
-    Append, AppendOutcome, AppendRejection, PartMeta, PartRow, Result, SessionFacts, SessionFilter,
-    SessionRow,
+    Append, AppendOutcome, AppendRejection, DeviceBadSessionsRow, FleetOverviewRow, PartMeta,
+    PartRow, Result, SessionFacts, SessionFilter, SessionRow,
 };
 use r2d2_sqlite::rusqlite::{self, params, Connection, OptionalExtension, Row};
 use std::collections::HashSet;
 
-pub const SESSION_COLS: &str = "session_key, project_id, session_id, field_device_id, remote_device_id, start_time, \
-     end_time, width, height, config_width, config_height, multi_mode, has_field_part, quality, quality_final, \
-     reasons, live, last_update";
+/// The columns of [`session_row`], as a literal for `concat!`.
+macro_rules! session_cols {
+    () => {
+        "session_key, project_id, session_id, field_device_id, remote_device_id, start_time, \
+         end_time, width, height, config_width, config_height, multi_mode, has_field_part, quality, \
+         quality_final, reasons, live, last_update"
+    };
+}
+pub const SESSION_COLS: &str = session_cols!();
 
 pub fn session_row(r: &Row<'_>) -> rusqlite::Result<SessionRow> {
     Ok(SessionRow {
@@ -430,16 +437,13 @@ fn list_all(
     result
 }
 
-pub fn list(
-    c: &Connection,
+/// The WHERE clauses of a filtered list, one per index range to read (two with a device filter),
+/// and their arguments.
+fn list_where(
     account: &AccountId,
     project_id: &str,
     f: &SessionFilter,
-    page: Page,
-) -> Result<(u64, Vec<SessionRow>)> {
-    if f.device_id.is_none() && f.from.is_none() && f.to.is_none() && f.updated_since.is_none() {
-        return list_all(c, account, project_id, page);
-    }
+) -> (Vec<String>, Vec<rusqlite::types::Value>) {
     // Time filters apply to every arm.
     let mut args: Vec<rusqlite::types::Value> =
         vec![project_id.to_owned().into(), account.0.clone().into()];
@@ -456,12 +460,34 @@ pub fn list(
         args.push(since.into());
         extra.push_str(&format!(" AND last_update >= ?{}", args.len()));
     }
+    // One grade is a range of `sessions_by_quality`, newest first like the plain list.
+    if let Some(q) = f.quality {
+        args.push(q.as_str().to_owned().into());
+        extra.push_str(&format!(" AND quality = ?{}", args.len()));
+    }
+    // `reasons` is the scorer's JSON array of {device_type, grade, metric, text}: the metric is
+    // matched exactly, as a JSON value, so `Lost` does not match `MultiNet.Lost` and no text can
+    // pass for a metric. A good session has no reasons, so only the project's normal and bad
+    // sessions are read (two ranges of `sessions_by_quality`).
+    if let Some(metric) = &f.reason {
+        args.push(metric.clone().into());
+        extra.push_str(&format!(
+            " AND quality IN ('normal', 'bad') AND EXISTS (SELECT 1 FROM json_each(reasons) WHERE value ->> 'metric' = ?{})",
+            args.len()
+        ));
+    }
+    // Literal values, so that the live sessions are read from their partial index `sessions_live`.
+    match f.live {
+        None => {}
+        Some(true) => extra.push_str(" AND live = 1"),
+        Some(false) => extra.push_str(" AND live = 0"),
+    }
     let base = "project_id = ?1 AND account_id = ?2";
     // A device filter matches either end: two index ranges (the field one, and the remote one
     // without the sessions already in the first), never a scan of the project. The page is their
     // compound SELECT, which SQLite merges in index order (no sort of the device's sessions); the
     // total adds the two counts.
-    let arms: Vec<String> = match &f.device_id {
+    let arms = match &f.device_id {
         None => vec![format!("{base}{extra}")],
         Some(d) => {
             args.push(d.clone().into());
@@ -472,30 +498,58 @@ pub fn list(
             ]
         }
     };
+    (arms, args)
+}
+
+/// The count and the page (session keys; LIMIT and OFFSET the two arguments after the `n` of
+/// the WHERE clauses) of a filtered list.
+fn list_sql(arms: &[String], n: usize) -> (String, String) {
     let counts: Vec<String> = arms
         .iter()
         .map(|w| format!("(SELECT COUNT(*) FROM sessions WHERE {w})"))
         .collect();
-    let total: i64 = c
-        .prepare_cached(&format!("SELECT {}", counts.join(" + ")))
-        .and_then(|mut s| s.query_row(rusqlite::params_from_iter(&args), |r| r.get(0)))
-        .map_err(db)?;
-    let n = args.len();
-    args.push((page.size as i64).into());
-    args.push((page.offset() as i64).into());
     let selects: Vec<String> = arms
         .iter()
         .map(|w| format!("SELECT session_key, start_time, session_id FROM sessions WHERE {w}"))
         .collect();
+    (
+        format!("SELECT {}", counts.join(" + ")),
+        format!(
+            "{} ORDER BY start_time DESC, session_id LIMIT ?{} OFFSET ?{}",
+            selects.join(" UNION ALL "),
+            n + 1,
+            n + 2
+        ),
+    )
+}
+
+pub fn list(
+    c: &Connection,
+    account: &AccountId,
+    project_id: &str,
+    f: &SessionFilter,
+    page: Page,
+) -> Result<(u64, Vec<SessionRow>)> {
+    if f.device_id.is_none()
+        && f.from.is_none()
+        && f.to.is_none()
+        && f.updated_since.is_none()
+        && f.quality.is_none()
+        && f.reason.is_none()
+        && f.live.is_none()
+    {
+        return list_all(c, account, project_id, page);
+    }
+    let (arms, mut args) = list_where(account, project_id, f);
+    let (count_sql, page_sql) = list_sql(&arms, args.len());
+    let total: i64 = c
+        .prepare_cached(&count_sql)
+        .and_then(|mut s| s.query_row(rusqlite::params_from_iter(&args), |r| r.get(0)))
+        .map_err(db)?;
+    args.push((page.size as i64).into());
+    args.push((page.offset() as i64).into());
     let page_keys: Vec<i64> = {
-        let mut s = c
-            .prepare_cached(&format!(
-                "{} ORDER BY start_time DESC, session_id LIMIT ?{} OFFSET ?{}",
-                selects.join(" UNION ALL "),
-                n + 1,
-                n + 2
-            ))
-            .map_err(db)?;
+        let mut s = c.prepare_cached(&page_sql).map_err(db)?;
         let rows = s
             .query_map(rusqlite::params_from_iter(&args), |r| r.get(0))
             .map_err(db)?;
@@ -511,6 +565,155 @@ pub fn list(
         rows.push(s.query_row([key], session_row).map_err(db)?);
     }
     Ok((total as u64, rows))
+}
+
+/// The grades, worst first, as stored.
+const GRADES_WORST_FIRST: [Grade; 3] = [Grade::Bad, Grade::Normal, Grade::Good];
+
+/// The fleet overview's reads. ?1 project, ?2 account, [?3, ?4) the window of start times.
+macro_rules! in_window {
+    () => {
+        "project_id = ?1 AND account_id = ?2 AND start_time >= ?3 AND start_time < ?4"
+    };
+}
+/// ?5 a grade.
+const OVERVIEW_GRADE_COUNT: &str = concat!(
+    "SELECT COUNT(*) FROM sessions WHERE ",
+    in_window!(),
+    " AND quality = ?5"
+);
+/// ?5 `normal` or `bad`, ?6 how many.
+const OVERVIEW_WORST: &str = concat!(
+    "SELECT ",
+    session_cols!(),
+    " FROM sessions WHERE ",
+    in_window!(),
+    " AND quality = ?5 ORDER BY json_array_length(reasons) DESC, start_time DESC, session_id LIMIT ?6"
+);
+/// ?5 `good`, ?6 how many: a good session has no reasons, so newest first is the index's order.
+const OVERVIEW_NEWEST: &str = concat!(
+    "SELECT ",
+    session_cols!(),
+    " FROM sessions WHERE ",
+    in_window!(),
+    " AND quality = ?5 ORDER BY start_time DESC, session_id LIMIT ?6"
+);
+/// ?5 how many: the devices of the bad sessions (either end), most bad sessions first.
+const OVERVIEW_BAD_DEVICES: &str = concat!(
+    "SELECT role, device_id, COUNT(*) AS bad FROM (
+         SELECT 'field' AS role, field_device_id AS device_id FROM sessions WHERE ",
+    in_window!(),
+    " AND quality = 'bad'
+         UNION ALL
+         SELECT 'remote', remote_device_id FROM sessions WHERE ",
+    in_window!(),
+    " AND quality = 'bad')
+     GROUP BY role, device_id ORDER BY bad DESC, role, device_id LIMIT ?5"
+);
+/// ?5 a device: its sessions in the window.
+const OVERVIEW_FIELD_SESSIONS: &str = concat!(
+    "SELECT COUNT(*) FROM sessions WHERE ",
+    in_window!(),
+    " AND field_device_id = ?5"
+);
+const OVERVIEW_REMOTE_SESSIONS: &str = concat!(
+    "SELECT COUNT(*) FROM sessions WHERE ",
+    in_window!(),
+    " AND remote_device_id = ?5"
+);
+
+/// [`crate::store::Store::fleet_overview`]: every read is an index range of the window's sessions
+/// of one grade (`sessions_by_quality`), or of one device (`sessions_by_field`,
+/// `sessions_by_remote`); only the bad and normal sessions of the window are sorted (by their
+/// number of reasons), the good ones come in index order. The reads share one snapshot.
+pub fn overview(
+    c: &Connection,
+    account: &AccountId,
+    project_id: &str,
+    window: (i64, i64),
+    limit: usize,
+) -> Result<FleetOverviewRow> {
+    c.execute_batch("BEGIN").map_err(db)?;
+    let result = overview_reads(c, account, project_id, window, limit);
+    c.execute_batch("COMMIT").map_err(db)?;
+    result
+}
+
+fn overview_reads(
+    c: &Connection,
+    account: &AccountId,
+    project_id: &str,
+    (from, to): (i64, i64),
+    limit: usize,
+) -> Result<FleetOverviewRow> {
+    let limit = limit as i64;
+    let mut row = FleetOverviewRow::default();
+    for grade in GRADES_WORST_FIRST {
+        let n: i64 = c
+            .prepare_cached(OVERVIEW_GRADE_COUNT)
+            .and_then(|mut s| {
+                s.query_row(
+                    params![project_id, account.0, from, to, grade.as_str()],
+                    |r| r.get(0),
+                )
+            })
+            .map_err(db)?;
+        match grade {
+            Grade::Good => row.good = n as u64,
+            Grade::Normal => row.normal = n as u64,
+            Grade::Bad => row.bad = n as u64,
+        }
+        let wanted = limit - row.worst.len() as i64;
+        if wanted <= 0 || n == 0 {
+            continue;
+        }
+        let sql = match grade {
+            Grade::Good => OVERVIEW_NEWEST,
+            Grade::Normal | Grade::Bad => OVERVIEW_WORST,
+        };
+        let mut s = c.prepare_cached(sql).map_err(db)?;
+        let rows = s
+            .query_map(
+                params![project_id, account.0, from, to, grade.as_str(), wanted],
+                session_row,
+            )
+            .map_err(db)?;
+        for r in rows {
+            row.worst.push(r.map_err(db)?);
+        }
+    }
+    if row.bad == 0 {
+        return Ok(row);
+    }
+    let mut s = c.prepare_cached(OVERVIEW_BAD_DEVICES).map_err(db)?;
+    let bad: Vec<(String, String, i64)> = s
+        .query_map(params![project_id, account.0, from, to, limit], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .map_err(db)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(db)?;
+    for (role, device_id, bad_sessions) in bad {
+        let (device_type, sql) = match role.as_str() {
+            "field" => (DeviceType::Field, OVERVIEW_FIELD_SESSIONS),
+            _ => (DeviceType::Remote, OVERVIEW_REMOTE_SESSIONS),
+        };
+        let sessions: i64 = c
+            .prepare_cached(sql)
+            .and_then(|mut s| {
+                s.query_row(params![project_id, account.0, from, to, device_id], |r| {
+                    r.get(0)
+                })
+            })
+            .map_err(db)?;
+        row.devices.push(DeviceBadSessionsRow {
+            device_id,
+            device_type,
+            bad_sessions: bad_sessions as u64,
+            sessions: sessions as u64,
+        });
+    }
+    Ok(row)
 }
 
 const FACTS_COLS: &str = "s.field_device_id, s.remote_device_id, s.start_time, s.end_time, s.config_width,
@@ -784,7 +987,99 @@ pub fn end_parts_of_device(
 
 #[cfg(test)]
 mod tests {
-    use super::chunks_to_merge;
+    use super::*;
+
+    fn plan_of(c: &Connection, sql: &str) -> Vec<String> {
+        let mut s = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        // Parameters left unbound (NULL): the plan does not depend on them.
+        let mut rows = s.raw_query();
+        let mut plan: Vec<String> = Vec::new();
+        while let Some(r) = rows.next().unwrap() {
+            plan.push(r.get(3).unwrap());
+        }
+        plan
+    }
+
+    /// The steps of a statement's query plan that read `sessions`: each must be an index range of
+    /// one project (`SEARCH ... (project_id=? ...`); never a scan of the table or of a whole index.
+    fn assert_reads_ranges(c: &Connection, sql: &str) {
+        let plan = plan_of(c, sql);
+        for step in &plan {
+            if !step.contains(" sessions ") && !step.ends_with(" sessions") {
+                continue;
+            }
+            let ranged =
+                step.starts_with("SEARCH") && step.contains("(project_id=? AND account_id=?");
+            assert!(ranged, "{sql}\n{plan:#?}");
+        }
+    }
+
+    /// The console's filters and the fleet overview read index ranges of one project, not every
+    /// session; one grade is read from `sessions_by_quality` in its newest-first order (no sort).
+    #[test]
+    fn console_queries_read_index_ranges() {
+        let mut c = Connection::open_in_memory().unwrap();
+        super::super::migrate(&mut c).unwrap();
+        let account = AccountId("a".into());
+        let filters = [
+            SessionFilter {
+                quality: Some(Grade::Bad),
+                ..Default::default()
+            },
+            SessionFilter {
+                reason: Some("MultiNet.Rtt".into()),
+                ..Default::default()
+            },
+            SessionFilter {
+                live: Some(true),
+                ..Default::default()
+            },
+            SessionFilter {
+                live: Some(false),
+                quality: Some(Grade::Normal),
+                from: Some(1),
+                to: Some(2),
+                ..Default::default()
+            },
+            SessionFilter {
+                device_id: Some("truck_1".into()),
+                quality: Some(Grade::Bad),
+                reason: Some("Lost".into()),
+                ..Default::default()
+            },
+        ];
+        for f in &filters {
+            let (arms, args) = list_where(&account, "p", f);
+            let (count, page) = list_sql(&arms, args.len());
+            assert_reads_ranges(&c, &count);
+            assert_reads_ranges(&c, &page);
+        }
+        // One grade, and the live sessions: their own index, in the list's order.
+        for (f, index) in [
+            (&filters[0], "sessions_by_quality"),
+            (&filters[2], "sessions_live"),
+        ] {
+            let (arms, args) = list_where(&account, "p", f);
+            let (count, page) = list_sql(&arms, args.len());
+            for sql in [count, page] {
+                let plan = plan_of(&c, &sql).join("; ");
+                assert!(
+                    plan.contains(index) && !plan.contains("TEMP B-TREE"),
+                    "{plan}"
+                );
+            }
+        }
+        for sql in [
+            OVERVIEW_GRADE_COUNT,
+            OVERVIEW_WORST,
+            OVERVIEW_NEWEST,
+            OVERVIEW_BAD_DEVICES,
+            OVERVIEW_FIELD_SESSIONS,
+            OVERVIEW_REMOTE_SESSIONS,
+        ] {
+            assert_reads_ranges(&c, sql);
+        }
+    }
 
     fn chosen(sizes: &[i64], ended: bool) -> Vec<i64> {
         let with_seq: Vec<(i64, i64)> = sizes
