@@ -35,7 +35,12 @@ export function intervalBars(el, { current, previous, key, unit, interval, start
     cursor: { drag: { x: false, y: false }, points: { show: false } },
     scales: { x: { time: true, range: (_u, min, max) => [min - (step || 86400) * 0.6, max + (step || 86400) * 0.6] }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
     axes: [
-      { stroke: '#4b5563', grid: { show: false }, font: '11px system-ui, sans-serif', space: 48, values: (_u, splits) => splits.map((t) => bucketLabel(t, interval)) },
+      // One label per bucket (every n-th when they would crowd), never between two buckets.
+      {
+        stroke: '#4b5563', grid: { show: false }, font: '11px system-ui, sans-serif',
+        splits: () => xs.filter((_t, i) => i % Math.max(1, Math.ceil((xs.length * 52) / width)) === 0),
+        values: (_u, splits) => splits.map((t) => bucketLabel(t, interval)),
+      },
       { stroke: '#4b5563', grid: { stroke: '#e5e7eb' }, font: '11px system-ui, sans-serif', size: 48 },
     ],
     series: [

@@ -11,6 +11,7 @@ import { gradeBadge, reasonList } from '../widgets/grade-badge.js';
 import { empty, errorBox } from '../widgets/messages.js';
 
 const PERIODS = { '24h': 86400, '7d': 7 * 86400, '30d': 30 * 86400 };
+const PERIOD_WORDS = { '24h': '24 hours', '7d': '7 days', '30d': '30 days' };
 const MEASURES = {
   sessions: { label: 'Sessions', key: 'SessionNum', unit: '' },
   minutes: { label: 'Minutes', key: 'TotalDuration', unit: 'min' },
@@ -52,7 +53,7 @@ export async function render({ root, params, project, call }) {
   h('button.quiet', { type: 'submit' }, 'Show'));
   mount(root,
     h('div.page-head',
-      h('div', h('h1', 'Fleet overview'), h('p.muted', `${dateTime(p.start)} – ${dateTime(p.end)}, compared with the ${duration(p.len)} before`)),
+      h('div', h('h1', 'Fleet overview'), h('p.muted', `${dateTime(p.start)} – ${dateTime(p.end)}, compared with the ${PERIOD_WORDS[p.period] || duration(p.len)} before`)),
       h('span.spacer'),
       h('nav.segmented', ['24h', '7d', '30d'].map((k) => h('a', { href: link({ period: k, from: undefined, to: undefined }), class: p.period === k ? 'active' : null }, `Last ${k.replace('h', ' h').replace('d', ' days')}`)),
         h('a', { href: link({ period: 'custom', from: p.start, to: p.end }), class: p.period === 'custom' ? 'active' : null }, 'Custom')),
@@ -148,11 +149,11 @@ function worstSessionsCard(fleet, project) {
   if (fleet.error) return mount(card, h('h2', 'Worst sessions'), errorBox(fleet.error));
   const list = (fleet.WorstSessions || []).filter((s) => s.Quality !== 'good');
   if (!list.length) return mount(card, h('h2', 'Worst sessions'), empty('No bad or normal session in this period.'));
-  card.append(h('table.compact', h('thead', h('tr', h('th', 'grade'), h('th', 'started'), h('th', 'field → remote'), h('th', 'reasons'))),
+  card.append(h('table.compact.worst', h('thead', h('tr', h('th', 'grade'), h('th', 'started'), h('th', 'field → remote'), h('th', 'reasons'))),
     h('tbody', list.map((s) => h('tr',
       h('td', h('a', { href: href('session', s.SessionId, { project }) }, gradeBadge(s.Quality, s.QualityFinal))),
       h('td.nowrap', h('a', { href: href('session', s.SessionId, { project }) }, dateTime(s.StartTime))),
-      h('td', `${s.FieldDeviceId} → ${s.RemoteDeviceId}`),
+      h('td', h('div', s.FieldDeviceId), h('div.muted', `→ ${s.RemoteDeviceId}`)),
       h('td', reasonList(s.Reasons, { compact: true })))))));
   return card;
 }
