@@ -271,6 +271,17 @@ describe('web console', () => {
     await page.dblclick('.chart-card[data-chart="fps"] .u-over');
     const back = await xRanges(page);
     for (const z of back) assert.deepEqual([z.min, z.max], [full[0].min, full[0].max], `${z.chart} did not zoom out`);
+    // Clicking an incident zooms every chart to it: the remote's stall at 2 s (16:19:34).
+    const incidents = await page.$$eval('.incident', (lis) => lis.map((li) => li.textContent));
+    assert.ok(incidents.length >= 2, `incidents listed: ${incidents}`);
+    const stall = await page.$('.incident[data-kind="stall"] button');
+    await stall.click();
+    const atIncident = await xRanges(page);
+    const at = golden[1].StartTime + 2;
+    for (const z of atIncident) {
+      assert.ok(z.min <= at && z.max >= at && z.max - z.min < full[0].max - full[0].min, `${z.chart} did not jump to the stall: ${JSON.stringify(z)}`);
+      assert.deepEqual([z.min, z.max], [atIncident[0].min, atIncident[0].max], `${z.chart} differs from the others`);
+    }
   });
 
   test('a foreign session id gets a clear message and no data', async () => {

@@ -4,7 +4,7 @@
 
 import uPlot from '../vendor/uPlot/uPlot.esm.js';
 import { h } from '../dom.js';
-import { timeTicks } from './timeseries.js';
+import { TIME_INCRS, timeTicks } from './timeseries.js';
 
 export function overviewBrush({ xs, series, group, incidents }) {
   const plot = h('div.plot.brush-plot');
@@ -23,7 +23,7 @@ export function overviewBrush({ xs, series, group, incidents }) {
       select: { show: true },
       legend: { show: false },
       scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min ?? 0), (max ?? 1) * 1.05 || 1] } },
-      axes: [{ stroke: '#6b7280', grid: { show: false }, ticks: { size: 4 }, size: 22, space: 70, font: '10px system-ui, sans-serif', values: timeTicks }, { show: false }],
+      axes: [{ stroke: '#6b7280', grid: { show: false }, ticks: { size: 4 }, size: 22, space: 70, incrs: TIME_INCRS, font: '10px system-ui, sans-serif', values: timeTicks }, { show: false }],
       series: [{}, ...series.map((s) => ({ stroke: s.color, width: 1, fill: s.fill, points: { show: false }, spanGaps: false }))],
       hooks: {
         drawClear: [(uu) => {

@@ -46,7 +46,7 @@ function makePlot(el, spec, width) {
       y: { range: (u, min, max) => yRange(min, max, thresholds, spec) },
     },
     axes: [
-      { ...AXIS, space: 70, values: timeTicks },
+      { ...AXIS, space: 70, incrs: TIME_INCRS, values: timeTicks },
       { ...AXIS, size: 56, values: (u, ticks) => ticks.map((t) => num(t, 2)) },
     ],
     series: [
@@ -76,6 +76,9 @@ function makePlot(el, spec, width) {
 }
 
 const pad2 = (n) => String(n).padStart(2, '0');
+
+/** Time-axis steps in whole seconds: reports come every 2 s, so a finer tick would repeat a label. */
+export const TIME_INCRS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 2 * 86400, 7 * 86400];
 
 /** Time-axis labels in 24-hour local time: seconds when the view is short, the date when it spans days. */
 export function timeTicks(u, splits) {
