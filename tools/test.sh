@@ -3,8 +3,8 @@
 # compatibility suite that drives a real `teleoscope serve` with the vendor's own SDK and tccli.
 # Installs what it needs (a Python venv with the pinned vendor packages under target/, and the pinned
 # Node.js SDK in compat/node/node_modules with `npm ci`; needs Node.js 20+ and npm), and the web console's
-# browser tests (playwright-core with `npm ci` in crates/server/console-tests; needs Debian's `chromium`,
-# which .ci/run installs).
+# browser tests (playwright-core with `npm ci` in crates/server/console-tests, and Debian's `chromium`,
+# installed with apt-get when missing and run as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,8 +30,14 @@ cargo build --bin teleoscope --locked
 bash compat/run.sh
 
 step "web console in headless Chromium (crates/server/console-tests)"
+# Debian's Chromium, installed here when missing (the tests launch it headless; no browser download).
 if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
-  echo "Chromium not found at ${CHROMIUM_PATH:-/usr/bin/chromium}: apt-get install chromium (or set CHROMIUM_PATH)" >&2
-  exit 1
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+  else
+    echo "Chromium not found at ${CHROMIUM_PATH:-/usr/bin/chromium}: install Debian's chromium package (or set CHROMIUM_PATH)" >&2
+    exit 1
+  fi
 fi
 (cd crates/server/console-tests && npm ci --no-audit --no-fund --loglevel=error && npm test)
