@@ -1,5 +1,5 @@
 """`teleoscope demo`, as a new user meets it: started with no configuration, it prints credentials, and
-the vendor's SDK sees the demo fleet's live sessions within seconds (issue 3's "done when")."""
+the vendor's SDK sees the demo fleet's live sessions within seconds."""
 
 import os
 import re

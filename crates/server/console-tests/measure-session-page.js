@@ -2,7 +2,7 @@
 // about 25 series per device, two devices, two links) in headless Chromium against a real
 // `teleoscope serve`: the time from opening the page's address until every chart is drawn, and the time
 // a zoom takes until every chart has redrawn. Not a test (the tests assert no timings); run it with
-// `npm run measure` after `cargo build --bin teleoscope`. Targets (issue 8): render < 1 s, zoom < 100 ms.
+// `npm run measure` after `cargo build --bin teleoscope`. Targets (docs/console.md): render < 1 s, zoom < 100 ms.
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';

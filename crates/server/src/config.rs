@@ -120,6 +120,9 @@ pub struct Config {
     pub require_signed_action: bool,
     /// How long a console sign-in lasts, hours. Default 8 (a shift).
     pub console_session_hours: i64,
+    /// Mark the console's cookie `Secure` although this server speaks plain HTTP: for a server behind
+    /// a proxy that terminates TLS. Default false (with `tls_cert` the cookie is always `Secure`).
+    pub console_secure_cookie: bool,
 }
 
 /// The protocol's largest TC3 POST body, which no configured cap may exceed.
@@ -175,6 +178,7 @@ impl Default for Config {
             failed_signature_cooldown_seconds: 60,
             require_signed_action: false,
             console_session_hours: 8,
+            console_secure_cookie: false,
         }
     }
 }
@@ -213,6 +217,7 @@ struct FileConfig {
     failed_signature_cooldown_seconds: Option<u64>,
     require_signed_action: Option<bool>,
     console_session_hours: Option<i64>,
+    console_secure_cookie: Option<bool>,
 }
 
 /// Options every command shares: where the store is, and how secrets are sealed.
@@ -445,6 +450,9 @@ impl Config {
                 bail!("console_session_hours must be from 1 to 720");
             }
             c.console_session_hours = h;
+        }
+        if let Some(s) = file.console_secure_cookie {
+            c.console_secure_cookie = s;
         }
         Ok(c)
     }

@@ -201,6 +201,25 @@ async fn a_wrong_key_gets_no_cookie_and_the_same_answer_as_an_unknown_one() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_that_a_cross_site_form_could_send_is_refused() {
+    // A form on another site can post `text/plain` without asking the browser first (no CORS
+    // preflight); signing a browser in to the attacker's account that way must not work.
+    let s = Server::start().await;
+    let k = s.new_key().await;
+    let resp = s
+        .client
+        .post(format!("http://{}/console/api/signin", s.host))
+        .header("Content-Type", "text/plain")
+        .body(json!({"SecretId": k.secret_id, "SecretKey": k.secret_key}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.headers().get(SET_COOKIE).is_none());
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(code(&v), Some("InvalidParameter"), "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_call_needs_the_cookie_and_its_csrf_token() {
     let s = Server::start().await;
     let k = s.new_key().await;

@@ -182,60 +182,84 @@ async fn bodies_are_capped_by_what_the_request_is() {
     assert!(msg.contains(&format!("({report_cap} bytes)")), "{msg}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bodies_in_flight_share_one_memory_budget() {
-    // Room for one 1 MiB body at a time.
-    let s = server_with(|c| {
+/// A signed CreateProject of about 900 KB (its description far too long for the field: answered
+/// `InvalidParameterValue` once read whole), and a connection that has sent its head.
+async fn big_request(s: &Server, k: &Key, name: &str) -> (Tc3, TcpStream) {
+    let r = s
+        .tc3(
+            k,
+            "CreateProject",
+            json!({"ProjectName": name, "ProjectDescription": "x".repeat(900 * 1024)}),
+        )
+        .language(EN);
+    let mut conn = TcpStream::connect(s.addr).await.unwrap();
+    conn.write_all(r.raw_head().as_bytes()).await.unwrap();
+    (r, conn)
+}
+
+/// Read whole: refused for its value, not for its size or for memory.
+async fn read_whole(conn: &mut TcpStream, name: &str) {
+    let envelope = answer(conn, Duration::from_secs(15))
+        .await
+        .unwrap_or_else(|| panic!("{name} got no answer"));
+    assert_eq!(
+        code(&envelope),
+        "InvalidParameterValue",
+        "{name}: {envelope}"
+    );
+    assert!(
+        message(&envelope).contains("ProjectDescription"),
+        "{envelope}"
+    );
+}
+
+/// Room for one such body at a time.
+async fn one_body_budget() -> Server {
+    server_with(|c| {
         c.max_body_bytes_in_flight = 1024 * 1024;
         c.body_read_timeout_seconds = 20;
     })
-    .await;
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_in_flight_share_one_memory_budget() {
+    let s = one_body_budget().await;
     let k = s.new_key().await;
-    let big = |name: &str| {
-        let mut r = s
-            .tc3(
-                &k,
-                "CreateProject",
-                json!({"ProjectName": name, "ProjectDescription": "x".repeat(900 * 1024)}),
-            )
-            .language(EN);
-        r.language = Some(EN.into());
-        r
-    };
     // A holds 800 KB of its body in memory and stalls.
-    let a = big("a");
-    let mut conn_a = TcpStream::connect(s.addr).await.unwrap();
-    conn_a.write_all(a.raw_head().as_bytes()).await.unwrap();
+    let (a, mut conn_a) = big_request(&s, &k, "a").await;
     conn_a.write_all(&a.body[..800 * 1024]).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    // B's whole body is sent, but B must wait for memory.
-    let b = big("b");
-    let mut conn_b = TcpStream::connect(s.addr).await.unwrap();
-    conn_b.write_all(b.raw_head().as_bytes()).await.unwrap();
+    // B's whole body cannot be held beside it: refused as busy (retryable), not left waiting.
+    let (b, mut conn_b) = big_request(&s, &k, "b").await;
     conn_b.write_all(&b.body).await.unwrap();
-    assert!(
-        answer(&mut conn_b, Duration::from_millis(1500))
-            .await
-            .is_none(),
-        "B was read while A held the memory"
-    );
-    // A finishes; both are answered (the description is too long for the field, so both are refused
-    // for their value — which means both bodies were read whole).
+    let envelope = answer(&mut conn_b, Duration::from_secs(10))
+        .await
+        .expect("B answered");
+    assert_eq!(code(&envelope), "RequestLimitExceeded", "{envelope}");
+    assert!(message(&envelope).contains("request bodies"), "{envelope}");
+    // A finishes and is read whole; then there is room for C.
     conn_a.write_all(&a.body[800 * 1024..]).await.unwrap();
-    for (name, conn) in [("A", &mut conn_a), ("B", &mut conn_b)] {
-        let envelope = answer(conn, Duration::from_secs(15))
-            .await
-            .unwrap_or_else(|| panic!("{name} got no answer"));
-        assert_eq!(
-            code(&envelope),
-            "InvalidParameterValue",
-            "{name}: {envelope}"
-        );
-        assert!(
-            message(&envelope).contains("ProjectDescription"),
-            "{envelope}"
-        );
+    read_whole(&mut conn_a, "A").await;
+    let (c, mut conn_c) = big_request(&s, &k, "c").await;
+    conn_c.write_all(&c.body).await.unwrap();
+    read_whole(&mut conn_c, "C").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_announced_but_not_sent_holds_no_memory() {
+    let s = one_body_budget().await;
+    let k = s.new_key().await;
+    // Three connections announce 900 KB each and send nothing ...
+    let mut idle = Vec::new();
+    for name in ["i1", "i2", "i3"] {
+        idle.push(big_request(&s, &k, name).await);
     }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // ... and a body that is sent is read whole all the same.
+    let (d, mut conn_d) = big_request(&s, &k, "d").await;
+    conn_d.write_all(&d.body).await.unwrap();
+    read_whole(&mut conn_d, "D").await;
 }
 
 // ---- item 11: connections ----
@@ -365,6 +389,35 @@ async fn at_the_connection_limit_new_connections_wait_and_the_admin_listener_ans
         .expect("served once a slot was free")
         .unwrap();
     assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http2_stream_reset_mid_request_leaves_the_connection_to_its_idle_timeout() {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    let s = quick_timeouts().await;
+    let tcp = TcpStream::connect(s.addr).await.unwrap();
+    let (mut sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp))
+            .await
+            .unwrap();
+    let closed = tokio::spawn(connection);
+    // A v1 form POST (its body is read before anything else) whose body never comes ...
+    let never: http_body_util::StreamBody<
+        futures_util::stream::Pending<Result<http_body::Frame<bytes::Bytes>, std::io::Error>>,
+    > = http_body_util::StreamBody::new(futures_util::stream::pending());
+    let req = hyper::Request::post(format!("http://{}/", s.host))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(never)
+        .unwrap();
+    let answer = sender.send_request(req);
+    // ... given up by the client: its stream is reset while the server is reading it.
+    let _ = tokio::time::timeout(Duration::from_millis(300), answer).await;
+    // The connection is idle again (the client keeps it open), and closed after the idle timeout.
+    tokio::time::timeout(Duration::from_secs(10), closed)
+        .await
+        .expect("the connection was never closed")
+        .ok();
+    drop(sender);
 }
 
 // ---- item 14: device credentials reveal nothing ----

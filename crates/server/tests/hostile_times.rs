@@ -1,4 +1,4 @@
-//! Hostile times and windows through the real HTTP server (issue 7, items 7 and 8): a time outside
+//! Hostile times and windows through the real HTTP server (docs/security.md §8): a time outside
 //! 1970-01-01 .. 9999-12-31 is refused with `InvalidParameterValue` naming the parameter in every
 //! action that takes times (not `InternalError`, not a dropped connection); a window of any length
 //! inside that range answers from its sessions (statistics by hour, day and month, usage by day

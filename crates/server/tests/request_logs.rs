@@ -74,6 +74,7 @@ async fn every_line_of_a_request_carries_the_request_id_the_client_got() {
     let signin = s
         .client
         .post(format!("http://{}/console/api/signin", s.host))
+        .header("Content-Type", "application/json")
         .body(json!({"SecretId": good.secret_id, "SecretKey": good.secret_key}).to_string())
         .send()
         .await

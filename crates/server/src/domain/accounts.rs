@@ -3,6 +3,10 @@
 use super::{ids, AccountId, ApiKey, Domain};
 use crate::errors::{DomainError, Resource, StoreError};
 
+/// The longest SecretId a key may have: the vendor's have 36 characters. The gateway answers a longer
+/// one at once, without a lookup.
+pub const MAX_SECRET_ID: usize = 128;
+
 /// A key pair as shown once to the operator who created it.
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -41,13 +45,14 @@ impl Domain {
             .map(str::to_owned)
             .unwrap_or_else(ids::secret_key);
         if secret_id.is_empty()
+            || secret_id.len() > MAX_SECRET_ID
             || secret_id.contains([':', '/'])
             || secret_id.chars().any(char::is_whitespace)
         {
             return Err(DomainError::invalid(
                 "SecretId",
                 secret_id,
-                "non-empty, without ':', '/' or spaces",
+                format!("1 to {MAX_SECRET_ID} characters, without ':', '/' or spaces"),
             ));
         }
         if secret_key.is_empty() {

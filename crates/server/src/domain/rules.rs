@@ -184,10 +184,11 @@ pub fn sdk_mode(v: &str) -> Rule {
 /// MultiNet.NetIp ("网卡IP", the link's interface address): an IPv4 or IPv6 address text of at
 /// most [`MAX_NET_IP`] characters, or empty (not known). `param` names where it is
 /// (`Samples.0.MultiNet.1.NetIp`).
-pub fn net_ip(param: String, v: &str) -> Rule {
+/// `param` names the link's address (`Samples.<i>.MultiNet.<j>.NetIp`); built only for an error.
+pub fn net_ip(param: impl FnOnce() -> String, v: &str) -> Rule {
     if !v.is_empty() && (v.len() > MAX_NET_IP || v.parse::<std::net::IpAddr>().is_err()) {
         return Err(DomainError::invalid(
-            param,
+            param(),
             v,
             format!("an IPv4 or IPv6 address of at most {MAX_NET_IP} characters"),
         ));
@@ -283,7 +284,7 @@ mod tests {
             "::1",
             "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255",
         ] {
-            assert!(net_ip("NetIp".into(), ip).is_ok(), "{ip}");
+            assert!(net_ip(|| "NetIp".into(), ip).is_ok(), "{ip}");
         }
         for ip in [
             "192.168.11",
@@ -292,7 +293,7 @@ mod tests {
             "192.168.11.2\n",
             " 10.0.0.1",
         ] {
-            assert!(net_ip("NetIp".into(), ip).is_err(), "{ip}");
+            assert!(net_ip(|| "NetIp".into(), ip).is_err(), "{ip}");
         }
         assert!(search_words("车辆_01").is_ok());
         assert!(search_words(&"a".repeat(65)).is_err());

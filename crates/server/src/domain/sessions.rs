@@ -88,8 +88,9 @@ pub struct PartDetail {
 /// How many worst sessions and devices the fleet overview lists (docs/api.md §8.3).
 pub const OVERVIEW_LIST: usize = 10;
 
-/// Limits of the device API.
-pub const MAX_SAMPLES_PER_REPORT: usize = 1800;
+/// Limits of the device API: the samples of one report (the decoder refuses more, `wire::MAX_SAMPLES`;
+/// checked again here for the samples that do not come through it, an import's).
+pub const MAX_SAMPLES_PER_REPORT: usize = teleoscope_protocol::wire::MAX_SAMPLES;
 /// A week: no device part is longer.
 pub const MAX_TIME_OFFSET: i64 = 7 * 24 * 3600;
 
@@ -333,7 +334,7 @@ impl Domain {
     pub async fn report_metrics(
         &self,
         login: &DeviceLogin,
-        report: MetricsReport,
+        mut report: MetricsReport,
     ) -> Result<AppendOutcome, DomainError> {
         // Every string a device sends is checked before anything is read or stored (the README's
         // device API section lists the rules).
@@ -344,7 +345,7 @@ impl Domain {
         for (i, sample) in report.samples.iter().enumerate() {
             for (j, net) in sample.nets.iter().enumerate() {
                 if let Some(ip) = &net.net_ip {
-                    rules::net_ip(format!("Samples.{i}.MultiNet.{j}.NetIp"), ip)?;
+                    rules::net_ip(|| format!("Samples.{i}.MultiNet.{j}.NetIp"), ip)?;
                 }
             }
         }
@@ -368,7 +369,7 @@ impl Domain {
         rules::in_range("MultiMode", report.meta.multi_mode, 0, 1)?;
         // Before the device is looked up or registered (AutoRegister): a refused report stores
         // nothing.
-        let columns = columns_from_samples(report.samples.clone())?;
+        let columns = columns_from_samples(std::mem::take(&mut report.samples))?;
         let context = self
             .store
             .report_context(

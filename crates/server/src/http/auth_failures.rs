@@ -5,11 +5,16 @@
 //! Only failures count, so a well-behaved client never meets the brake. The per-SecretId limit is
 //! the tight one (a device's token or an API key is guessed through one SecretId); the per-address
 //! limit is looser because a whole fleet may sit behind one NAT address. The price, written down in
-//! docs/security.md: someone who knows a SecretId (a device's is `<ProjectId>:<DeviceId>`) can keep
-//! it in cool-down. Both maps are bounded.
+//! docs/security.md §4: someone who knows a SecretId (a device's is `<ProjectId>:<DeviceId>`) can keep
+//! it in cool-down. A device SecretId that does not exist is counted like one that does, or the brake
+//! would tell them apart.
+//!
+//! Bounded whatever clients send: SecretIds are kept as 64-bit keyed hashes (not the text), IPv6
+//! addresses by their /64 network (one host is given a /64), and a full map forgets every entry not
+//! in cool-down.
 
 use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash, RandomState};
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -36,7 +41,7 @@ impl Default for Limits {
 }
 
 const WINDOW: Duration = Duration::from_secs(60);
-/// Entries per map; beyond it, entries neither counting nor cooling down are forgotten.
+/// Entries per map.
 const MAX_ENTRIES: usize = 100_000;
 
 /// In cool-down: who, and for how much longer.
@@ -54,12 +59,13 @@ struct Tally {
     blocked_until: Option<Instant>,
 }
 
-struct Counter<K> {
+/// Failures per key (a keyed hash of a SecretId or of an address's network).
+struct Counter {
     limit: u32,
-    tallies: Mutex<HashMap<K, Tally>>,
+    tallies: Mutex<HashMap<u64, Tally>>,
 }
 
-impl<K: Hash + Eq> Counter<K> {
+impl Counter {
     fn new(limit: u32) -> Self {
         Counter {
             limit,
@@ -67,23 +73,26 @@ impl<K: Hash + Eq> Counter<K> {
         }
     }
 
-    fn blocked(&self, key: &K, now: Instant) -> Option<Duration> {
+    fn blocked(&self, key: u64, now: Instant) -> Option<Duration> {
+        if self.limit == 0 {
+            return None;
+        }
         let tallies = self.tallies.lock().unwrap_or_else(|e| e.into_inner());
-        let until = tallies.get(key)?.blocked_until?;
+        let until = tallies.get(&key)?.blocked_until?;
         (until > now).then(|| until - now)
     }
 
-    fn fail(&self, key: K, now: Instant, cooldown: Duration) {
+    fn fail(&self, key: u64, now: Instant, cooldown: Duration) {
         if self.limit == 0 {
             return;
         }
         let mut tallies = self.tallies.lock().unwrap_or_else(|e| e.into_inner());
         if tallies.len() >= MAX_ENTRIES && !tallies.contains_key(&key) {
-            tallies.retain(|_, t| {
-                t.blocked_until.is_some_and(|u| u > now) || now - t.window_start < WINDOW
-            });
+            let active = |t: &Tally| t.blocked_until.is_some_and(|u| u > now);
+            tallies.retain(|_, t| active(t) || now - t.window_start < WINDOW);
             if tallies.len() >= MAX_ENTRIES {
-                return;
+                // Full of fresh entries (someone sending many SecretIds or addresses): keep the cool-downs.
+                tallies.retain(|_, t| active(t));
             }
         }
         let t = tallies.entry(key).or_insert(Tally {
@@ -106,14 +115,17 @@ impl<K: Hash + Eq> Counter<K> {
 
 pub struct AuthFailures {
     cooldown: Duration,
-    by_secret_id: Counter<String>,
-    by_address: Counter<IpAddr>,
+    /// Keys the hashes, differently in every process.
+    hasher: RandomState,
+    by_secret_id: Counter,
+    by_address: Counter,
 }
 
 impl AuthFailures {
     pub fn new(limits: Limits) -> AuthFailures {
         AuthFailures {
             cooldown: limits.cooldown,
+            hasher: RandomState::new(),
             by_secret_id: Counter::new(limits.per_secret_id),
             by_address: Counter::new(limits.per_address),
         }
@@ -124,10 +136,25 @@ impl AuthFailures {
         self.check_at(secret_id, address, Instant::now())
     }
 
-    /// A signature failed (or a SecretId was unknown: then `secret_id` is `None`, so that random
-    /// SecretIds cannot fill the map).
+    /// A signature failed (`secret_id`: the SecretId it named, known or not), or an API SecretId was
+    /// unknown (`None`: counted for the address only).
     pub fn failed(&self, secret_id: Option<&str>, address: Option<IpAddr>) {
         self.failed_at(secret_id, address, Instant::now())
+    }
+
+    fn key(&self, value: impl Hash) -> u64 {
+        self.hasher.hash_one(value)
+    }
+
+    /// An address's key: IPv4 as it is, IPv6 by its /64 network.
+    fn address_key(&self, address: IpAddr) -> u64 {
+        match address {
+            IpAddr::V4(v4) => self.key(v4),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => self.key(v4),
+                None => self.key(u128::from(v6) >> 64),
+            },
+        }
     }
 
     fn check_at(
@@ -136,13 +163,15 @@ impl AuthFailures {
         address: Option<IpAddr>,
         now: Instant,
     ) -> Result<(), Blocked> {
-        if let Some(retry_after) = self.by_secret_id.blocked(&secret_id.to_owned(), now) {
+        if let Some(retry_after) = self.by_secret_id.blocked(self.key(secret_id), now) {
             return Err(Blocked {
                 who: "SecretId",
                 retry_after,
             });
         }
-        if let Some(retry_after) = address.and_then(|a| self.by_address.blocked(&a, now)) {
+        if let Some(retry_after) =
+            address.and_then(|a| self.by_address.blocked(self.address_key(a), now))
+        {
             return Err(Blocked {
                 who: "address",
                 retry_after,
@@ -153,10 +182,11 @@ impl AuthFailures {
 
     fn failed_at(&self, secret_id: Option<&str>, address: Option<IpAddr>, now: Instant) {
         if let Some(s) = secret_id {
-            self.by_secret_id.fail(s.to_owned(), now, self.cooldown);
+            self.by_secret_id.fail(self.key(s), now, self.cooldown);
         }
         if let Some(a) = address {
-            self.by_address.fail(a, now, self.cooldown);
+            self.by_address
+                .fail(self.address_key(a), now, self.cooldown);
         }
     }
 }
@@ -214,6 +244,34 @@ mod tests {
             .unwrap_err();
         assert_eq!(blocked.who, "address");
         assert!(f.check_at("x", B, t0 + Duration::from_secs(62)).is_ok());
+    }
+
+    #[test]
+    fn an_ipv6_network_counts_as_one_address_and_a_full_map_keeps_its_cool_downs() {
+        let f = AuthFailures::new(limits());
+        let t0 = Instant::now();
+        let host = |i: u16| {
+            Some(IpAddr::V6(std::net::Ipv6Addr::new(
+                0x2001, 0xdb8, 0, 1, 0, 0, 0, i,
+            )))
+        };
+        for i in 0..6 {
+            f.failed_at(None, host(i), t0);
+        }
+        assert_eq!(f.check_at("x", host(999), t0).unwrap_err().who, "address");
+        // Many distinct SecretIds fill the map; the cool-down of the one under attack survives.
+        for _ in 0..4 {
+            f.failed_at(Some("target"), None, t0);
+        }
+        assert!(f.check_at("target", None, t0).is_err());
+        for i in 0..MAX_ENTRIES + 10 {
+            f.failed_at(Some(&format!("junk{i}")), None, t0);
+        }
+        assert!(
+            f.check_at("target", None, t0).is_err(),
+            "the cool-down was forgotten"
+        );
+        assert!(f.by_secret_id.tallies.lock().unwrap().len() <= MAX_ENTRIES);
     }
 
     #[test]

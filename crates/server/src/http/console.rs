@@ -13,15 +13,13 @@ use super::bodies;
 use super::gateway::{self, Exchange};
 use super::AppState;
 use crate::domain::console_sessions::{csrf_matches, csrf_token, ConsoleSession};
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
-use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
 use teleoscope_protocol::error::{ApiError, Language};
 
 /// The console's files (`crates/server/console/`), in the binary.
@@ -90,12 +88,6 @@ async fn file(path: impl AsRef<str>) -> Response {
     }
 }
 
-fn peer(headers_of: &axum::http::Extensions) -> Option<IpAddr> {
-    headers_of
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
-}
-
 /// The session token from the request's cookie.
 fn cookie_token(headers: &HeaderMap) -> Option<&str> {
     headers
@@ -110,7 +102,7 @@ fn cookie_token(headers: &HeaderMap) -> Option<&str> {
 }
 
 fn set_cookie(state: &AppState, token: &str, max_age: i64) -> HeaderValue {
-    let secure = if state.config.tls.is_some() {
+    let secure = if state.config.tls.is_some() || state.config.console_secure_cookie {
         "; Secure"
     } else {
         ""
@@ -136,10 +128,6 @@ fn session_output(session: &ConsoleSession, token: &str) -> Vec<u8> {
     .expect("a JSON object")
 }
 
-fn body_deadline(state: &AppState) -> tokio::time::Instant {
-    tokio::time::Instant::now() + Duration::from_secs(state.config.body_read_timeout_seconds)
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
 struct SignIn {
@@ -150,17 +138,24 @@ struct SignIn {
 async fn sign_in(State(state): State<Arc<AppState>>, req: axum::extract::Request) -> Response {
     let mut exchange = Exchange::start();
     let (parts, body) = req.into_parts();
-    let peer = peer(&parts.extensions);
+    let peer = gateway::peer_address(&parts.extensions);
     let mut token = None;
     let result = exchange
         .run(|trace| async {
             trace.action = Some("ConsoleSignIn".into());
-            trace.lang = Language::parse(header_str(&parts.headers, "x-tc-language"));
+            trace.lang = Language::parse(gateway::header_str(&parts.headers, "x-tc-language"));
+            // JSON only: a cross-site form cannot send it without the browser asking first (CORS),
+            // so no other site can sign a browser in to an account of its choosing.
+            if !gateway::is_json(&parts.headers) {
+                return Err(ApiError::malformed(
+                    "the sign-in body must be JSON, sent with Content-Type: application/json",
+                ));
+            }
             let held = bodies::read(
                 body,
                 MAX_SIGN_IN_BYTES,
                 &state.bodies,
-                body_deadline(&state),
+                gateway::body_deadline(&state),
             )
             .await
             .map_err(|r| gateway::refused(&state, MAX_SIGN_IN_BYTES, r))?;
@@ -184,7 +179,7 @@ async fn sign_in(State(state): State<Arc<AppState>>, req: axum::extract::Request
                 .domain
                 .console_sign_in(&form.secret_id, &form.secret_key, lifetime)
                 .await
-                .map_err(|e| gateway::internal(&e))?;
+                .map_err(|e| gateway::domain_error(&e))?;
             let Some(signed_in) = signed_in else {
                 state.auth_failures.failed(Some(&form.secret_id), peer);
                 return Err(ApiError::signature_failure());
@@ -218,7 +213,7 @@ async fn signed_in<'a>(
         .domain
         .console_session(token)
         .await
-        .map_err(|e| gateway::internal(&e))?
+        .map_err(|e| gateway::domain_error(&e))?
         .ok_or_else(not_signed_in)?;
     Ok((session, token))
 }
@@ -229,20 +224,13 @@ async fn signed_in_with_csrf<'a>(
     headers: &'a HeaderMap,
 ) -> Result<(ConsoleSession, &'a str), ApiError> {
     let (session, token) = signed_in(state, headers).await?;
-    let given = header_str(headers, "x-csrf-token").unwrap_or("");
+    let given = gateway::header_str(headers, "x-csrf-token").unwrap_or("");
     if !csrf_matches(token, given) {
         return Err(ApiError::unauthorized(
             "the request lacks this session's X-CSRF-Token; reload the console",
         ));
     }
     Ok((session, token))
-}
-
-fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
 }
 
 fn no_store(mut response: Response) -> Response {
@@ -257,7 +245,7 @@ async fn session(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Resp
     let result = exchange
         .run(|trace| async {
             trace.action = Some("ConsoleSession".into());
-            trace.lang = Language::parse(header_str(&headers, "x-tc-language"));
+            trace.lang = Language::parse(gateway::header_str(&headers, "x-tc-language"));
             let (session, token) = signed_in(&state, &headers).await?;
             trace.account = Some(session.account_id.0.clone());
             Ok(session_output(&session, token))
@@ -271,14 +259,14 @@ async fn sign_out(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Res
     let result = exchange
         .run(|trace| async {
             trace.action = Some("ConsoleSignOut".into());
-            trace.lang = Language::parse(header_str(&headers, "x-tc-language"));
+            trace.lang = Language::parse(gateway::header_str(&headers, "x-tc-language"));
             let (session, token) = signed_in_with_csrf(&state, &headers).await?;
             trace.account = Some(session.account_id.0.clone());
             state
                 .domain
                 .console_sign_out(token)
                 .await
-                .map_err(|e| gateway::internal(&e))?;
+                .map_err(|e| gateway::domain_error(&e))?;
             Ok(b"{}".to_vec())
         })
         .await;
@@ -300,7 +288,7 @@ async fn action(
     let result = exchange
         .run(|trace| async {
             trace.action = Some(action.clone());
-            trace.lang = Language::parse(header_str(&parts.headers, "x-tc-language"));
+            trace.lang = Language::parse(gateway::header_str(&parts.headers, "x-tc-language"));
             let (session, _) = signed_in_with_csrf(&state, &parts.headers).await?;
             trace.account = Some(session.account_id.0.clone());
             // The gateway's steps 9, 11, 12 and 13 for an account (docs/protocol.md §8): the
@@ -308,7 +296,7 @@ async fn action(
             gateway::check_action(&action, false)?;
             gateway::account_rate_limit(&state, &session.account_id, &action)?;
             let limit = state.config.max_request_bytes;
-            let held = bodies::read(body, limit, &state.bodies, body_deadline(&state))
+            let held = bodies::read(body, limit, &state.bodies, gateway::body_deadline(&state))
                 .await
                 .map_err(|r| gateway::refused(&state, limit, r))?;
             gateway::execute_json(&state, session.account_id, &action, &held.bytes).await

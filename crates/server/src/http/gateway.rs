@@ -44,6 +44,9 @@ pub const MAX_GET: usize = 32 * 1024;
 pub const MAX_V1_POST: usize = 1024 * 1024;
 pub const MAX_TC3_POST: usize = crate::config::MAX_TC3_BODY;
 
+/// The longest SecretId there can be (`keys create` refuses longer ones).
+pub const MAX_SECRET_ID: usize = crate::domain::accounts::MAX_SECRET_ID;
+
 /// The key an unknown device credential is checked against, so that it costs and answers the same as
 /// a known device with a wrong token (docs/security.md). Random per process: it matches nothing.
 static NO_SUCH_DEVICE_KEY: LazyLock<String> = LazyLock::new(crate::domain::ids::device_token);
@@ -177,7 +180,7 @@ async fn caught(
 /// (`teleoscope demo` does: README, configuration).
 pub const REQUEST_LOG: &str = "teleoscope::request";
 
-fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(super) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -205,6 +208,11 @@ fn parse_pairs(raw: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
         out.extend(form_urlencoded::parse(segment).map(|(k, v)| (k.into_owned(), v.into_owned())));
     }
     Ok(out)
+}
+
+/// Whether the body is JSON by its `Content-Type` (parameters such as `charset` aside).
+pub(super) fn is_json(headers: &HeaderMap) -> bool {
+    media_type(headers) == "application/json"
 }
 
 fn media_type(headers: &HeaderMap) -> String {
@@ -266,13 +274,26 @@ impl Unread {
             .map_err(|r| refused(state, limit, r))
     }
 
-    /// Read the body to its end under the same rules, holding none of it.
-    async fn discard(&mut self, state: &AppState, limit: usize) -> Result<(), ApiError> {
+    /// Read the body to its end under the same rules, keeping only its SHA-256.
+    async fn discard(&mut self, state: &AppState, limit: usize) -> Result<[u8; 32], ApiError> {
         let body = self.body.take().expect("a body is read once");
-        bodies::discard(body, limit, self.deadline)
+        bodies::discard(body, limit, &state.bodies, self.deadline)
             .await
             .map_err(|r| refused(state, limit, r))
     }
+}
+
+/// The source address of a request (the listener records it on each one).
+pub(super) fn peer_address(extensions: &axum::http::Extensions) -> Option<IpAddr> {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+/// When a request's body must have arrived, counted from now (the end of its head).
+pub(super) fn body_deadline(state: &AppState) -> tokio::time::Instant {
+    tokio::time::Instant::now()
+        + std::time::Duration::from_secs(state.config.body_read_timeout_seconds)
 }
 
 /// The answer to a body that could not be read.
@@ -288,7 +309,8 @@ pub(super) fn refused(state: &AppState, limit: usize, why: Refused) -> ApiError 
 
 impl Drop for Unread {
     fn drop(&mut self) {
-        if let Some(body) = self.body.take() {
+        use http_body::Body as _;
+        if let Some(body) = self.body.take().filter(|b| !b.is_end_stream()) {
             bodies::drain(body, self.deadline);
         }
     }
@@ -301,15 +323,11 @@ async fn process(
 ) -> Result<Vec<u8>, ApiError> {
     let (parts, body) = req.into_parts();
     let headers = &parts.headers;
-    let peer: Option<IpAddr> = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
+    let peer = peer_address(&parts.extensions);
     let declared_length = bodies::declared_length(&body);
     let mut body = Unread {
         body: Some(body),
-        deadline: tokio::time::Instant::now()
-            + std::time::Duration::from_secs(state.config.body_read_timeout_seconds),
+        deadline: body_deadline(state),
     };
     trace.lang = Language::parse(header_str(headers, "x-tc-language"));
 
@@ -399,7 +417,8 @@ async fn process(
             let v1_body = if is_get {
                 Held::empty()
             } else {
-                body.read(state, MAX_V1_POST).await.map_err(|e| {
+                let cap = MAX_V1_POST.min(state.config.max_request_bytes);
+                body.read(state, cap).await.map_err(|e| {
                     if e.code == teleoscope_protocol::error::Code::RequestSizeLimitExceeded {
                         ApiError::v1_size_limit()
                     } else {
@@ -458,7 +477,8 @@ async fn process(
     };
 
     // 6. Timestamp window (before the SecretId lookup, as the vendor's doc sample shows).
-    if (state.domain.clock.now() - common.timestamp).abs() > state.config.signature_window_seconds {
+    let window = u64::try_from(state.config.signature_window_seconds).unwrap_or(0);
+    if state.domain.clock.now().abs_diff(common.timestamp) > window {
         return Err(ApiError::signature_expire());
     }
 
@@ -467,6 +487,15 @@ async fn process(
         Scheme::Tc3(a) => a.secret_id,
         Scheme::V1 { secret_id, .. } => secret_id.as_str(),
     };
+    // No real SecretId is longer (an API key's has 36 characters; a device's, its two ids and an
+    // expiry): answered at once, so that no brake entry or store lookup is spent on it.
+    if secret_id.len() > MAX_SECRET_ID {
+        return Err(if secret_id.contains(':') {
+            ApiError::signature_failure()
+        } else {
+            ApiError::secret_id_not_found()
+        });
+    }
     // The brake on guessing (docs/security.md): a SecretId or address in cool-down is not checked.
     if let Err(b) = state.auth_failures.check(secret_id, peer) {
         return Err(ApiError::too_many_failed_signatures(
@@ -482,7 +511,7 @@ async fn process(
         match state.domain.device_login(secret_id).await {
             Ok(Some(c)) => (Some(Principal::Device(Box::new(c.login))), c.key, c.refusal),
             Ok(None) => (None, NO_SUCH_DEVICE_KEY.clone(), None),
-            Err(e) => return Err(internal(&e)),
+            Err(e) => return Err(domain_error(&e)),
         }
     } else {
         match state.domain.key_secret(secret_id).await {
@@ -491,7 +520,7 @@ async fn process(
                 state.auth_failures.failed(None, peer);
                 return Err(ApiError::secret_id_not_found());
             }
-            Err(e) => return Err(internal(&e)),
+            Err(e) => return Err(domain_error(&e)),
         }
     };
     if common.token.is_some() {
@@ -506,11 +535,12 @@ async fn process(
     } else {
         state.config.max_request_bytes
     };
+    let mut discarded = None;
     let tc3_body = match (&scheme, &principal) {
         (Scheme::Tc3(_), _) if is_get => Held::empty(),
         (Scheme::Tc3(_), Some(_)) => body.read(state, limit).await?,
         (Scheme::Tc3(_), None) => {
-            body.discard(state, limit).await?;
+            discarded = Some(body.discard(state, limit).await?);
             Held::empty()
         }
         (Scheme::V1 { .. }, _) => Held::empty(),
@@ -544,7 +574,10 @@ async fn process(
                         parts.uri.query().unwrap_or("")
                     },
                     headers: signed,
-                    body: &tc3_body.bytes,
+                    payload: match discarded {
+                        Some(digest) => tc3::Payload::Sha256(digest),
+                        None => tc3::Payload::Body(&tc3_body.bytes),
+                    },
                     unsigned_payload: header_str(headers, "x-tc-content-sha256")
                         == Some(tc3::UNSIGNED_PAYLOAD),
                     timestamp: &common.timestamp_raw,
@@ -746,11 +779,7 @@ async fn execute(
         None => Err(ApiError::invalid_action(action)),
         Some(Ok(value)) => Ok(value),
         Some(Err(ActionError::Params(p))) => Err(param_error(&p)),
-        Some(Err(ActionError::Domain(d))) => Err(if d.is_internal() {
-            internal(&d)
-        } else {
-            ApiError::from(&d)
-        }),
+        Some(Err(ActionError::Domain(d))) => Err(domain_error(&d)),
     }
 }
 
@@ -770,6 +799,15 @@ fn param_error(e: &ParamError) -> ApiError {
         ),
         ParamError::Missing(path) => ApiError::missing_parameter(path),
         ParamError::Type { path, expected } => ApiError::parameter_type(path, expected),
+    }
+}
+
+/// The client's view of a domain error: its own code, or `InternalError` with the cause logged.
+pub(super) fn domain_error(e: &DomainError) -> ApiError {
+    if e.is_internal() {
+        internal(e)
+    } else {
+        ApiError::from(e)
     }
 }
 

@@ -123,6 +123,7 @@ async fn accept_loop(
     let mut state = handle.state.subscribe();
     let mut connections = JoinSet::new();
     let mut warned_full = false;
+    let mut at_limit = false;
     loop {
         // A slot first: at the limit the listener does not accept at all.
         let slot = tokio::select! {
@@ -149,12 +150,14 @@ async fn accept_loop(
             }
         };
         warned_full = false;
-        if slots.available_permits() == 0 {
+        // Said once per stay at the limit, not once per connection accepted there.
+        if slots.available_permits() == 0 && !at_limit {
             tracing::warn!(
                 max_connections,
                 "connection limit reached; new connections wait until one closes"
             );
         }
+        at_limit = slots.available_permits() == 0;
         let _ = tcp.set_nodelay(true);
         let app = app.clone();
         let tls = listener.tls.clone();
@@ -195,13 +198,14 @@ async fn connection<IO>(
     let io = Watched::new(io, activity.clone(), timeouts);
     let service =
         hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-            let activity = activity.clone();
-            activity.begin();
+            // Ends the request's part of the connection's activity however its future ends:
+            // answered, or dropped by hyper (an HTTP/2 stream reset mid-request).
+            let in_flight = InFlight::begin(activity.clone());
             req.extensions_mut().insert(ConnectInfo(peer));
             let app = app.clone();
             async move {
                 let response = app.oneshot(req.map(axum::body::Body::new)).await;
-                activity.end();
+                drop(in_flight);
                 response
             }
         });
@@ -229,6 +233,23 @@ enum Phase {
     Busy(u32),
     /// No request in flight since this instant.
     Idle(Instant),
+}
+
+/// One request in flight on a connection, from its complete head until its response is ready or
+/// its future is dropped.
+struct InFlight(Arc<Activity>);
+
+impl InFlight {
+    fn begin(activity: Arc<Activity>) -> InFlight {
+        activity.begin();
+        InFlight(activity)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.end();
+    }
 }
 
 /// The phase of one connection, shared by its byte stream and its request handler.
@@ -436,4 +457,38 @@ pub fn tls_acceptor(
         .context("the TLS certificate and key do not form a valid pair")?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_request_dropped_before_its_answer_leaves_the_connection_idle() {
+        let activity = Arc::new(Activity::new());
+        let timeouts = Timeouts {
+            header_read: Duration::from_secs(10),
+            idle: Duration::from_secs(30),
+        };
+        let waker = futures_util::task::noop_waker();
+        let first = InFlight::begin(activity.clone());
+        let second = InFlight::begin(activity.clone());
+        assert_eq!(
+            activity.read_deadline(&timeouts, &waker),
+            None,
+            "busy: no deadline"
+        );
+        // One stream reset (its future dropped), then the other answered.
+        drop(first);
+        assert_eq!(
+            activity.read_deadline(&timeouts, &waker),
+            None,
+            "one still in flight"
+        );
+        drop(second);
+        let deadline = activity
+            .read_deadline(&timeouts, &waker)
+            .expect("idle again");
+        assert!(deadline > Instant::now() + Duration::from_secs(29));
+    }
 }

@@ -58,7 +58,7 @@ pub fn measure(series: &Series, batch: usize) -> anyhow::Result<Vec<Stage>> {
                 ("content-type", "application/json"),
                 ("host", "127.0.0.1:1"),
             ],
-            body: &body,
+            payload: tc3::Payload::Body(&body),
             unsigned_payload: false,
             timestamp: &ts_text,
         };

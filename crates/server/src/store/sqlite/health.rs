@@ -11,16 +11,22 @@ use crate::errors::StoreError;
 use crate::store::Result;
 use r2d2_sqlite::rusqlite::{Connection, TransactionBehavior};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// The probe writes this much: more than a batch of reports usually needs, so that a store with
 /// room for a few rows only is not called ready (and then full again at the next batch: the log would
 /// flap). `max_database_bytes` is at least four times as much.
 pub const PROBE_BYTES: usize = 256 * 1024;
 
+/// Probes at most this often, whoever asks (`/readyz` is unauthenticated; each probe is a write).
+const PROBE_EVERY: Duration = Duration::from_secs(1);
+
 #[derive(Default)]
 pub struct Health {
     /// The cause of the first failure, while the store is marked full.
     full: Mutex<Option<String>>,
+    /// When the last probe ran.
+    probed: Mutex<Option<Instant>>,
 }
 
 impl Health {
@@ -54,8 +60,15 @@ impl Health {
     /// While the store is marked full, probes whether it can write again: clears the mark if so
     /// (logged once), else returns the probe's error.
     pub fn check(&self, conn: &mut Connection) -> Result<()> {
-        if self.full().is_none() {
+        let Some(cause) = self.full() else {
             return Ok(());
+        };
+        {
+            let mut probed = self.probed.lock().unwrap_or_else(|p| p.into_inner());
+            if probed.is_some_and(|at| at.elapsed() < PROBE_EVERY) {
+                return Err(StoreError::Full(cause));
+            }
+            *probed = Some(Instant::now());
         }
         match probe(conn) {
             Ok(()) => {

@@ -383,8 +383,7 @@ fn list_all(
     project_id: &str,
     page: Page,
 ) -> Result<(u64, Vec<SessionRow>)> {
-    c.execute_batch("BEGIN").map_err(db)?;
-    let result = (|| {
+    in_one_snapshot(c, || {
         let mut hours = c
             .prepare_cached(
                 "SELECT hour, n FROM session_hours WHERE project_id = ?1 AND account_id = ?2 AND n > 0
@@ -432,9 +431,17 @@ fn list_all(
             total as u64,
             rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)?,
         ))
-    })();
-    c.execute_batch("COMMIT").map_err(db)?;
-    result
+    })
+}
+
+/// Runs `reads` in one read transaction, so that they share one snapshot; the transaction ends
+/// however `reads` does (a pooled connection must not go back to the pool still in a transaction,
+/// which would pin an old snapshot and hold back checkpoints).
+fn in_one_snapshot<T>(c: &Connection, reads: impl FnOnce() -> Result<T>) -> Result<T> {
+    let tx = c.unchecked_transaction().map_err(db)?;
+    let result = reads()?;
+    tx.commit().map_err(db)?;
+    Ok(result)
 }
 
 /// The WHERE clauses of a filtered list, one per index range to read (two with a device filter),
@@ -633,10 +640,7 @@ pub fn overview(
     window: (i64, i64),
     limit: usize,
 ) -> Result<FleetOverviewRow> {
-    c.execute_batch("BEGIN").map_err(db)?;
-    let result = overview_reads(c, account, project_id, window, limit);
-    c.execute_batch("COMMIT").map_err(db)?;
-    result
+    in_one_snapshot(c, || overview_reads(c, account, project_id, window, limit))
 }
 
 fn overview_reads(
