@@ -85,8 +85,8 @@ try {
     await page.goto(url);
     // Drawn = every chart of the page has its uPlot instance and the page has stamped its render time.
     await page.waitForFunction(() => {
-      const v = document.getElementById('view');
-      return v.dataset.renderedMs && document.querySelectorAll('[data-chart] .plot').length > 0
+      const v = document.querySelector('.view-session');
+      return v && v.dataset.renderedMs && document.querySelectorAll('[data-chart] .plot').length > 0
         && [...document.querySelectorAll('[data-chart] .plot')].every((p) => p.uplot);
     }, null, { timeout: 30000 });
     // performance.now() counts from the start of the navigation: opening the address to drawn charts.
@@ -96,7 +96,7 @@ try {
       series.push(await page.evaluate(() => [...document.querySelectorAll('[data-chart] .plot')]
         .reduce((a, p) => a + p.uplot.series.length - 1, 0)));
       series.push(await page.evaluate(() => document.querySelectorAll('[data-chart] .plot').length));
-      series.push(await page.evaluate(() => document.getElementById('view').dataset.points));
+      series.push(await page.evaluate(() => document.querySelector('.view-session').dataset.points));
     }
   }
   const zooms = [];

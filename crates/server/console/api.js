@@ -9,6 +9,7 @@ const BASE = '/console/api';
 
 let csrfToken = null;
 let identity = null; // {AccountId, SecretId, ExpiresAt}
+let clockSkewMs = 0; // the server's clock minus the browser's, from the last answer's Date header
 const signedOutListeners = [];
 
 /** An API answer with `Response.Error`, or a network failure; `words` is for people. */
@@ -36,6 +37,8 @@ async function request(path, init) {
   } catch (e) {
     throw new ApiError('Network', String(e && e.message || e), '', path);
   }
+  const date = Date.parse(res.headers.get('date') || '');
+  if (!Number.isNaN(date)) clockSkewMs = date - Date.now();
   let json;
   try {
     json = await res.json();
@@ -87,17 +90,30 @@ export function whoAmI() {
   return identity;
 }
 
+/**
+ * The server's clock in UNIX seconds (to within a second: the Date header's precision). A window such
+ * as "a report in the last minute" must be the server's minute; the browser's clock may be off.
+ */
+export function serverNow() {
+  return Math.floor((Date.now() + clockSkewMs) / 1000);
+}
+
 /** Called when an action finds the session gone (expired, signed out elsewhere, key deleted). */
 export function onSignedOut(fn) {
   signedOutListeners.push(fn);
 }
 
-/** Runs one action, exactly as the SDK would send it; returns its Response or throws ApiError. */
+/**
+ * Runs one action, exactly as the SDK would send it; returns its Response or throws ApiError. On
+ * /console/api, AuthFailure.UnauthorizedOperation means the session is gone (expired, signed out
+ * elsewhere, key deleted) or its CSRF token is (docs/console.md): either way, sign in again. The code
+ * decides, never the words of the message, which are for people.
+ */
 export async function call(action, params = {}) {
   try {
     return await post(`/action/${action}`, params, true);
   } catch (e) {
-    if (e.code === 'AuthFailure.UnauthorizedOperation' && /sign|session|csrf/i.test(e.serverMessage || '')) {
+    if (e.code === 'AuthFailure.UnauthorizedOperation') {
       forget();
       for (const fn of signedOutListeners) fn(e);
     }
@@ -105,14 +121,24 @@ export async function call(action, params = {}) {
   }
 }
 
-/** All pages of a paged list action (PageNumber/PageSize 100), up to `max` items. */
-export async function callAll(action, params, listKey, max = 1000) {
-  const out = [];
-  for (let page = 1; out.length < max; page++) {
+/**
+ * The pages of a paged list action (PageNumber/PageSize 100) up to `max` items: {items, total}, where
+ * `total` is the API's Total (all the items, also those past `max`).
+ */
+export async function listAll(action, params, listKey, max = 1000) {
+  const items = [];
+  let total = 0;
+  for (let page = 1; items.length < max; page++) {
     const r = await call(action, { ...params, PageNumber: page, PageSize: 100 });
-    const items = r[listKey] || [];
-    out.push(...items);
-    if (items.length < 100 || out.length >= (r.Total ?? Infinity)) break;
+    const got = r[listKey] || [];
+    items.push(...got);
+    total = r.Total ?? items.length;
+    if (got.length < 100 || (r.Total != null && items.length >= r.Total)) break;
   }
-  return out;
+  return { items: items.slice(0, max), total: Math.max(total, items.length) };
+}
+
+/** The items of `listAll`, up to `max`. */
+export async function callAll(action, params, listKey, max = 1000) {
+  return (await listAll(action, params, listKey, max)).items;
 }

@@ -1,6 +1,12 @@
 // The console's entry point: finds out whether the browser is signed in (the HttpOnly cookie decides,
 // GET /console/api/session), shows the sign-in page or the shell, and routes the URL hash to one view
-// module. A view is `render(ctx)` and may return a function that stops its timers when the user leaves.
+// module. A view is `render(ctx)` and may return a function that stops its timers and destroys its
+// charts when the user leaves.
+//
+// Each render gets an element of its own (`ctx.root`), put in the page in place of the last one, and
+// `ctx.isCurrent()`, false as soon as the user has gone elsewhere (another page, or signed out). A view
+// checks it after every await and stops there; whatever a stale render still writes lands in its own
+// element, which is no longer in the page.
 
 import { call, callAll, currentSession, onSignedOut, signOut, whoAmI } from './api.js';
 import { h, mount } from './dom.js';
@@ -52,12 +58,18 @@ async function start() {
   else showSignIn();
 }
 
-function showSignIn(notice) {
+function stopView() {
   if (leave) leave();
   leave = null;
+}
+
+function showSignIn(notice) {
+  ++renderSeq; // a render still loading is stale now: it must not start its timers
+  stopView();
   projects = [];
   topbar.hidden = true;
   document.title = 'Sign in · Teleoscope';
+  view.className = 'view view-signin';
   renderSignIn(view, { notice, onSignedIn: enter });
 }
 
@@ -86,43 +98,45 @@ export async function loadProjects() {
 async function route() {
   if (!whoAmI()) return;
   const seq = ++renderSeq;
-  const { view: name, arg, params } = parseHash();
-  const def = VIEWS[name];
-  if (!def) {
-    location.replace(href('overview', { project: params.project }));
-    return;
-  }
-  let project = params.project;
-  if (!project && !def.global && name !== 'session') {
-    if (!projects.length) {
-      location.replace(href('projects'));
+  const isCurrent = () => seq === renderSeq;
+  stopView();
+  view.className = 'view';
+  const root = h('div.page');
+  mount(view, root);
+  try {
+    const { view: name, arg, params } = parseHash();
+    const def = VIEWS[name];
+    if (!def) {
+      location.replace(href('overview', { project: params.project }));
       return;
     }
-    location.replace(href(name, arg, { ...params, project: projects[0].ProjectId }));
-    return;
-  }
-  if (project && projects.some((p) => p.ProjectId === project)) projectSelect.value = project;
-  mount(document.getElementById('nav'), Object.entries(VIEWS).filter(([, d]) => d.nav).map(([k, d]) =>
-    h('a', {
-      href: href(k, { project: project || projectSelect.value || undefined }),
-      class: k === name || (k === 'sessions' && name === 'session') || (k === 'devices' && name === 'device') ? 'active' : null,
-    }, d.title)));
-  if (leave) leave();
-  leave = null;
-  document.title = `${def.title} · Teleoscope`;
-  const mod = await def.load();
-  if (seq !== renderSeq) return;
-  const root = mount(view);
-  root.className = `view view-${name}`;
-  try {
+    const project = params.project;
+    if (!project && !def.global && name !== 'session') {
+      if (!projects.length) {
+        location.replace(href('projects'));
+        return;
+      }
+      location.replace(href(name, arg, { ...params, project: projects[0].ProjectId }));
+      return;
+    }
+    if (project && projects.some((p) => p.ProjectId === project)) projectSelect.value = project;
+    mount(document.getElementById('nav'), Object.entries(VIEWS).filter(([, d]) => d.nav).map(([k, d]) =>
+      h('a', {
+        href: href(k, { project: project || projectSelect.value || undefined }),
+        class: k === name || (k === 'sessions' && name === 'session') || (k === 'devices' && name === 'device') ? 'active' : null,
+      }, d.title)));
+    document.title = `${def.title} · Teleoscope`;
+    root.className = `page view-${name}`;
+    mount(root, h('p.loading', 'Loading…'));
+    const mod = await def.load();
+    if (!isCurrent()) return;
     const stop = await mod.render({
-      root, arg, params, project, projects, call, reloadProjects: loadProjects,
-      isCurrent: () => seq === renderSeq,
+      root, arg, params, project, projects, call, reloadProjects: loadProjects, isCurrent,
     });
-    if (seq === renderSeq) leave = typeof stop === 'function' ? stop : null;
+    if (isCurrent()) leave = typeof stop === 'function' ? stop : null;
     else if (typeof stop === 'function') stop();
   } catch (e) {
-    if (seq === renderSeq && whoAmI()) mount(root, errorBox(e));
+    if (isCurrent() && whoAmI()) mount(root, errorBox(e));
   }
 }
 

@@ -1,5 +1,7 @@
 // Building DOM elements without HTML strings: every text goes through textContent, so nothing a device
-// or a user typed can become markup, and nothing needs an inline style (the console's CSP forbids it).
+// or a user typed can become markup. No element gets a style attribute (the console's CSP forbids it);
+// the few looks only script knows (a bar's width) are set through the CSSOM, `el.style.width = ...`,
+// which the CSP allows.
 
 /**
  * h('div.card.wide', {onclick, title, dataset: {x: 1}}, child, [children], 'text')

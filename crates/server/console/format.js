@@ -43,7 +43,7 @@ export function num(v, digits = 1) {
 export function withUnit(v, unit, digits = 2) {
   if (v == null) return '—';
   const n = num(v, digits);
-  return unit ? (unit === '%' ? `${n} %` : `${n} ${unit}`) : n;
+  return unit ? `${n} ${unit}` : n;
 }
 
 /** ISO-8601 API time (ModifyTime, LastReportTime) as local date-time. */

@@ -8,7 +8,16 @@ export function parseHash(hash = location.hash) {
   const path = q < 0 ? raw : raw.slice(0, q);
   const params = Object.fromEntries(new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)));
   const [view, ...rest] = path.split('/');
-  return { view: view || '', arg: rest.map(decodeURIComponent).join('/'), params };
+  return { view: view || '', arg: rest.map(decodeSegment).join('/'), params };
+}
+
+/** A path segment as typed; one that is not valid percent-encoding (`%E0%A4`) is kept as it is. */
+function decodeSegment(s) {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
 /** '#/view/arg?k=v' with empty parameters left out. */

@@ -12,8 +12,11 @@ export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 export const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-/** A persistent context on a fresh user-data dir: {context, close()}. */
-export async function launch({ width = 1440, height = 900 } = {}) {
+/**
+ * A persistent context on a fresh user-data dir: {context, close()}. The browser's time zone is the
+ * server's default (+08:00) unless `timezoneId` says otherwise.
+ */
+export async function launch({ width = 1440, height = 900, timezoneId = 'Asia/Shanghai' } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'teleoscope-chromium-'));
   const context = await chromium.launchPersistentContext(dir, {
     executablePath: CHROMIUM,
@@ -22,7 +25,7 @@ export async function launch({ width = 1440, height = 900 } = {}) {
     viewport: { width, height },
     deviceScaleFactor: 1,
     locale: 'en-US',
-    timezoneId: 'Asia/Shanghai',
+    timezoneId,
   });
   return {
     context,

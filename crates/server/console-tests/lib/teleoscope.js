@@ -15,7 +15,8 @@ export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../../.
 export const BIN = resolve(process.env.TELEOSCOPE_BIN || join(REPO, 'target/debug/teleoscope'));
 export const GOLDEN = join(REPO, 'fixtures/describe-device-session-details.json');
 
-async function freePort() {
+/** A port nobody listens on, on 127.0.0.1. */
+export async function freePort() {
   return new Promise((ok, fail) => {
     const s = createServer();
     s.unref();

@@ -6,22 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN, REPO } from '../lib/teleoscope.js';
+import { BIN, REPO, freePort } from '../lib/teleoscope.js';
 import { launch } from '../lib/browser.js';
-
-async function freePort() {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.on('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => ok(port));
-    });
-  });
-}
 
 /** Wait until `pattern` matches what the demo printed; the match. */
 async function printed(out, pattern, ms) {
@@ -74,8 +62,12 @@ test('the demo prints a console address and keys that show its live sessions', a
     await page.screenshot({ path: join(REPO, 'docs/screenshots/demo-session.png') });
   } finally {
     await close();
-    demo.kill('SIGINT');
-    await new Promise((r) => demo.once('exit', r));
+    // The demo may have exited already (it failed to start): then there is no exit to wait for.
+    if (demo.exitCode === null && demo.signalCode === null) {
+      const exited = new Promise((r) => demo.once('exit', r));
+      demo.kill('SIGINT');
+      await exited;
+    }
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -1,16 +1,15 @@
 // The charts of one session page move together: one cursor (uPlot's cursor sync) and one zoom. Dragging
 // across any chart, or the overview brush, or clicking an incident, sets the same x range on every chart;
-// double-click on a chart shows the whole session again.
-
-import uPlot from '../vendor/uPlot/uPlot.esm.js';
+// double-click on a chart shows the whole session again. The group also owns the charts' lives: one
+// `destroy()` destroys every chart of the page, the brush included.
 
 let groups = 0;
 
 export class ChartGroup {
   constructor() {
     this.key = `session-${++groups}`;
-    this.sync = uPlot.sync(this.key);
-    this.charts = new Set();
+    this.charts = new Set(); // zoomed together
+    this.others = new Set(); // destroyed with the group, not zoomed by it (the brush)
     this.listeners = new Set();
     this.range = null; // null = whole session
     this.full = [0, 1];
@@ -43,8 +42,16 @@ export class ChartGroup {
     if (this.range) this.applyTo(chart, this.range);
   }
 
-  remove(chart) {
+  /** A chart of the page the group does not zoom, destroyed with it. */
+  keep(chart) {
+    this.others.add(chart);
+  }
+
+  /** Destroys one chart of the group (a view rebuilt while the page stays). */
+  drop(chart) {
     this.charts.delete(chart);
+    this.others.delete(chart);
+    chart.destroy();
   }
 
   /** Called with the new range (or null) whenever the zoom changes. */
@@ -75,8 +82,9 @@ export class ChartGroup {
   }
 
   destroy() {
-    for (const c of this.charts) c.destroy();
+    for (const c of [...this.charts, ...this.others]) c.destroy();
     this.charts.clear();
+    this.others.clear();
     this.listeners.clear();
   }
 }

@@ -1,24 +1,23 @@
 // Bars by hour, day or month (DescribeSessionStatisticsByInterval) with the previous period's bars
 // beside them (shifted by the period's length, so "this Monday" stands next to "last Monday"). Buckets
-// the API leaves out (no session) are drawn as zero. Clicking a bar hands its bucket to `onPick`.
+// the API leaves out (no session) are drawn as zero. Clicking a bar hands its bucket to `onPick`. The
+// buckets are the server's (its time zone, `offset` seconds east of UTC): so are their labels.
 
-import uPlot from '../vendor/uPlot/uPlot.esm.js';
 import { num } from '../format.js';
+import { bucketLabel, bucketStart, bucketTitle } from '../periods.js';
+import { barsPath, newPlot } from './plots.js';
 
 const STEP = { hour: 3600, day: 86400 };
 
-export function intervalBars(el, { current, previous, key, unit, interval, start, end, shift, onPick }) {
+/** The chart; its uPlot instance is returned (and kept on `el.uplot`): destroy it when the page goes. */
+export function intervalBars(el, { current, previous, key, unit, interval, offset, start, end, shift, onPick }) {
   const byStart = new Map(current.map((b) => [b.StartTime, b]));
   const prevByStart = new Map(previous.map((b) => [b.StartTime + shift, b]));
   let xs;
   const step = STEP[interval];
   if (step) {
-    // Bucket edges are in the server's time zone: take the phase from any bucket it returned.
-    const any = current[0] || previous[0];
-    const phase = any ? ((any.StartTime % step) + step) % step : 0;
-    const first = Math.floor((start - phase) / step) * step + phase;
     xs = [];
-    for (let t = first; t <= end; t += step) xs.push(t);
+    for (let t = bucketStart(start, interval, offset); t <= end; t += step) xs.push(t);
   } else {
     xs = [...new Set([...byStart.keys(), ...prevByStart.keys()])].sort((a, b) => a - b);
   }
@@ -26,9 +25,9 @@ export function intervalBars(el, { current, previous, key, unit, interval, start
   const prev = xs.map((t) => (prevByStart.has(t) ? prevByStart.get(t)[key] : 0));
   const bucketAt = (i) => byStart.get(xs[i]) || { StartTime: xs[i], EndTime: xs[i] + (step || 86400 * 30) - 1 };
   const width = Math.max(300, el.clientWidth);
-  const bars = (align) => uPlot.paths.bars({ size: [0.38, 48], align });
+  const bars = (align) => barsPath({ size: [0.38, 48], align });
   const fmt = (u, v) => (v == null ? '—' : `${num(v, 0)}${unit ? ' ' + unit : ''}`);
-  const u = new uPlot({
+  const u = newPlot({
     width,
     height: 200,
     legend: { live: true },
@@ -39,12 +38,12 @@ export function intervalBars(el, { current, previous, key, unit, interval, start
       {
         stroke: '#4b5563', grid: { show: false }, font: '11px system-ui, sans-serif',
         splits: () => xs.filter((_t, i) => i % Math.max(1, Math.ceil((xs.length * 52) / width)) === 0),
-        values: (_u, splits) => splits.map((t) => bucketLabel(t, interval)),
+        values: (_u, splits) => splits.map((t) => bucketLabel(t, interval, offset)),
       },
       { stroke: '#4b5563', grid: { stroke: '#e5e7eb' }, font: '11px system-ui, sans-serif', size: 48 },
     ],
     series: [
-      { label: interval, value: (_u, v) => (v == null ? '—' : new Date(v * 1000).toLocaleString([], interval === 'hour' ? { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hour12: false } : { year: 'numeric', month: 'short', day: 'numeric' })) },
+      { label: interval, value: (_u, v) => (v == null ? '—' : bucketTitle(v, interval, offset)) },
       { label: 'previous period', fill: '#cbd5e1', stroke: '#94a3b8', width: 0, paths: bars(-1), points: { show: false }, value: fmt },
       { label: 'this period', fill: '#2563eb', stroke: '#1d4ed8', width: 0, paths: bars(1), points: { show: false }, value: fmt },
     ],
@@ -56,14 +55,4 @@ export function intervalBars(el, { current, previous, key, unit, interval, start
   u.over.classList.add('clickable');
   el.uplot = u;
   return u;
-}
-
-const pad = (n) => String(n).padStart(2, '0');
-
-/** "14:00" for an hour, "11-30" for a day, "2026-11" for a month (local time). */
-function bucketLabel(t, interval) {
-  const d = new Date(t * 1000);
-  if (interval === 'hour') return `${pad(d.getHours())}:00`;
-  if (interval === 'day') return `${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}`;
 }

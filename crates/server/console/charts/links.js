@@ -5,51 +5,12 @@
 
 import { h } from '../dom.js';
 import { num } from '../format.js';
-import { spread } from '../session/timeline.js';
+import { linkColumns } from '../session/links.js';
 import { mean, percentile } from '../session/stats.js';
-import { thresholdLines, timeSeriesCard } from './timeseries.js';
-
-export const LINK_COLORS = ['#0f766e', '#9333ea', '#be123c', '#a16207'];
-
-/** Per device part with links: {part, links: [{NetId, NetIp, rtt, loss, share, color}], failovers}. */
-export function linkColumns(timeline) {
-  const out = [];
-  for (const part of timeline.parts) {
-    const nets = (part.detail.MultiNet || []).slice().sort((a, b) => a.NetId - b.NetId);
-    if (!nets.length) continue;
-    const n = part.times.length;
-    const totals = new Array(n).fill(0);
-    for (const net of nets) for (let i = 0; i < n; i++) totals[i] += (net.SendBps[i] || 0) + (net.RecvBps[i] || 0);
-    const links = nets.map((net, k) => {
-      const shareRaw = net.SendBps.map((s, i) => (totals[i] > 0 ? (100 * ((s || 0) + (net.RecvBps[i] || 0))) / totals[i] : null));
-      const bytes = net.SendBps.reduce((a, s, i) => a + (s || 0) + (net.RecvBps[i] || 0), 0);
-      return {
-        NetId: net.NetId,
-        NetIp: net.NetIp || '',
-        color: LINK_COLORS[k % LINK_COLORS.length],
-        rttRaw: net.Rtt.map((v) => (v > 0 ? v : null)),
-        lossRaw: net.Lost.map((v) => (v < 0 ? null : v)),
-        shareRaw,
-        bytes,
-      };
-    });
-    const all = links.reduce((a, l) => a + l.bytes, 0);
-    for (const l of links) l.shareOfSession = all > 0 ? (100 * l.bytes) / all : null;
-    // A failover: the link carrying most of the traffic changes (and keeps it for the next report too).
-    const failovers = [];
-    let leader = null;
-    for (let i = 0; i < n; i++) {
-      if (!totals[i]) continue;
-      let best = links[0];
-      for (const l of links) if ((l.shareRaw[i] || 0) > (best.shareRaw[i] || 0)) best = l;
-      const next = i + 1 < n && totals[i + 1] ? links.reduce((b, l) => ((l.shareRaw[i + 1] || 0) > (b.shareRaw[i + 1] || 0) ? l : b), links[0]) : best;
-      if (leader && best !== leader && next === best) failovers.push({ at: part.times[i], from: leader.NetId, to: best.NetId });
-      if (!leader || next === best) leader = best;
-    }
-    out.push({ part, links, failovers });
-  }
-  return out;
-}
+import { thresholdLines } from '../session/thresholds.js';
+import { spread } from '../session/timeline.js';
+import { swatch } from '../widgets/swatch.js';
+import { timeSeriesCard } from './timeseries.js';
 
 export function linksView({ timeline, group, incidents, thresholds, allIncidents }) {
   const parts = linkColumns(timeline);
@@ -79,7 +40,7 @@ export function linksView({ timeline, group, incidents, thresholds, allIncidents
     const table = h('table.compact.links-table',
       h('thead', h('tr', h('th', 'link'), h('th.num', 'RTT p95'), h('th.num', 'mean loss'), h('th.num', 'share of traffic'), h('th.num', 'incidents'))),
       h('tbody', links.map((l) => h('tr', { dataset: { netId: l.NetId } },
-        h('td', h('span.swatch', { dataset: { link: String(links.indexOf(l) % LINK_COLORS.length) } }), label(l)),
+        h('td', swatch(l.color), label(l)),
         h('td.num', l.rttRaw.some((v) => v != null) ? `${num(percentile(l.rttRaw, 95), 0)} ms` : 'never measured'),
         h('td.num', `${num(mean(l.lossRaw), 2)} %`),
         h('td.num', l.shareOfSession == null ? '—' : `${num(l.shareOfSession, 0)} %`),

@@ -1,9 +1,10 @@
 // The overview brush above the session's charts: the whole session in one strip (both devices'
 // bitrate), incidents shaded. Dragging across it zooms every chart to that window; the window stays
-// marked on the strip while the charts are zoomed.
+// marked on the strip while the charts are zoomed. The strip is the group's too (`group.keep`): the
+// group does not zoom it, and destroys it with the page's charts.
 
-import uPlot from '../vendor/uPlot/uPlot.esm.js';
 import { h } from '../dom.js';
+import { newPlot } from './plots.js';
 import { TIME_INCRS, timeTicks } from './timeseries.js';
 
 export function overviewBrush({ xs, series, group, incidents }) {
@@ -15,8 +16,9 @@ export function overviewBrush({ xs, series, group, incidents }) {
     plot);
   let u = null;
   let own = false;
+  card.plotWidth = () => plot.clientWidth;
   card.attach = (width) => {
-    u = new uPlot({
+    u = newPlot({
       width,
       height: 64,
       cursor: { drag: { x: true, y: false, setScale: false }, points: { show: false }, y: false },
@@ -46,6 +48,7 @@ export function overviewBrush({ xs, series, group, incidents }) {
         }],
       },
     }, [xs, ...series.map((s) => s.values)], plot);
+    group.keep(u);
     plot.uplot = u;
     card.uplot = u;
     return u;

@@ -1,22 +1,24 @@
 // One time-series chart of the session page (uPlot): a titled card whose series share the session's
-// time axis, with the scorer's thresholds drawn as dashed lines, incidents shaded behind the lines, and
-// a legend that shows every series' value under the shared cursor. The uPlot instance is kept on the
-// chart's element (`el.uplot`) so the browser tests can read exactly the points it holds.
+// time axis, with the scorer's thresholds drawn as dotted lines labelled in a box, incidents shaded
+// behind the lines, and a legend that shows every series' value under the shared cursor. The uPlot
+// instance is kept on the chart's element (`el.uplot`) so the browser tests can read exactly the points
+// it holds.
 
-import uPlot from '../vendor/uPlot/uPlot.esm.js';
 import { h } from '../dom.js';
 import { num } from '../format.js';
+import { newPlot } from './plots.js';
 
-export const GRADE_COLORS = { normal: '#d97706', bad: '#dc2626' };
+export const GRADE_COLORS = { normal: '#b45309', bad: '#dc2626' };
 const INCIDENT_FILL = 'rgba(220, 38, 38, 0.10)';
 const INCIDENT_FOCUS = 'rgba(220, 38, 38, 0.24)';
 const AXIS = { stroke: '#4b5563', grid: { stroke: '#e5e7eb', width: 1 }, ticks: { stroke: '#d1d5db', width: 1 }, font: '11px system-ui, sans-serif' };
 
 /**
  * spec: {id, title, unit, note, xs, series: [{label, values, color, dash, fill, width, format}],
- * thresholds: [{value, grade, label}], incidents: () => [{from, to, focus}], group, height,
- * yMin, yMax, stacked}
- * Returns the card element; the chart is created once the card is in the document (`attach()`).
+ * bands: uPlot bands (a stack's fills between its series), thresholds: [{value, grade, label}],
+ * incidents: () => [{from, to, focus}], group, height, yMin, yMax}
+ * Returns the card element; the chart is created once the card is in the document (`attach()`), as
+ * wide as the card's plot area then (`plotWidth()`).
  */
 export function timeSeriesCard(spec) {
   const plot = h('div.plot');
@@ -24,6 +26,7 @@ export function timeSeriesCard(spec) {
     h('header.chart-head', h('h3', spec.title), spec.unit ? h('span.unit', spec.unit) : null),
     spec.note ? h('p.chart-note', spec.note) : null,
     plot);
+  card.plotWidth = () => plot.clientWidth;
   card.attach = (width) => {
     const u = makePlot(plot, spec, width);
     plot.uplot = u;
@@ -70,7 +73,7 @@ function makePlot(el, spec, width) {
     },
   };
   const data = [spec.xs, ...spec.series.map((s) => s.values)];
-  const u = new uPlot(opts, data, el);
+  const u = newPlot(opts, data, el);
   if (spec.group) spec.group.add(u);
   return u;
 }
@@ -91,8 +94,9 @@ export function timeTicks(u, splits) {
   });
 }
 
-/** y range: from 0 (or the lowest value), to the data's top; a threshold is kept in view when the
- * data comes within half of it, so the headroom shows; a far-away threshold is named in the note. */
+/** y range: from 0 (or the lowest value) to the data's top. A threshold is kept in view when the data
+ * comes within half of it, so the headroom shows; one further above is left off the scale rather than
+ * squashing the line to the bottom of the chart. */
 function yRange(min, max, thresholds, spec) {
   if (spec.yMin != null && spec.yMax != null) return [spec.yMin, spec.yMax];
   if (min == null || max == null) { min = 0; max = 1; }
@@ -120,36 +124,54 @@ function shadeIncidents(u, incidents) {
   ctx.restore();
 }
 
+/**
+ * The thresholds as dotted lines (a series line is solid or dashed, never dotted), each labelled in a
+ * white box above its line at the right (below it near the top): the line never runs through its words,
+ * and a label that would cover another one moves to its left.
+ */
 function drawThresholds(u, thresholds) {
   const { ctx } = u;
   const { left, top, width, height } = u.bbox;
   const [ymin, ymax] = [u.scales.y.min, u.scales.y.max];
+  const px = devicePixelRatio;
+  const placed = [];
   ctx.save();
-  ctx.font = `${Math.round(11 * devicePixelRatio)}px system-ui, sans-serif`;
-  ctx.textAlign = 'right';
+  ctx.font = `${Math.round(11 * px)}px system-ui, sans-serif`;
+  ctx.textBaseline = 'middle';
+  ctx.lineCap = 'round';
   for (const t of thresholds) {
     if (t.value < ymin || t.value > ymax) continue;
+    const color = GRADE_COLORS[t.grade] || '#6b7280';
     const y = Math.round(u.valToPos(t.value, 'y', true)) + 0.5;
-    ctx.strokeStyle = GRADE_COLORS[t.grade] || '#6b7280';
-    ctx.fillStyle = ctx.strokeStyle;
-    ctx.lineWidth = devicePixelRatio;
-    ctx.setLineDash([5 * devicePixelRatio, 4 * devicePixelRatio]);
+    ctx.strokeStyle = color;
+    ctx.lineWidth = 1.25 * px;
+    ctx.setLineDash([0.5 * px, 3.5 * px]);
     ctx.beginPath();
     ctx.moveTo(left, y);
     ctx.lineTo(left + width, y);
     ctx.stroke();
-    const labelY = y - 3 * devicePixelRatio < top + 10 * devicePixelRatio ? y + 12 * devicePixelRatio : y - 3 * devicePixelRatio;
-    ctx.fillText(t.label, left + width - 4 * devicePixelRatio, Math.min(labelY, top + height));
+    const w = ctx.measureText(t.label).width + 8 * px;
+    const hgt = 15 * px;
+    let boxTop = y - 2 * px - hgt;
+    if (boxTop < top) boxTop = Math.min(y + 2 * px, top + height - hgt);
+    let boxLeft = left + width - 4 * px - w;
+    for (let moved = true; moved;) {
+      moved = false;
+      for (const r of placed) {
+        if (boxLeft < r.left + r.w && boxLeft + w > r.left && boxTop < r.top + r.h && boxTop + hgt > r.top) {
+          boxLeft = r.left - 6 * px - w;
+          moved = true;
+        }
+      }
+    }
+    placed.push({ left: boxLeft, top: boxTop, w, h: hgt });
+    ctx.setLineDash([]);
+    ctx.fillStyle = 'rgba(255, 255, 255, 0.92)';
+    ctx.fillRect(boxLeft, boxTop, w, hgt);
+    ctx.lineWidth = px;
+    ctx.strokeRect(boxLeft + 0.5 * px, boxTop + 0.5 * px, w - px, hgt - px);
+    ctx.fillStyle = color;
+    ctx.fillText(t.label, boxLeft + 4 * px, boxTop + hgt / 2 + 0.5 * px);
   }
   ctx.restore();
-}
-
-/** A scorer threshold (DescribeSessionQuality.Thresholds item) as the two lines drawn on a chart. */
-export function thresholdLines(t) {
-  const sign = t.Direction === 'below' ? '<' : '>';
-  const unit = t.Unit ? ` ${t.Unit}` : '';
-  const out = [];
-  if (Number.isFinite(t.Normal)) out.push({ value: t.Normal, grade: 'normal', label: `normal ${sign} ${num(t.Normal, 2)}${unit}` });
-  if (Number.isFinite(t.Bad)) out.push({ value: t.Bad, grade: 'bad', label: `bad ${sign} ${num(t.Bad, 2)}${unit}` });
-  return out;
 }

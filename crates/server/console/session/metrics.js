@@ -71,4 +71,5 @@ export const DEVICE_COLORS = {
   field: ['#1d4ed8', '#60a5fa', '#1e3a8a', '#93c5fd'],
   remote: ['#c2410c', '#fb923c', '#7c2d12', '#fdba74'],
 };
-export const DASHES = [null, [6, 4], [2, 3], [9, 3, 2, 3]];
+/** A second or third metric of a chart is dashed; never dotted, which is how thresholds are drawn. */
+export const DASHES = [null, [6, 4], [12, 3, 3, 3], [8, 3, 3, 3, 3, 3]];

@@ -1,9 +1,10 @@
 // Both ends of a session on one time axis. A device's samples are at absolute time = its part's StartTime
 // + TimeOffset (docs/api.md §2.7); the two devices start at different seconds, so their samples interleave.
 // uPlot needs one x array per chart, so the x axis is the union of both devices' times, and each device's
-// column holds, per x: its value where it has a sample, `undefined` where only the other device has one
-// (uPlot draws through those), and `null` where the device missed a report (uPlot breaks the line there):
-// a gap is drawn as a gap, never bridged.
+// column holds, per x: its value where it has a sample, `undefined` where it has none but is reporting
+// (the other device's seconds: uPlot draws through those), and `null` at every x inside a stretch where
+// the device missed reports. uPlot breaks a line only from the x before a null to the x after it, so
+// every x of the missing stretch must be null, not one: a gap is drawn as a gap, never bridged.
 
 import { METRICS } from './metrics.js';
 
@@ -11,23 +12,24 @@ import { METRICS } from './metrics.js';
 const GAP_FACTOR = 1.5;
 
 /**
- * details: DescribeDeviceSessionDetails.Details (field first, then remote; more parts if a device
- * reconnected). Returns {xs, parts, start, end}; parts[i] = {detail, type, times, pos, gaps} where
- * pos[x] is the sample index at x, -1 for none, -2 for a missed report.
+ * details: DescribeDeviceSessionDetails.Details (one per device, field first). Returns {xs, parts, start,
+ * end}; parts[i] = {detail, type, times, pos, gaps} where pos[x] is the sample index at x, -1 for none,
+ * -2 inside a missing stretch (gaps: [{from, to}], the samples on either side).
  */
 export function buildTimeline(details, interval = 2) {
   const parts = details.map((d) => {
     const times = (d.TimeOffset || []).map((o) => d.StartTime + o);
     const gaps = [];
     for (let i = 1; i < times.length; i++) {
-      if (times[i] - times[i - 1] > GAP_FACTOR * interval) gaps.push({ at: times[i - 1] + interval, from: times[i - 1], to: times[i] });
+      if (times[i] - times[i - 1] > GAP_FACTOR * interval) gaps.push({ from: times[i - 1], to: times[i] });
     }
     return { detail: d, type: d.DeviceType, times, gaps };
   });
   const set = new Set();
   for (const p of parts) {
     for (const t of p.times) set.add(t);
-    for (const g of p.gaps) set.add(g.at);
+    // One x inside every missing stretch, for when no other device reports there.
+    for (const g of p.gaps) set.add(g.from + interval);
   }
   const xs = Float64Array.from(set).sort();
   const index = new Map();
@@ -35,7 +37,9 @@ export function buildTimeline(details, interval = 2) {
   for (const p of parts) {
     p.pos = new Int32Array(xs.length).fill(-1);
     p.times.forEach((t, i) => { p.pos[index.get(t)] = i; });
-    for (const g of p.gaps) if (p.pos[index.get(g.at)] === -1) p.pos[index.get(g.at)] = -2;
+    for (const g of p.gaps) {
+      for (let x = index.get(g.from) + 1; xs[x] < g.to; x++) p.pos[x] = -2;
+    }
   }
   return {
     xs: Array.from(xs),
@@ -80,8 +84,8 @@ export function describeColumn(metric, values) {
 }
 
 /**
- * Concatenates newly fetched points (a Details answer with StartTime) onto what the page holds, part by
- * part (matched by DeviceId and StartTime), skipping offsets it already has. Returns the number of new
+ * Concatenates newly fetched points (a Details answer with StartTime) onto what the page holds, device by
+ * device (matched by DeviceId and StartTime), skipping offsets it already has. Returns the number of new
  * points.
  */
 export function appendDetails(held, fresh) {
@@ -113,6 +117,7 @@ export function appendDetails(held, fresh) {
     h.EndTime = Math.max(h.EndTime || 0, f.EndTime || 0);
     added += keep.length;
   }
-  held.sort((a, b) => (a.DeviceType === b.DeviceType ? a.StartTime - b.StartTime : a.DeviceType === 'field' ? -1 : 1));
+  // Field first, as the API answers: a device that joined later keeps the colours and order of the page.
+  held.sort((a, b) => (a.DeviceType === b.DeviceType ? 0 : a.DeviceType === 'field' ? -1 : 1));
   return added;
 }

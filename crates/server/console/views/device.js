@@ -4,19 +4,23 @@
 import { h, mount } from '../dom.js';
 import { isoTime, num } from '../format.js';
 import { href } from '../routes.js';
-import { callAll } from '../api.js';
+import { listAll, serverNow } from '../api.js';
 import { sessionTable } from './sessions.js';
 import { empty } from '../widgets/messages.js';
 
 const DAYS = 30;
 
-export async function render({ root, arg: deviceId, project, call }) {
+/** At most this many of the device's sessions are fetched for the trend; the count is the API's Total. */
+const MAX_SESSIONS = 500;
+
+export async function render({ root, arg: deviceId, project, call, isCurrent }) {
   mount(root, h('p.loading', `Loading device ${deviceId}…`));
-  const now = Math.floor(Date.now() / 1000);
-  const [info, sessions] = await Promise.all([
+  const now = serverNow();
+  const [info, { items: sessions, total }] = await Promise.all([
     call('DescribeDeviceInfo', { ProjectId: project, DeviceId: deviceId }),
-    callAll('DescribeSessions', { ProjectId: project, DeviceId: deviceId, StartTime: now - DAYS * 86400 }, 'Sessions', 500),
+    listAll('DescribeSessions', { ProjectId: project, DeviceId: deviceId, StartTime: now - DAYS * 86400 }, 'Sessions', MAX_SESSIONS),
   ]);
+  if (!isCurrent()) return undefined;
   mount(root,
     h('div.page-head',
       h('div', h('h1', `${info.DeviceType === 'field' ? 'Field' : 'Remote'} device `, h('span.mono', deviceId)),
@@ -27,8 +31,9 @@ export async function render({ root, arg: deviceId, project, call }) {
       h('div', h('dt', 'Status'), h('dd', h(`span.status.status-${info.DeviceStatus}`, info.DeviceStatus))),
       h('div', h('dt', 'Status since'), h('dd', isoTime(info.LastReportTime))),
       h('div', h('dt', 'Modified'), h('dd', isoTime(info.ModifyTime))),
-      h('div', h('dt', `Sessions, last ${DAYS} days`), h('dd', String(sessions.length)))),
-    h('section.card', h('div.card-head', h('h2', `Quality trend, last ${DAYS} days`), h('span.spacer'),
+      h('div', h('dt', `Sessions, last ${DAYS} days`), h('dd.session-count', num(total, 0)))),
+    h('section.card', h('div.card-head', h('h2', `Quality trend, last ${DAYS} days`),
+      total > sessions.length ? h('span.muted.small', `its newest ${sessions.length} sessions`) : null, h('span.spacer'),
       h('span.legend-row', ['good', 'normal', 'bad'].map((g) => h('span', h(`span.key.${g}`), g)))),
     trend(sessions, now)),
     h('h2.subhead', 'Recent sessions'),

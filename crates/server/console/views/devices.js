@@ -5,12 +5,13 @@
 import { h, mount, formValues } from '../dom.js';
 import { isoTime } from '../format.js';
 import { go, href } from '../routes.js';
-import { empty, errorBox, notice } from '../widgets/messages.js';
+import { changer, listBox } from '../widgets/list-page.js';
+import { empty, notice } from '../widgets/messages.js';
 import { pager } from '../widgets/pager.js';
 
 const PAGE_SIZE = 50;
 
-export async function render({ root, params, project, call }) {
+export async function render({ root, params, project, call, isCurrent }) {
   const page = Math.max(1, Number(params.page) || 1);
   const status = h('div.form-status');
   const filters = h('form.filters', {
@@ -26,18 +27,21 @@ export async function render({ root, params, project, call }) {
   h('button', { type: 'submit' }, 'Filter'),
   h('a.button.quiet', { href: href('devices', { project }) }, 'Clear'));
 
+  const listEl = h('div.list');
+  const list = listBox(listEl, { load, isCurrent, what: 'The devices cannot be listed' });
+  const change = changer({ status, reload: list, isCurrent });
+
   const create = h('form.inline', {
     onsubmit: async (ev) => {
       ev.preventDefault();
-      const v = formValues(ev.target);
-      try {
-        await call('CreateDevice', { ProjectId: project, DeviceId: v.DeviceId, DeviceName: v.DeviceName, DeviceType: v.DeviceType, DeviceToken: v.DeviceToken });
-        ev.target.reset();
-        mount(status, notice(`Device ${v.DeviceId} created.`, 'ok'));
-        await list();
-      } catch (e) {
-        mount(status, errorBox(e, 'The device was not created'));
-      }
+      const form = ev.target;
+      const v = formValues(form);
+      const made = await change({
+        run: () => call('CreateDevice', { ProjectId: project, DeviceId: v.DeviceId, DeviceName: v.DeviceName, DeviceType: v.DeviceType, DeviceToken: v.DeviceToken }),
+        done: `Device ${v.DeviceId} created.`,
+        failed: 'The device was not created',
+      });
+      if (made) form.reset();
     },
   },
   h('div.field', h('label', { for: 'c-id' }, 'Device id'), h('input', { id: 'c-id', name: 'DeviceId', required: true, placeholder: 'truck_07', pattern: '[a-z0-9_]{1,32}', title: '1 to 32 lowercase letters, digits or _' })),
@@ -46,29 +50,26 @@ export async function render({ root, params, project, call }) {
   h('div.field', h('label', { for: 'c-token' }, 'Token (16 letters or digits)'), h('input', { id: 'c-token', name: 'DeviceToken', required: true, value: randomToken(), spellcheck: 'false' })),
   h('button', { type: 'submit' }, 'Create device'));
 
-  const tableBox = h('div.table-card', h('p.loading', 'Loading…'));
-  const pagerBox = h('div');
   mount(root,
     h('div.page-head', h('div', h('h1', 'Devices'), h('p.muted', 'Field devices are the machines driven; remote devices are the operator stations that drive them.'))),
-    filters, tableBox, pagerBox,
+    filters, listEl,
     h('section.editor', h('h2', 'Add a device'), create, status));
 
-  async function list() {
+  async function load() {
     const req = { ProjectId: project, PageNumber: page, PageSize: PAGE_SIZE, RegisterType: 1 };
     if (params.type) req.DeviceType = params.type;
     if (params.status) req.DeviceStatus = params.status;
     if (params.q) req.SearchWords = params.q;
     const r = await call('DescribeDeviceList', req);
     const devices = r.Devices || [];
-    if (!devices.length) {
-      mount(tableBox, empty(r.Total ? 'No device on this page.' : 'No device matches. Add one below.'));
-      mount(pagerBox);
-      return;
-    }
-    mount(tableBox, h('table.devices',
-      h('thead', h('tr', h('th', 'device'), h('th', 'name'), h('th', 'type'), h('th', 'status'), h('th', 'status since'), h('th', 'modified'), h('th.actions-cell', ''))),
-      h('tbody', devices.map((d) => deviceRow(d)))));
-    mount(pagerBox, pager({ page, pageSize: PAGE_SIZE, total: r.Total, noun: 'devices', hrefFor: (n) => href('devices', { ...params, project, page: n }) }));
+    const table = devices.length
+      ? h('table.devices',
+        h('thead', h('tr', h('th', 'device'), h('th', 'name'), h('th', 'type'), h('th', 'status'), h('th', 'status since'), h('th', 'modified'), h('th.actions-cell', ''))),
+        h('tbody', devices.map((d) => deviceRow(d))))
+      : empty(r.Total ? 'No device on this page.' : 'No device matches. Add one below.');
+    // The pager also past the last page, so there is a way back.
+    return [h('div.table-card', table),
+      r.Total || page > 1 ? pager({ page, pageSize: PAGE_SIZE, total: r.Total, noun: 'devices', hrefFor: (n) => href('devices', { ...params, project, page: n }) }) : null];
   }
 
   function deviceRow(d) {
@@ -83,35 +84,24 @@ export async function render({ root, params, project, call }) {
         h('button.quiet.small', { type: 'button', onclick: () => edit(d, row) }, 'Edit'),
         h('button.quiet.small', {
           type: 'button',
-          onclick: async () => {
-            if (!confirm(`Delete device ${d.DeviceId}? It also leaves every policy list.`)) return;
-            try {
-              const r = await call('BatchDeleteDevices', { ProjectId: project, DeviceIds: [d.DeviceId] });
-              if ((r.FailedDeviceIds || []).length) mount(status, notice(`Device ${d.DeviceId} was not found; nothing deleted.`));
-              else mount(status, notice(`Device ${d.DeviceId} deleted.`, 'ok'));
-              await list();
-            } catch (e) {
-              mount(status, errorBox(e, 'The device was not deleted'));
-            }
-          },
+          onclick: () => change({
+            confirm: `Delete device ${d.DeviceId}? It also leaves every policy list.`,
+            run: () => call('BatchDeleteDevices', { ProjectId: project, DeviceIds: [d.DeviceId] }),
+            done: (r) => ((r.FailedDeviceIds || []).length ? notice(`Device ${d.DeviceId} was not found; nothing deleted.`) : `Device ${d.DeviceId} deleted.`),
+            failed: 'The device was not deleted',
+          }),
         }, 'Delete')));
     return row;
   }
 
   function edit(d, row) {
     const form = h('form.inline', {
-      onsubmit: async (ev) => {
+      onsubmit: (ev) => {
         ev.preventDefault();
         const v = formValues(ev.target);
         const req = { ProjectId: project, DeviceId: d.DeviceId, DeviceName: v.DeviceName };
         if (v.DeviceToken) req.DeviceToken = v.DeviceToken;
-        try {
-          await call('ModifyDevice', req);
-          mount(status, notice(`Device ${d.DeviceId} saved.`, 'ok'));
-          await list();
-        } catch (e) {
-          mount(status, errorBox(e, 'The device was not saved'));
-        }
+        change({ run: () => call('ModifyDevice', req), done: `Device ${d.DeviceId} saved.`, failed: 'The device was not saved' });
       },
     },
     h('div.field', h('label', 'Name'), h('input', { name: 'DeviceName', value: d.DeviceName, required: true })),

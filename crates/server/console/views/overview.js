@@ -5,12 +5,12 @@
 
 import { h, mount } from '../dom.js';
 import { dateTime, duration, fromLocalInput, num, toLocalInput } from '../format.js';
+import { periodOf, serverOffset, zoneName } from '../periods.js';
 import { go, href } from '../routes.js';
 import { intervalBars } from '../charts/interval-bars.js';
 import { gradeBadge, reasonList } from '../widgets/grade-badge.js';
 import { empty, errorBox } from '../widgets/messages.js';
 
-const PERIODS = { '24h': 86400, '7d': 7 * 86400, '30d': 30 * 86400 };
 const PERIOD_WORDS = { '24h': '24 hours', '7d': '7 days', '30d': '30 days' };
 const MEASURES = {
   sessions: { label: 'Sessions', key: 'SessionNum', unit: '' },
@@ -20,24 +20,7 @@ const MEASURES = {
   notbad: { label: 'Not-bad sessions', key: 'NotBadSessionRatio', unit: '%' },
 };
 
-/** The period's window [start, end] and the previous one, from the URL's parameters. */
-export function periodOf(params, now = Math.floor(Date.now() / 1000)) {
-  const period = params.period || '7d';
-  let start;
-  let end;
-  if (period === 'custom') {
-    start = Number(params.from) || now - PERIODS['7d'];
-    end = Number(params.to) || now;
-  } else {
-    end = Math.ceil(now / 60) * 60;
-    start = end - (PERIODS[period] || PERIODS['7d']);
-  }
-  const len = Math.max(60, end - start);
-  const interval = len <= 2 * 86400 ? 'hour' : len <= 92 * 86400 ? 'day' : 'month';
-  return { period, start, end, len, prevStart: start - len, prevEnd: start - 1, interval };
-}
-
-export async function render({ root, params, project, call }) {
+export async function render({ root, params, project, projects, call, isCurrent }) {
   const p = periodOf(params);
   const measure = MEASURES[params.measure] ? params.measure : 'sessions';
   const link = (extra) => href('overview', { project, period: p.period, from: params.from, to: params.to, measure, ...extra });
@@ -48,9 +31,10 @@ export async function render({ root, params, project, call }) {
       go('overview', { project, period: 'custom', from: fromLocalInput(f.from.value), to: fromLocalInput(f.to.value), measure });
     },
   },
-  h('div.field', h('label', 'From'), h('input', { type: 'datetime-local', name: 'from', value: toLocalInput(p.start) })),
-  h('div.field', h('label', 'To'), h('input', { type: 'datetime-local', name: 'to', value: toLocalInput(p.end) })),
+  h('div.field', h('label', { for: 'o-from' }, 'From'), h('input', { id: 'o-from', type: 'datetime-local', name: 'from', value: toLocalInput(p.start) })),
+  h('div.field', h('label', { for: 'o-to' }, 'To'), h('input', { id: 'o-to', type: 'datetime-local', name: 'to', value: toLocalInput(p.end) })),
   h('button.quiet', { type: 'submit' }, 'Show'));
+  const body = h('div.overview-body', h('p.loading', 'Loading…'));
   mount(root,
     h('div.page-head',
       h('div', h('h1', 'Fleet overview'), h('p.muted', `${dateTime(p.start)} – ${dateTime(p.end)}, compared with the ${PERIOD_WORDS[p.period] || duration(p.len)} before`)),
@@ -58,54 +42,79 @@ export async function render({ root, params, project, call }) {
       h('nav.segmented', ['24h', '7d', '30d'].map((k) => h('a', { href: link({ period: k, from: undefined, to: undefined }), class: p.period === k ? 'active' : null }, `Last ${k.replace('h', ' h').replace('d', ' days')}`)),
         h('a', { href: link({ period: 'custom', from: p.start, to: p.end }), class: p.period === 'custom' ? 'active' : null }, 'Custom')),
       p.period === 'custom' ? custom : null),
-    h('p.loading', 'Loading…'));
+    body);
 
   const base = { ProjectId: project };
-  const [stats, prev, series, prevSeries, usage, fleet] = await Promise.all([
-    call('DescribeSessionStatistics', { ...base, StartTime: p.start, EndTime: p.end }),
-    call('DescribeSessionStatistics', { ...base, StartTime: p.prevStart, EndTime: p.prevEnd }),
-    call('DescribeSessionStatisticsByInterval', { ...base, StatisticInterval: p.interval, StartTime: p.start, EndTime: p.end }),
-    call('DescribeSessionStatisticsByInterval', { ...base, StatisticInterval: p.interval, StartTime: p.prevStart, EndTime: p.prevEnd }),
-    call('GetTotalDuration', { ...base, StartTime: p.start, EndTime: p.end }),
-    call('DescribeFleetOverview', { ...base, StartTime: p.start, EndTime: p.end }).catch((e) => ({ error: e })),
-  ]);
-  root.querySelector('.loading').remove();
+  let stats;
+  let prev;
+  let series;
+  let prevSeries;
+  let usage;
+  let fleet;
+  try {
+    [stats, prev, series, prevSeries, usage, fleet] = await Promise.all([
+      call('DescribeSessionStatistics', { ...base, StartTime: p.start, EndTime: p.end }),
+      call('DescribeSessionStatistics', { ...base, StartTime: p.prevStart, EndTime: p.prevEnd }),
+      call('DescribeSessionStatisticsByInterval', { ...base, StatisticInterval: p.interval, StartTime: p.start, EndTime: p.end }),
+      call('DescribeSessionStatisticsByInterval', { ...base, StatisticInterval: p.interval, StartTime: p.prevStart, EndTime: p.prevEnd }),
+      call('GetTotalDuration', { ...base, StartTime: p.start, EndTime: p.end }),
+      call('DescribeFleetOverview', { ...base, StartTime: p.start, EndTime: p.end }).catch((e) => ({ error: e })),
+    ]);
+  } catch (e) {
+    // The period stays on screen with its form, so a wrong range can be put right.
+    if (isCurrent()) mount(body, errorBox(e, 'The overview cannot be shown for this period'));
+    return undefined;
+  }
+  if (!isCurrent()) return undefined;
 
-  const cards = h('div.cards', Object.entries(MEASURES).map(([k, m]) => statCard(m, stats[m.key], prev[m.key], link({ measure: k }), k === measure)));
   const m = MEASURES[measure];
+  const buckets = series.SessionStatistics || [];
+  const prevBuckets = prevSeries.SessionStatistics || [];
+  const offset = serverOffset({
+    buckets: [...buckets, ...prevBuckets], interval: p.interval, iso: (projects.find((x) => x.ProjectId === project) || {}).ModifyTime,
+  });
+  const browserOffset = -new Date(p.end * 1000).getTimezoneOffset() * 60;
+  const cards = h('div.cards', Object.entries(MEASURES).map(([k, mm]) => statCard(mm, stats[mm.key], prev[mm.key], prev.SessionNum, link({ measure: k }), k === measure)));
+  const barsHost = h('div.bars-plot');
   const barsCard = h('section.card',
     h('div.card-head', h('h2', `${m.label} by ${p.interval}`), h('span.spacer'),
       h('span.legend-row', h('span', h('span.key.current'), 'this period'), h('span', h('span.key.previous'), 'previous period'))),
-    h('p.muted.small', 'Click a bar to list its sessions.'));
-  const barsHost = h('div.bars-plot');
-  barsCard.append(barsHost);
+    h('p.muted.small', 'Click a bar to list its sessions.',
+      offset !== browserOffset ? ` The ${p.interval === 'hour' ? 'hours' : p.interval === 'day' ? 'days' : 'months'} are the server's (${zoneName(offset)}).` : ''),
+    barsHost);
   const mid = h('div.row', qualityMixCard(fleet, stats), usageCard(usage));
   const lists = h('div.row', worstSessionsCard(fleet, project), worstDevicesCard(fleet, project));
-  root.append(cards, barsCard, mid, lists);
-  intervalBars(barsHost, {
-    current: series.SessionStatistics || [],
-    previous: prevSeries.SessionStatistics || [],
+  mount(body, cards, barsCard, mid, lists);
+  const bars = intervalBars(barsHost, {
+    current: buckets,
+    previous: prevBuckets,
     key: m.key,
     unit: m.unit,
     interval: p.interval,
+    offset,
     start: p.start,
     end: p.end,
     shift: p.len,
     onPick: (bucket) => go('sessions', { project, from: bucket.StartTime, to: bucket.EndTime }),
   });
-  return undefined;
+  return () => bars.destroy();
 }
 
-function statCard(m, value, before, link, active) {
+function statCard(m, value, before, sessionsBefore, link, active) {
   const v = value ?? 0;
   const b = before ?? 0;
   const diff = v - b;
-  const deltaText = diff === 0 ? 'same as the previous period' : `${diff > 0 ? '+' : '−'}${num(Math.abs(diff), 0)}${m.unit === '%' ? ' points' : ''} vs ${num(b, 0)}${m.unit ? ' ' + m.unit : ''} before`;
+  // Without a session before, there is nothing to compare with (a ratio of 0 % would read as a rise).
+  const none = !sessionsBefore;
+  const deltaText = none ? 'no sessions before'
+    : diff === 0 ? 'same as the previous period'
+      : `${diff > 0 ? '+' : '−'}${num(Math.abs(diff), 0)}${m.unit === '%' ? ' points' : ''} vs ${num(b, 0)}${m.unit ? ' ' + m.unit : ''} before`;
+  // Only the not-bad ratio has a good direction; more sessions is neither good nor bad.
+  const direction = m.key === 'NotBadSessionRatio' && !none ? (diff > 0 ? '.up' : diff < 0 ? '.down' : '') : '';
   return h('a.card.stat', { href: link, class: active ? 'selected' : null, dataset: { stat: m.key } },
     h('span.label', m.label),
     h('span.value', `${num(v, 0)}${m.unit === '%' ? ' %' : ''}`),
-    // Only the not-bad ratio has a good direction; more sessions is neither good nor bad.
-    h(`span.delta${m.key === 'NotBadSessionRatio' ? (diff > 0 ? '.up' : diff < 0 ? '.down' : '') : ''}`, deltaText));
+    h(`span.delta${direction}`, deltaText));
 }
 
 function qualityMixCard(fleet, stats) {
@@ -141,7 +150,16 @@ function usageCard(u) {
         bar.style.width = `${(100 * u[k]) / max}%`;
         return h('tr', h('td.nowrap', label), h('td.bar-cell', bar), h('td.num', `${num(u[k], 0)} min`));
       }))) : empty('No minutes in this period.'),
-    h('p.muted.small', `Device minutes online: ${num(u.Online || 0, 0)}${u.MultiOnline ? ` (${num(u.MultiOnline, 0)} multi-network)` : ''} · weighted minutes billed by the vendor's weights: ${num(u.DeductDuration || 0, 1)}.`));
+    h('p.muted.small', deviceMinutes(u)));
+}
+
+/** Online and MultiOnline are the device minutes of single- and multi-network sessions (docs/api.md §6). */
+function deviceMinutes(u) {
+  const single = u.Online || 0;
+  const multi = u.MultiOnline || 0;
+  const split = single && multi ? ` (${num(single, 0)} single-network, ${num(multi, 0)} multi-network)`
+    : multi ? ' (all multi-network)' : '';
+  return `Device minutes in sessions, both ends counted: ${num(single + multi, 0)}${split} · weighted minutes billed by the vendor's weights: ${num(u.DeductDuration || 0, 1)}.`;
 }
 
 function worstSessionsCard(fleet, project) {

@@ -7,18 +7,23 @@ import { h, mount, formValues } from '../dom.js';
 import { isoTime } from '../format.js';
 import { go, href } from '../routes.js';
 import { callAll } from '../api.js';
-import { empty, errorBox, notice } from '../widgets/messages.js';
+import { changer, listBox } from '../widgets/list-page.js';
+import { empty, notice } from '../widgets/messages.js';
 
-export async function render({ root, params, project, call }) {
+export async function render({ root, params, project, call, isCurrent }) {
+  mount(root, h('p.loading', 'Loading…'));
   const [info, devices] = await Promise.all([
     call('DescribeProjectInfo', { ProjectId: project }),
     callAll('DescribeDeviceList', { ProjectId: project, RegisterType: 1 }, 'Devices', 1000),
   ]);
+  if (!isCurrent()) return undefined;
   const mode = params.mode === 'white' || params.mode === 'black' ? params.mode : info.PolicyMode;
   const remotes = devices.filter((d) => d.DeviceType === 'remote');
   const fields = devices.filter((d) => d.DeviceType === 'field');
   const status = h('div.form-status');
-  const tableBox = h('div.table-card', h('p.loading', 'Loading…'));
+  const listEl = h('div.list');
+  const list = listBox(listEl, { load, isCurrent, what: 'The lists cannot be shown' });
+  const change = changer({ status, reload: list, isCurrent });
   const inForce = mode === info.PolicyMode;
 
   mount(root,
@@ -31,16 +36,13 @@ export async function render({ root, params, project, call }) {
       inForce ? h('span.tag.on', 'in force') : h('span.tag', 'not in force'),
       inForce ? null : h('button.quiet', {
         type: 'button',
-        onclick: async () => {
-          try {
-            await call('ModifyProject', { ProjectId: project, PolicyMode: mode });
-            go('policies', { project, mode });
-          } catch (e) {
-            mount(status, errorBox(e, 'The policy in force was not changed'));
-          }
-        },
+        onclick: () => change({
+          run: () => call('ModifyProject', { ProjectId: project, PolicyMode: mode }),
+          done: `The ${mode} list is in force.`,
+          failed: 'The policy in force was not changed',
+        }).then((made) => made && go('policies', { project, mode })),
       }, `Put the ${mode} list in force`)),
-    tableBox,
+    listEl,
     editor(),
     status);
 
@@ -48,20 +50,20 @@ export async function render({ root, params, project, call }) {
     if (!remotes.length) return h('section.editor', h('h2', 'Edit a list'), empty('The project has no remote device yet: add one on the Devices page.'));
     return h('section.editor', h('h2', `Edit the ${mode} list of a remote device`),
       h('form.stacked', {
-        onsubmit: async (ev) => {
+        onsubmit: (ev) => {
           ev.preventDefault();
           const v = formValues(ev.target);
           const ids = [...ev.target.querySelectorAll('input[name=field]:checked')].map((c) => c.value);
-          try {
-            const r = await call('ModifyPolicy', { ProjectId: project, RemoteDeviceId: v.remote, FieldDeviceIds: ids, PolicyMode: mode, ModifyMode: v.op });
-            const failed = [...(r.FailedInsertIds || []), ...(r.FailedDeleteIds || [])];
-            mount(status, failed.length
-              ? notice(`Saved, except: ${failed.join(', ')} (${(r.FailedInsertIds || []).length ? 'not field devices of this project' : 'not in the list'}).`)
-              : notice(`The ${mode} list of ${v.remote} is saved.`, 'ok'));
-            await list();
-          } catch (e) {
-            mount(status, errorBox(e, 'The list was not changed'));
-          }
+          change({
+            run: () => call('ModifyPolicy', { ProjectId: project, RemoteDeviceId: v.remote, FieldDeviceIds: ids, PolicyMode: mode, ModifyMode: v.op }),
+            done: (r) => {
+              const failed = [...(r.FailedInsertIds || []), ...(r.FailedDeleteIds || [])];
+              return failed.length
+                ? notice(`Saved, except: ${failed.join(', ')} (${(r.FailedInsertIds || []).length ? 'not field devices of this project' : 'not in the list'}).`)
+                : `The ${mode} list of ${v.remote} is saved.`;
+            },
+            failed: 'The list was not changed',
+          });
         },
       },
       h('div.field', h('label', 'Remote device'), h('select', { name: 'remote' }, remotes.map((d) => h('option', { value: d.DeviceId }, `${d.DeviceId} (${d.DeviceName})`)))),
@@ -73,13 +75,10 @@ export async function render({ root, params, project, call }) {
       h('div', h('button', { type: 'submit' }, 'Save'))));
   }
 
-  async function list() {
+  async function load() {
     const items = await callAll('DescribePolicy', { ProjectId: project, PolicyMode: mode }, 'PolicyInfo', 1000);
-    if (!items.length) {
-      mount(tableBox, empty(`No remote device has a ${mode} list.`));
-      return;
-    }
-    mount(tableBox, h('table.policies',
+    if (!items.length) return h('div.table-card', empty(`No remote device has a ${mode} list.`));
+    return h('div.table-card', h('table.policies',
       h('thead', h('tr', h('th', 'remote device'), h('th', mode === 'white' ? 'may drive only' : 'may not drive'), h('th', 'modified'), h('th.actions-cell', ''))),
       h('tbody', items.map((p) => h('tr', { dataset: { remote: p.RemoteDeviceId } },
         h('td', h('a', { href: href('device', p.RemoteDeviceId, { project }) }, p.RemoteDeviceId)),
@@ -87,16 +86,12 @@ export async function render({ root, params, project, call }) {
         h('td.nowrap', isoTime(p.ModifyTime)),
         h('td.actions-cell', h('button.quiet.small', {
           type: 'button',
-          onclick: async () => {
-            if (!confirm(`Clear the ${mode} list of ${p.RemoteDeviceId}?`)) return;
-            try {
-              await call('BatchDeletePolicy', { ProjectId: project, RemoteDeviceIds: [p.RemoteDeviceId], PolicyMode: mode });
-              mount(status, notice(`The ${mode} list of ${p.RemoteDeviceId} is cleared.`, 'ok'));
-              await list();
-            } catch (e) {
-              mount(status, errorBox(e, 'The list was not cleared'));
-            }
-          },
+          onclick: () => change({
+            confirm: `Clear the ${mode} list of ${p.RemoteDeviceId}?`,
+            run: () => call('BatchDeletePolicy', { ProjectId: project, RemoteDeviceIds: [p.RemoteDeviceId], PolicyMode: mode }),
+            done: `The ${mode} list of ${p.RemoteDeviceId} is cleared.`,
+            failed: 'The list was not cleared',
+          }),
         }, 'Clear')))))));
   }
 

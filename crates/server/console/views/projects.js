@@ -6,25 +6,27 @@ import { h, mount, formValues } from '../dom.js';
 import { isoTime } from '../format.js';
 import { href } from '../routes.js';
 import { callAll } from '../api.js';
-import { empty, errorBox, notice } from '../widgets/messages.js';
+import { changer, listBox } from '../widgets/list-page.js';
+import { empty } from '../widgets/messages.js';
 
-export async function render({ root, call, reloadProjects }) {
+export async function render({ root, call, reloadProjects, isCurrent }) {
   const status = h('div.form-status');
-  const tableBox = h('div.table-card', h('p.loading', 'Loading…'));
+  const listEl = h('div.list');
   const editorBox = h('div');
+  const list = listBox(listEl, { load, isCurrent, what: 'The projects cannot be listed' });
+  // A change to the projects changes the project picker too.
+  const change = changer({ status, reload: async () => { await reloadProjects(); await list(); }, isCurrent });
   const create = h('form.inline', {
     onsubmit: async (ev) => {
       ev.preventDefault();
-      const v = formValues(ev.target);
-      try {
-        const r = await call('CreateProject', { ProjectName: v.ProjectName, ProjectDescription: v.ProjectDescription, PolicyMode: v.PolicyMode });
-        ev.target.reset();
-        mount(status, notice(`Project ${v.ProjectName} created with id ${r.ProjectId}.`, 'ok'));
-        await reloadProjects();
-        await list();
-      } catch (e) {
-        mount(status, errorBox(e, 'The project was not created'));
-      }
+      const form = ev.target;
+      const v = formValues(form);
+      const made = await change({
+        run: () => call('CreateProject', { ProjectName: v.ProjectName, ProjectDescription: v.ProjectDescription, PolicyMode: v.PolicyMode }),
+        done: (r) => `Project ${v.ProjectName} created with id ${r.ProjectId}.`,
+        failed: 'The project was not created',
+      });
+      if (made) form.reset();
     },
   },
   h('div.field', h('label', { for: 'p-name' }, 'Name'), h('input', { id: 'p-name', name: 'ProjectName', required: true, placeholder: 'mine_north' })),
@@ -34,16 +36,13 @@ export async function render({ root, call, reloadProjects }) {
   h('button', { type: 'submit' }, 'Create project'));
   mount(root,
     h('div.page-head', h('div', h('h1', 'Projects'), h('p.muted', 'A project holds devices, their policies and their sessions.'))),
-    tableBox, editorBox,
+    listEl, editorBox,
     h('section.editor', h('h2', 'New project'), create), status);
 
-  async function list() {
+  async function load() {
     const projects = await callAll('DescribeProjectList', {}, 'Projects');
-    if (!projects.length) {
-      mount(tableBox, empty('No project yet. Create the first one below.'));
-      return;
-    }
-    mount(tableBox, h('table.projects',
+    if (!projects.length) return h('div.table-card', empty('No project yet. Create the first one below.'));
+    return h('div.table-card', h('table.projects',
       h('thead', h('tr', h('th', 'project'), h('th', 'id'), h('th', 'description'), h('th', 'policy'), h('th', 'modified'), h('th.actions-cell', ''))),
       h('tbody', projects.map((p) => h('tr', { dataset: { projectId: p.ProjectId } },
         h('td', h('a', { href: href('overview', { project: p.ProjectId }) }, p.ProjectName)),
@@ -65,15 +64,12 @@ export async function render({ root, call, reloadProjects }) {
         onsubmit: async (ev) => {
           ev.preventDefault();
           const v = formValues(ev.target);
-          try {
-            await call('ModifyProject', { ProjectId: p.ProjectId, ProjectName: v.ProjectName, ProjectDescription: v.ProjectDescription, PolicyMode: v.PolicyMode });
-            mount(editorBox);
-            mount(status, notice(`Project ${v.ProjectName} saved.`, 'ok'));
-            await reloadProjects();
-            await list();
-          } catch (e) {
-            mount(status, errorBox(e, 'The project was not saved'));
-          }
+          const made = await change({
+            run: () => call('ModifyProject', { ProjectId: p.ProjectId, ProjectName: v.ProjectName, ProjectDescription: v.ProjectDescription, PolicyMode: v.PolicyMode }),
+            done: `Project ${v.ProjectName} saved.`,
+            failed: 'The project was not saved',
+          });
+          if (made) mount(editorBox);
         },
       },
       h('div.field', h('label', 'Name'), h('input', { name: 'ProjectName', value: p.ProjectName, required: true })),
@@ -94,13 +90,12 @@ export async function render({ root, call, reloadProjects }) {
           const req = { ProjectId: p.ProjectId, Mode: Number(v.Mode), AutoRegister: Number(v.AutoRegister), FieldListEnable: v.FieldListEnable ? 1 : 0 };
           if (v.Key) req.Key = v.Key;
           ev.target.elements.Key.value = '';
-          try {
-            await call('ModifyProjectSecMode', req);
-            mount(editorBox);
-            mount(status, notice(`Device login of ${p.ProjectName} saved: shared key ${req.Mode ? 'on' : 'off'}.`, 'ok'));
-          } catch (e) {
-            mount(status, errorBox(e, 'Device login was not changed'));
-          }
+          const made = await change({
+            run: () => call('ModifyProjectSecMode', req),
+            done: `Device login of ${p.ProjectName} saved: shared key ${req.Mode ? 'on' : 'off'}.`,
+            failed: 'Device login was not changed',
+          });
+          if (made) mount(editorBox);
         },
       },
       h('div.field', h('label', 'Shared project key'), h('select', { name: 'Mode' }, h('option', { value: '0' }, 'off: each device logs in with its own token'), h('option', { value: '1' }, 'on: devices log in with the project key'))),
@@ -111,16 +106,13 @@ export async function render({ root, call, reloadProjects }) {
       h('div', h('button', { type: 'submit' }, 'Save'), ' ', h('button.quiet', { type: 'button', onclick: () => mount(editorBox) }, 'Cancel')))));
   }
 
-  async function remove(p) {
-    if (!confirm(`Delete project ${p.ProjectName} (${p.ProjectId})? Its devices, policies, sessions and samples are deleted too. This cannot be undone.`)) return;
-    try {
-      await call('DeleteProject', { ProjectId: p.ProjectId });
-      mount(status, notice(`Project ${p.ProjectName} deleted.`, 'ok'));
-      await reloadProjects();
-      await list();
-    } catch (e) {
-      mount(status, errorBox(e, 'The project was not deleted'));
-    }
+  function remove(p) {
+    return change({
+      confirm: `Delete project ${p.ProjectName} (${p.ProjectId})? Its devices, policies, sessions and samples are deleted too. This cannot be undone.`,
+      run: () => call('DeleteProject', { ProjectId: p.ProjectId }),
+      done: `Project ${p.ProjectName} deleted.`,
+      failed: 'The project was not deleted',
+    });
   }
 
   await list();

@@ -1,31 +1,36 @@
 // The session page: what happened in one session, on both ends, on one time axis.
 // Data: DescribeDeviceSessionDetails (the samples, vendor action) and DescribeSessionQuality (grade,
-// reasons, incidents, thresholds, latency budget; docs/api.md). While the session runs, the page asks
-// every 2 s for the points after the last one it holds (Details with StartTime) and extends the charts.
+// reasons, incidents, thresholds, latency budget; docs/api.md). While the session runs, session/live.js
+// asks every 2 s for the points after the last one the page holds, and the page extends its charts.
 //
 // Layout: the verdict and both devices at the top; the overview brush; the latency budget; the charts
 // grouped video / network (with the links) / device; the incidents beside them. Every chart shares the
-// cursor and the zoom (charts/chart-group.js).
+// cursor and the zoom (charts/chart-group.js), and goes with the page (ChartGroup.destroy).
 
 import { h, mount } from '../dom.js';
-import { dateTime, duration, withUnit } from '../format.js';
+import { clock, dateTime, duration } from '../format.js';
 import { href } from '../routes.js';
 import { ChartGroup } from '../charts/chart-group.js';
 import { latencyBudgetView } from '../charts/latency-budget.js';
 import { linksView } from '../charts/links.js';
 import { overviewBrush } from '../charts/overview-brush.js';
-import { thresholdLines, timeSeriesCard } from '../charts/timeseries.js';
+import { timeSeriesCard } from '../charts/timeseries.js';
 import { sessionCsv, download } from '../session/csv.js';
-import { CHARTS, DASHES, DEVICE_COLORS, GROUPS, METRICS, chartForThreshold } from '../session/metrics.js';
-import { appendDetails, buildTimeline, describeColumn, plotted, spread } from '../session/timeline.js';
+import { gradeChanged, pollLive } from '../session/live.js';
+import { GROUPS } from '../session/metrics.js';
+import { brushSeries, chartSpecs, specKey } from '../session/specs.js';
+import { appendDetails, buildTimeline } from '../session/timeline.js';
 import { gradeBadge, reasonList } from '../widgets/grade-badge.js';
 import { incidentList } from '../widgets/incident-list.js';
 import { errorBox } from '../widgets/messages.js';
 
 const INTERVAL = 2; // seconds between a device's reports (docs/api.md §1)
-const LIVE_EVERY_MS = 2000;
-const BUDGET_SIDE_WIDTH = 340; // console.css, .budget-view
-const NO_QUALITY = { Quality: 'unknown', QualityFinal: true, Reasons: [], Incidents: [], Thresholds: [], LatencyBudgetMs: 150 };
+const DEFAULT_BUDGET_MS = 150;
+
+/** The grade when DescribeSessionQuality failed: unknown, and asked again every 2 s until it comes. */
+function gradeUnknown(error) {
+  return { Quality: 'unknown', QualityFinal: false, Reasons: [], Incidents: [], Thresholds: [], LatencyBudgetMs: DEFAULT_BUDGET_MS, error };
+}
 
 export async function render(ctx) {
   const sessionId = ctx.arg;
@@ -39,14 +44,16 @@ export async function render(ctx) {
       call('DescribeDeviceSessionDetails', { SessionId: sessionId }).then((r) => r.Details || []),
       call('DescribeSessionQuality', { SessionId: sessionId }).catch((e) => {
         if (e.code && e.code.startsWith('ResourceNotFound')) throw e;
-        return { ...NO_QUALITY, error: e };
+        return gradeUnknown(e);
       }),
     ]);
   } catch (e) {
+    if (!ctx.isCurrent()) return undefined;
     mount(root, h('h1', 'Session'), h('p.muted.mono', sessionId), errorBox(e, 'This session cannot be shown'),
       h('p', h('a', { href: href('sessions', { project: ctx.params.project }) }, '← Back to the sessions')));
     return undefined;
   }
+  if (!ctx.isCurrent()) return undefined;
   const page = new SessionPage(root, ctx, sessionId, details, quality);
   page.draw();
   if (!quality.QualityFinal) page.startLive();
@@ -62,8 +69,10 @@ class SessionPage {
     this.quality = quality;
     this.group = new ChartGroup();
     this.focus = -1;
-    this.timer = null;
+    this.stopLive = null;
+    this.resizeTimer = null;
     this.cards = [];
+    this.liveErrorEl = h('div.live-error');
     this.onResize = () => {
       clearTimeout(this.resizeTimer);
       this.resizeTimer = setTimeout(() => this.resize(), 150);
@@ -72,8 +81,9 @@ class SessionPage {
   }
 
   destroy() {
-    clearTimeout(this.timer);
-    this.timer = null;
+    if (this.stopLive) this.stopLive();
+    this.stopLive = null;
+    clearTimeout(this.resizeTimer);
     window.removeEventListener('resize', this.onResize);
     this.group.destroy();
   }
@@ -94,93 +104,82 @@ class SessionPage {
     this.group.setFull(this.timeline.start, this.timeline.end);
     const incidents = () => this.incidents();
     this.specKey = '';
+    this.cards = [];
+    this.brush = null;
+    this.budget = null;
+    this.links = null;
 
     const head = this.header();
     this.asideEl = h('aside.session-aside', this.asideContent());
     const main = h('div.session-main');
-    mount(this.root, head, h('div.session-body', main, this.asideEl));
+    mount(this.root, head, this.liveErrorEl, h('div.session-body', main, this.asideEl));
 
     if (!this.timeline.xs.length) {
       mount(main, h('p.empty', 'No device has reported any sample for this session yet.'));
       return;
     }
-    const cards = [];
     const brush = overviewBrush({
       xs: this.timeline.xs,
       series: brushSeries(this.timeline),
       group: this.group,
       incidents,
     });
-    this.brush = brush;
     this.group.onRange((range) => {
       brush.showRange(range);
-      this.root.querySelector('.session-main').dataset.zoomed = range ? 'yes' : 'no';
+      main.dataset.zoomed = range ? 'yes' : 'no';
     });
     const budget = latencyBudgetView({
-      timeline: this.timeline, budgetMs: this.quality.LatencyBudgetMs || 150, group: this.group, incidents, interval: INTERVAL,
+      timeline: this.timeline, budgetMs: this.budgetMs(), group: this.group, incidents, interval: INTERVAL,
     });
     const { specs, folded, missing } = chartSpecs(this.timeline, this.quality.Thresholds || []);
-    this.specKey = specs.map((s) => s.id + ':' + s.series.map((x) => x.label).join('|')).join(',');
+    this.specKey = specKey(specs);
     const links = linksView({
       timeline: this.timeline, group: this.group, incidents, thresholds: this.quality.Thresholds, allIncidents: this.quality.Incidents || [],
     });
+    const cards = [];
     const sections = [h('div.brush-wrap', brush)];
     if (budget) sections.push(h('section.group', { dataset: { group: 'budget' } }, h('h2', 'Latency budget'), budget));
     for (const g of GROUPS) {
-      const gs = specs.filter((s) => s.group === g.id);
-      const groupCards = gs.map((s) => timeSeriesCard({ ...s, incidents, group: this.group }));
+      const groupCards = specs.filter((s) => s.group === g.id).map((s) => timeSeriesCard({ ...s, incidents, group: this.group }));
       cards.push(...groupCards);
-      const extra = g.id === 'network' && links ? [h('h3.subhead', 'Links'), links] : [];
       sections.push(h('section.group', { dataset: { group: g.id } },
         h('h2', g.title), h('p.group-help', g.help),
         groupCards.length ? h('div.chart-grid', groupCards) : null,
-        extra,
         folded[g.id].length ? h('p.folded', h('strong', 'Constant throughout, not drawn: '), folded[g.id].join(' · ')) : null,
-        missing[g.id].length ? h('p.muted.small', `Not reported: ${missing[g.id].join(', ')}.`) : null));
+        missing[g.id].length ? h('p.muted.small', `Not reported: ${missing[g.id].join(', ')}.`) : null,
+        g.id === 'network' && links ? [h('h3.subhead', 'Links'), links] : null));
     }
     mount(main, sections);
-    this.cards = [brush, ...(budget ? [budget.card] : []), ...cards, ...(links ? links.cards : [])];
+    this.brush = brush;
     this.budget = budget;
     this.links = links;
-    this.layoutAndAttach();
+    this.cards = [brush, ...(budget ? [budget.card] : []), ...cards, ...(links ? links.cards : [])];
+    // Every width first (one layout), then every chart: reading a width after a chart is made would lay
+    // the page out again for each chart.
+    const widths = this.cards.map((c) => c.plotWidth());
+    this.cards.forEach((c, i) => c.attach(widths[i]));
     this.root.dataset.renderedMs = String(Math.round(performance.now() - t0));
     this.root.dataset.points = this.timeline.parts.map((p) => `${p.type}:${p.times.length}`).join(' ');
   }
 
-  widths() {
-    const main = this.root.querySelector('.session-main');
-    const full = Math.floor(main.clientWidth);
-    const grid = main.querySelector('.chart-grid');
-    const columns = (el) => (el ? getComputedStyle(el).gridTemplateColumns.split(' ').length : 1);
-    const two = columns(grid) > 1;
-    const budgetBeside = columns(main.querySelector('.budget-view')) > 1;
-    const gap = 16;
-    const pad = 24; // chart-card padding, both sides
-    return {
-      full: full - pad,
-      half: two ? Math.floor((full - gap) / 2) - pad : full - pad,
-      budget: budgetBeside ? full - BUDGET_SIDE_WIDTH - gap - pad : full - pad,
-    };
-  }
-
-  layoutAndAttach() {
-    const w = this.widths();
-    this.brush.attach(w.full);
-    if (this.budget) this.budget.attach(w.budget);
-    for (const c of this.cards) {
-      if (c === this.brush || (this.budget && c === this.budget.card)) continue;
-      c.attach(w.half);
-    }
+  budgetMs() {
+    return this.quality.LatencyBudgetMs || DEFAULT_BUDGET_MS;
   }
 
   resize() {
-    const w = this.widths();
-    for (const c of this.cards) {
-      if (!c.uplot) continue;
-      const width = c === this.brush ? w.full : this.budget && c === this.budget.card ? w.budget : w.half;
-      c.uplot.setSize({ width, height: c.uplot.height });
-    }
+    const widths = this.cards.map((c) => c.plotWidth());
+    this.cards.forEach((c, i) => {
+      if (c.uplot) c.uplot.setSize({ width: widths[i], height: c.uplot.height });
+    });
     if (this.brush) this.brush.showRange(this.group.range);
+  }
+
+  /** The session's span as the API gives it: the earliest part start to the latest part end. */
+  span() {
+    if (!this.details.length) return null;
+    const start = Math.min(...this.details.map((d) => d.StartTime));
+    const end = Math.max(...this.details.map((d) => d.EndTime || d.StartTime));
+    return { start, end };
   }
 
   header() {
@@ -188,26 +187,26 @@ class SessionPage {
     const field = this.details.find((d) => d.DeviceType === 'field');
     const remote = this.details.find((d) => d.DeviceType === 'remote');
     const projectId = (field || remote || {}).ProjectId || q.ProjectId || this.ctx.params.project;
-    const tl = buildTimeline(this.details, INTERVAL);
+    const span = this.span();
     const devLink = (d) => (d ? h('a', { href: href('device', d.DeviceId, { project: projectId }) }, d.DeviceId) : h('span.muted', 'not reported'));
-    this.liveEl = h('span.live-badge', { hidden: !!q.QualityFinal }, 'Live');
+    const running = !q.QualityFinal && !q.error;
     return h('header.session-head',
       h('div.title-row',
         h('h1', 'Session ', h('span.mono', this.sessionId)),
-        gradeBadge(q.Quality, q.QualityFinal),
-        this.liveEl,
+        gradeBadge(q.Quality, !running),
+        running ? h('span.live-badge', 'Live') : null,
         h('span.spacer'),
         h('button.quiet', { type: 'button', onclick: () => download(`session-${this.sessionId}.csv`, sessionCsv(this.details)) }, 'Download CSV')),
       h('dl.facts',
-        h('div', h('dt', 'When'), h('dd', tl.xs.length ? `${dateTime(tl.start)} – ${dateTime(tl.end)} (${duration(tl.end - tl.start + INTERVAL)})` : '—')),
+        h('div', h('dt', 'When'), h('dd', span ? `${dateTime(span.start)} – ${dateTime(span.end)} (${duration(span.end - span.start)}${running ? ' so far' : ''})` : '—')),
         h('div', h('dt', 'Field device'), h('dd', devLink(field))),
         h('div', h('dt', 'Remote device'), h('dd', devLink(remote))),
         h('div', h('dt', 'Video'), h('dd', field && field.Width ? `${field.Width}×${field.Height}${field.ConfigWidth ? ` (configured ${field.ConfigWidth}×${field.ConfigHeight})` : ''}` : '—')),
         h('div', h('dt', 'Project'), h('dd', h('a', { href: href('sessions', { project: projectId }) }, projectId || '—')))),
       h('div.verdict-row',
-        h('div.reasons-box', h('h2', q.QualityFinal ? 'Why this grade' : 'Grade so far'),
+        h('div.reasons-box', h('h2', running ? 'Grade so far' : 'Why this grade'),
           q.error ? errorBox(q.error, 'The grade cannot be shown') : reasonList(q.Reasons)),
-        h('div.parts-box', h('h2', 'Reports'), h('ul.parts', tl.parts.map((p) => partSummary(p))))));
+        h('div.parts-box', h('h2', 'Reports'), h('ul.parts', this.timeline.parts.map((p) => partSummary(p))))));
   }
 
   asideContent() {
@@ -226,53 +225,42 @@ class SessionPage {
   }
 
   startLive() {
-    const tick = async () => {
-      if (!this.timer && this.timer !== 0) return;
-      try {
-        await this.pull();
-      } catch (e) {
-        const bar = this.root.querySelector('.live-error') || h('div.live-error');
-        mount(bar, errorBox(e, 'Live update failed (retrying)'));
-        this.root.querySelector('.session-head').append(bar);
-      }
-      if (this.timer !== null) this.timer = setTimeout(tick, LIVE_EVERY_MS);
-    };
-    this.timer = setTimeout(tick, LIVE_EVERY_MS);
+    this.stopLive = pollLive({
+      call: this.ctx.call,
+      sessionId: this.sessionId,
+      held: () => this.details,
+      onData: (fresh, quality, qualityError) => this.take(fresh, quality, qualityError),
+      onError: (e) => this.liveFailed(e, 'Live update failed (retrying)'),
+    });
   }
 
-  /** Fetches the points after the last one held, and the grade so far; redraws what changed. */
-  async pull() {
-    const lasts = this.details.map((d) => d.StartTime + (d.TimeOffset.length ? d.TimeOffset[d.TimeOffset.length - 1] : -1));
-    const since = lasts.length ? Math.min(...lasts) + 1 : 0;
-    const [fresh, quality] = await Promise.all([
-      this.ctx.call('DescribeDeviceSessionDetails', { SessionId: this.sessionId, StartTime: since }).then((r) => r.Details || []),
-      this.ctx.call('DescribeSessionQuality', { SessionId: this.sessionId }).catch((e) => ({ ...NO_QUALITY, QualityFinal: false, error: e })),
-    ]);
-    if (this.timer === null) return;
-    const old = this.root.querySelector('.live-error');
-    if (old) old.remove();
+  liveFailed(e, what) {
+    mount(this.liveErrorEl, e ? errorBox(e, what) : null);
+  }
+
+  /**
+   * New points and the grade so far (null when its request failed: the last grade stays, and the failure
+   * is said). Redraws what changed; false once the grade is final (the polling stops).
+   */
+  take(fresh, quality, qualityError) {
+    this.liveFailed(qualityError, 'The grade could not be updated (retrying)');
     const added = appendDetails(this.details, fresh);
-    const gradeChanged = quality.Quality !== this.quality.Quality || quality.QualityFinal !== this.quality.QualityFinal
-      || (quality.Incidents || []).length !== (this.quality.Incidents || []).length;
-    this.quality = quality;
-    if (quality.QualityFinal) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
-    if (!added && !gradeChanged) return;
-    if (!this.extend() || gradeChanged) {
+    const next = quality || this.quality;
+    const changed = gradeChanged(this.quality, next);
+    this.quality = next;
+    if (changed || (added && !this.extend())) {
       const range = this.group.range;
       this.draw();
       if (range) this.group.setRange(range);
     }
+    return !next.QualityFinal;
   }
 
   /** Extends the charts in place with the held details; false when the set of charts changed. */
   extend() {
     const timeline = buildTimeline(this.details, INTERVAL);
     const { specs } = chartSpecs(timeline, this.quality.Thresholds || []);
-    const key = specs.map((s) => s.id + ':' + s.series.map((x) => x.label).join('|')).join(',');
-    if (key !== this.specKey || !this.timeline.xs.length) return false;
+    if (specKey(specs) !== this.specKey || !this.timeline.xs.length) return false;
     this.timeline = timeline;
     this.group.setFull(timeline.start, timeline.end);
     const keepZoom = !!this.group.range;
@@ -285,21 +273,19 @@ class SessionPage {
     this.brush.showRange(this.group.range);
     // The latency budget and the links sum the whole session up: they are rebuilt, not extended.
     const incidents = () => this.incidents();
-    const w = this.widths();
-    const replace = (old, fresh, attach) => {
-      for (const c of old.cards || [old.card]) if (c && c.uplot) { this.group.remove(c.uplot); c.uplot.destroy(); }
+    const rebuild = (old, fresh) => {
+      for (const c of old.cards || [old.card]) if (c.uplot) this.group.drop(c.uplot);
       old.replaceWith(fresh);
-      attach(fresh);
+      const cards = fresh.cards || [fresh.card];
+      const widths = cards.map((c) => c.plotWidth());
+      cards.forEach((c, i) => c.attach(widths[i]));
+      return fresh;
     };
     if (this.budget) {
-      const fresh = latencyBudgetView({ timeline, budgetMs: this.quality.LatencyBudgetMs || 150, group: this.group, incidents, interval: INTERVAL });
-      replace(this.budget, fresh, (v) => v.attach(w.budget));
-      this.budget = fresh;
+      this.budget = rebuild(this.budget, latencyBudgetView({ timeline, budgetMs: this.budgetMs(), group: this.group, incidents, interval: INTERVAL }));
     }
     if (this.links) {
-      const fresh = linksView({ timeline, group: this.group, incidents, thresholds: this.quality.Thresholds, allIncidents: this.quality.Incidents || [] });
-      replace(this.links, fresh, (v) => v.cards.forEach((c) => c.attach(w.half)));
-      this.links = fresh;
+      this.links = rebuild(this.links, linksView({ timeline, group: this.group, incidents, thresholds: this.quality.Thresholds, allIncidents: this.quality.Incidents || [] }));
     }
     this.cards = [this.brush, ...(this.budget ? [this.budget.card] : []),
       ...this.cards.filter((c) => byId.has(c.dataset.chart)), ...(this.links ? this.links.cards : [])];
@@ -310,83 +296,16 @@ class SessionPage {
   }
 }
 
-/** The overview brush's series: each device's bitrate. */
-function brushSeries(timeline) {
-  return timeline.parts.filter((p) => p.detail.Rate && p.detail.Rate.length).map((p) => ({
-    color: DEVICE_COLORS[p.type][0],
-    values: spread(timeline, p, p.detail.Rate),
-  }));
-}
-
-/** "field dev_x · v2.4 server2 · 30 reports over 58 s · 2 links · 4 missed reports" */
+/** "field dev_x · 30 reports from 16:19:29 to 16:20:27 · 2 links · no missed report · SDK 2.4 server2" */
 function partSummary(p) {
   const d = p.detail;
   const n = p.times.length;
-  const span = n ? p.times[n - 1] - p.times[0] : 0;
   const missed = p.gaps.reduce((a, g) => a + Math.max(1, Math.round((g.to - g.from) / INTERVAL) - 1), 0);
   const links = (d.MultiNet || []).length;
   return h('li', { dataset: { device: p.type, reports: n } },
     h(`span.device-dot.${p.type}`), h('strong', p.type), ' ', h('span.mono', d.DeviceId),
-    ` · ${n} reports over ${duration(span)}`,
+    n ? ` · ${n} reports from ${clock(p.times[0])} to ${clock(p.times[n - 1])}` : ' · no report yet',
     links ? ` · ${links} links${d.MultiMode ? ' (bonded)' : ''}` : '',
     missed ? h('span.warn-text', ` · ${missed} missed reports (drawn as gaps)`) : ' · no missed report',
     d.Ver ? h('span.muted', ` · SDK ${d.Ver} ${d.SdkMode || ''}`) : null);
-}
-
-/**
- * What the metric charts draw: every metric a device reported, both devices on each chart. A series
- * that is constant (or never known) is folded into a note rather than drawn; a metric never reported
- * is left out and named once under its group.
- */
-export function chartSpecs(timeline, thresholds) {
-  const specs = [];
-  const folded = { video: [], network: [], device: [] };
-  const missing = { video: [], network: [], device: [] };
-  const multi = (type) => timeline.parts.filter((p) => p.type === type).length > 1;
-  for (const c of CHARTS) {
-    const series = [];
-    const notes = [];
-    const chartFolded = [];
-    c.metrics.forEach((m, mi) => {
-      const meta = METRICS[m];
-      let seen = 0;
-      timeline.parts.forEach((part) => {
-        const vals = part.detail[m];
-        const nth = multi(part.type) ? ` (part from ${new Date(part.detail.StartTime * 1000).toLocaleTimeString([], { hour12: false })})` : '';
-        const name = `${part.type} ${meta.label}${nth}`;
-        if (!vals || !vals.length) return;
-        seen++;
-        const d = describeColumn(m, vals);
-        if (d.known === 0) {
-          chartFolded.push(`${name}: never known`);
-          return;
-        }
-        if (d.constant && d.unknown === 0) {
-          chartFolded.push(`${name} ${withUnit(d.min, meta.unit)}`);
-          return;
-        }
-        if (meta.latency && d.unknown) notes.push(`${part.type}: ${d.unknown} of ${vals.length} reports unknown (−1 or 0), drawn as gaps`);
-        const colors = DEVICE_COLORS[part.type] || DEVICE_COLORS.field;
-        series.push({
-          label: name,
-          metric: m,
-          color: colors[mi % colors.length],
-          dash: DASHES[mi % DASHES.length],
-          values: spread(timeline, part, vals, (v) => plotted(m, v)),
-        });
-      });
-      if (!seen) missing[c.group].push(meta.label);
-    });
-    if (!series.length) {
-      folded[c.group].push(...chartFolded);
-      continue;
-    }
-    if (chartFolded.length) notes.push(`constant, not drawn: ${chartFolded.join(', ')}`);
-    // The stall thresholds come twice (under Lag150Duration and K150, both a share of time): draw once.
-    const seen = new Set();
-    const lines = thresholds.filter((t) => chartForThreshold(t) === c.id).flatMap(thresholdLines)
-      .filter((l) => !seen.has(`${l.grade}:${l.value}`) && seen.add(`${l.grade}:${l.value}`));
-    specs.push({ id: c.id, group: c.group, title: c.title, unit: c.unit, xs: timeline.xs, series, thresholds: lines, note: notes.join('; ') || null });
-  }
-  return { specs, folded, missing };
 }

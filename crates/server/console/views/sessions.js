@@ -6,7 +6,7 @@ import { h, mount, formValues } from '../dom.js';
 import { dateTime, duration, fromLocalInput, toLocalInput } from '../format.js';
 import { go, href } from '../routes.js';
 import { gradeBadge, reasonList } from '../widgets/grade-badge.js';
-import { empty } from '../widgets/messages.js';
+import { empty, errorBox } from '../widgets/messages.js';
 import { pager } from '../widgets/pager.js';
 
 const PAGE_SIZE = 20;
@@ -23,7 +23,7 @@ export const REASONS = [
   ['MultiNet.Lost', 'link loss'],
 ];
 
-export async function render({ root, params, project, call }) {
+export async function render({ root, params, project, call, isCurrent }) {
   const page = Math.max(1, Number(params.page) || 1);
   const filters = {
     device: params.device || '',
@@ -50,11 +50,12 @@ export async function render({ root, params, project, call }) {
     [['', 'any'], ['bad', 'bad'], ['normal', 'normal'], ['good', 'good']].map(([v, t]) => h('option', { value: v, selected: filters.quality === v }, t)))),
   h('div.field', h('label', { for: 'f-reason' }, 'Reason'), h('select', { id: 'f-reason', name: 'reason' },
     h('option', { value: '' }, 'any'), REASONS.map(([v, t]) => h('option', { value: v, selected: filters.reason === v }, t)))),
-  h('div.field', h('label', { for: 'f-live' }, 'Running now'), h('input', { id: 'f-live', type: 'checkbox', name: 'live', checked: filters.live })),
+  h('div.field.check', h('label', { for: 'f-live' }, 'Running now'), h('span.check-box', h('input', { id: 'f-live', type: 'checkbox', name: 'live', checked: filters.live }))),
   h('button', { type: 'submit' }, 'Filter'),
   h('a.button.quiet', { href: href('sessions', { project }) }, 'Clear'));
   const table = h('div.table-card', h('p.loading', 'Loading…'));
-  mount(root, h('div.page-head', h('div', h('h1', 'Sessions'), h('p.muted', 'Newest first. A grade marked "so far" belongs to a session still running.'))), form, table);
+  const pagerBox = h('div');
+  mount(root, h('div.page-head', h('div', h('h1', 'Sessions'), h('p.muted', 'Newest first. A grade marked "so far" belongs to a session still running.'))), form, table, pagerBox);
 
   const req = { ProjectId: project, PageNumber: page, PageSize: PAGE_SIZE };
   if (filters.device) req.DeviceId = filters.device;
@@ -63,17 +64,25 @@ export async function render({ root, params, project, call }) {
   if (filters.quality) req.Quality = filters.quality;
   if (filters.reason) req.Reason = filters.reason;
   if (filters.live) req.Live = true;
-  const r = await call('DescribeSessions', req);
-  const sessions = r.Sessions || [];
-  if (!sessions.length) {
-    mount(table, empty(r.Total ? 'No session on this page.' : 'No session matches these filters.'));
+  let r;
+  try {
+    r = await call('DescribeSessions', req);
+  } catch (e) {
+    // In the table's place: the filters stay as typed, to be put right.
+    if (isCurrent()) mount(table, errorBox(e, 'The sessions cannot be listed'));
     return undefined;
   }
-  mount(table, sessionTable(sessions, project));
-  root.append(pager({
-    page, pageSize: PAGE_SIZE, total: r.Total, noun: r.Total === 1 ? 'session' : 'sessions',
-    hrefFor: (n) => href('sessions', { ...params, project, page: n }),
-  }));
+  if (!isCurrent()) return undefined;
+  const sessions = r.Sessions || [];
+  mount(table, sessions.length ? sessionTable(sessions, project)
+    : empty(r.Total ? 'No session on this page.' : 'No session matches these filters.'));
+  // Also past the last page, so there is a way back.
+  if (r.Total || page > 1) {
+    mount(pagerBox, pager({
+      page, pageSize: PAGE_SIZE, total: r.Total, noun: r.Total === 1 ? 'session' : 'sessions',
+      hrefFor: (n) => href('sessions', { ...params, project, page: n }),
+    }));
+  }
   return undefined;
 }
 

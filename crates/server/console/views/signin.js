@@ -6,10 +6,11 @@ import { h, mount } from '../dom.js';
 import { errorBox, notice } from '../widgets/messages.js';
 
 export function renderSignIn(root, { notice: text, onSignedIn }) {
-  root.className = 'view view-signin';
   const status = h('div.signin-status', text ? notice(text) : null);
   const secretId = h('input', { name: 'SecretId', id: 'secret-id', autocomplete: 'username', required: true, spellcheck: 'false' });
-  const secretKey = h('input', { name: 'SecretKey', id: 'secret-key', type: 'password', autocomplete: 'current-password', required: true });
+  // Not "current-password": a password manager would offer to save the SecretKey, an API key that
+  // must stay where `teleoscope keys create` printed it.
+  const secretKey = h('input', { name: 'SecretKey', id: 'secret-key', type: 'password', autocomplete: 'off', required: true });
   const button = h('button', { type: 'submit' }, 'Sign in');
   const form = h('form.signin', {
     onsubmit: async (ev) => {
