@@ -138,6 +138,7 @@ function drawThresholds(u, thresholds) {
   ctx.save();
   ctx.font = `${Math.round(11 * px)}px system-ui, sans-serif`;
   ctx.textBaseline = 'middle';
+  ctx.textAlign = 'left';
   ctx.lineCap = 'round';
   for (const t of thresholds) {
     if (t.value < ymin || t.value > ymax) continue;
