@@ -82,7 +82,7 @@ async function enter() {
 }
 
 /** Reloads the project list (after a project is created or deleted). */
-export async function loadProjects() {
+async function loadProjects() {
   try {
     projects = await callAll('DescribeProjectList', {}, 'Projects');
   } catch (e) {

@@ -9,6 +9,9 @@ import { barsPath, newPlot } from './plots.js';
 
 const STEP = { hour: 3600, day: 86400 };
 
+/** The bars' colours (the page's legend uses them too). */
+export const BAR_COLORS = { current: '#2563eb', previous: '#cbd5e1' };
+
 /** The chart; its uPlot instance is returned (and kept on `el.uplot`): destroy it when the page goes. */
 export function intervalBars(el, { current, previous, key, unit, interval, offset, start, end, shift, onPick }) {
   const byStart = new Map(current.map((b) => [b.StartTime, b]));
@@ -44,8 +47,8 @@ export function intervalBars(el, { current, previous, key, unit, interval, offse
     ],
     series: [
       { label: interval, value: (_u, v) => (v == null ? '—' : bucketTitle(v, interval, offset)) },
-      { label: 'previous period', fill: '#cbd5e1', stroke: '#94a3b8', width: 0, paths: bars(-1), points: { show: false }, value: fmt },
-      { label: 'this period', fill: '#2563eb', stroke: '#1d4ed8', width: 0, paths: bars(1), points: { show: false }, value: fmt },
+      { label: 'previous period', fill: BAR_COLORS.previous, stroke: '#94a3b8', width: 0, paths: bars(-1), points: { show: false }, value: fmt },
+      { label: 'this period', fill: BAR_COLORS.current, stroke: '#1d4ed8', width: 0, paths: bars(1), points: { show: false }, value: fmt },
     ],
   }, [xs, prev, cur], el);
   u.over.addEventListener('click', () => {

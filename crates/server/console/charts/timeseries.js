@@ -8,7 +8,7 @@ import { h } from '../dom.js';
 import { num } from '../format.js';
 import { newPlot } from './plots.js';
 
-export const GRADE_COLORS = { normal: '#b45309', bad: '#dc2626' };
+const GRADE_COLORS = { normal: '#b45309', bad: '#dc2626' };
 const INCIDENT_FILL = 'rgba(220, 38, 38, 0.10)';
 const INCIDENT_FOCUS = 'rgba(220, 38, 38, 0.24)';
 const AXIS = { stroke: '#4b5563', grid: { stroke: '#e5e7eb', width: 1 }, ticks: { stroke: '#d1d5db', width: 1 }, font: '11px system-ui, sans-serif' };

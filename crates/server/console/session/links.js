@@ -3,7 +3,7 @@
 // its share of the whole session's traffic, and the failovers: the moments the link carrying most of the
 // traffic changes. No DOM here: charts/links.js draws them.
 
-export const LINK_COLORS = ['#0f766e', '#9333ea', '#be123c', '#a16207'];
+const LINK_COLORS = ['#0f766e', '#9333ea', '#be123c', '#a16207'];
 
 /**
  * Per device with links: {part, links, failovers}. A link: {NetId, NetIp, color, rttRaw, lossRaw,

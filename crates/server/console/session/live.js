@@ -3,7 +3,7 @@
 // far (DescribeSessionQuality), and extends its charts. This module runs the timer and decides what to
 // ask; the page (views/session.js) takes the answers.
 
-export const LIVE_EVERY_MS = 2000;
+const LIVE_EVERY_MS = 2000;
 
 /**
  * The StartTime of the next Details request: just after the last point held of the device furthest

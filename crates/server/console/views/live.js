@@ -112,6 +112,6 @@ function drawDevices(box, { items: devices, total, counts }, project) {
 }
 
 /** Session ids are long UUIDs: show the head and the tail. */
-export function shortId(id) {
+function shortId(id) {
   return id.length > 20 ? `${id.slice(0, 8)}…${id.slice(-6)}` : id;
 }

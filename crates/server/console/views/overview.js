@@ -7,8 +7,9 @@ import { h, mount } from '../dom.js';
 import { dateTime, duration, fromLocalInput, num, toLocalInput } from '../format.js';
 import { periodOf, serverOffset, zoneName } from '../periods.js';
 import { go, href } from '../routes.js';
-import { intervalBars } from '../charts/interval-bars.js';
+import { BAR_COLORS, intervalBars } from '../charts/interval-bars.js';
 import { gradeBadge, reasonList } from '../widgets/grade-badge.js';
+import { swatch } from '../widgets/swatch.js';
 import { empty, errorBox } from '../widgets/messages.js';
 
 const PERIOD_WORDS = { '24h': '24 hours', '7d': '7 days', '30d': '30 days' };
@@ -78,7 +79,7 @@ export async function render({ root, params, project, projects, call, isCurrent 
   const barsHost = h('div.bars-plot');
   const barsCard = h('section.card',
     h('div.card-head', h('h2', `${m.label} by ${p.interval}`), h('span.spacer'),
-      h('span.legend-row', h('span', h('span.key.current'), 'this period'), h('span', h('span.key.previous'), 'previous period'))),
+      h('span.legend-row', h('span', swatch(BAR_COLORS.current), 'this period'), h('span', swatch(BAR_COLORS.previous), 'previous period'))),
     h('p.muted.small', 'Click a bar to list its sessions.',
       offset !== browserOffset ? ` The ${p.interval === 'hour' ? 'hours' : p.interval === 'day' ? 'days' : 'months'} are the server's (${zoneName(offset)}).` : ''),
     barsHost);

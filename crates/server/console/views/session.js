@@ -17,12 +17,13 @@ import { overviewBrush } from '../charts/overview-brush.js';
 import { timeSeriesCard } from '../charts/timeseries.js';
 import { sessionCsv, download } from '../session/csv.js';
 import { gradeChanged, pollLive } from '../session/live.js';
-import { GROUPS } from '../session/metrics.js';
+import { DEVICE_COLORS, GROUPS } from '../session/metrics.js';
 import { brushSeries, chartSpecs, specKey } from '../session/specs.js';
 import { appendDetails, buildTimeline } from '../session/timeline.js';
 import { gradeBadge, reasonList } from '../widgets/grade-badge.js';
 import { incidentList } from '../widgets/incident-list.js';
 import { errorBox } from '../widgets/messages.js';
+import { swatch } from '../widgets/swatch.js';
 
 const INTERVAL = 2; // seconds between a device's reports (docs/api.md §1)
 const DEFAULT_BUDGET_MS = 150;
@@ -303,7 +304,7 @@ function partSummary(p) {
   const missed = p.gaps.reduce((a, g) => a + Math.max(1, Math.round((g.to - g.from) / INTERVAL) - 1), 0);
   const links = (d.MultiNet || []).length;
   return h('li', { dataset: { device: p.type, reports: n } },
-    h(`span.device-dot.${p.type}`), h('strong', p.type), ' ', h('span.mono', d.DeviceId),
+    swatch(DEVICE_COLORS[p.type][0]), h('strong', p.type), ' ', h('span.mono', d.DeviceId),
     n ? ` · ${n} reports from ${clock(p.times[0])} to ${clock(p.times[n - 1])}` : ' · no report yet',
     links ? ` · ${links} links${d.MultiMode ? ' (bonded)' : ''}` : '',
     missed ? h('span.warn-text', ` · ${missed} missed reports (drawn as gaps)`) : ' · no missed report',

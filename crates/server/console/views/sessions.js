@@ -12,7 +12,7 @@ import { pager } from '../widgets/pager.js';
 const PAGE_SIZE = 20;
 
 /** Reasons a session can be filtered by: the scorer's metrics (docs/quality.md). */
-export const REASONS = [
+const REASONS = [
   ['Lag150Duration', 'stalls'],
   ['VideoLatency', 'video latency'],
   ['ControlLatency', 'control latency'],
