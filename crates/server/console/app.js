@@ -81,14 +81,15 @@ async function enter() {
   await route();
 }
 
-/** Reloads the project list (after a project is created or deleted). */
+/**
+ * Reloads the project list of the picker (after a project is created or deleted). A failure leaves the
+ * list as it was: the page shown says it (the projects page lists them itself), nothing is painted over it.
+ */
 async function loadProjects() {
   try {
     projects = await callAll('DescribeProjectList', {}, 'Projects');
-  } catch (e) {
-    projects = [];
-    if (!whoAmI()) return;
-    mount(view, errorBox(e));
+  } catch {
+    return;
   }
   mount(projectSelect, projects.length
     ? projects.map((p) => h('option', { value: p.ProjectId }, `${p.ProjectName} (${p.ProjectId})`))

@@ -32,7 +32,7 @@ export async function render({ root, project, call, isCurrent }) {
   const gone = () => stopped || !isCurrent();
   const tick = async () => {
     try {
-      // The server's clock: a browser running ahead would otherwise ask for a minute yet to come.
+      // The server's clock: a browser clock that is off would ask for another minute than the server's.
       const now = serverNow();
       const [recent, devices, graded] = await Promise.all([
         call('DescribeRecentSessionList', { ProjectId: project, PageNumber: 1, PageSize: 100, StartTime: now - RUNNING_WINDOW, EndTime: now }),
