@@ -522,6 +522,18 @@ async fn describe_sessions_filters_and_pages_like_a_direct_computation() {
             Box::new(move |r| r.end_time >= base + 1800 && r.start_time <= base + 1800),
             2,
         ),
+        // By start (a statistics bucket's sessions): the sessions running into the window from
+        // before it are not listed.
+        (
+            json!({"StartTime": base + 1205, "EndTime": base + 4000}),
+            Box::new(move |r| r.end_time >= base + 1205 && r.start_time <= base + 4000),
+            10,
+        ),
+        (
+            json!({"StartTime": base + 1205, "EndTime": base + 4000, "ByStart": true}),
+            Box::new(move |r| r.start_time >= base + 1205 && r.start_time <= base + 4000),
+            8,
+        ),
         (
             json!({"StartTime": base + 1205, "EndTime": base + 4000, "Reason": "Lost", "DeviceId": ""}),
             Box::new(move |r| {

@@ -42,6 +42,10 @@ pub struct DescribeSessionsRequest {
     pub Reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub Live: Option<bool>,
+    /// `true`: [StartTime, EndTime] bounds the session's start instead of overlapping its span (what
+    /// the statistics count a session by: a bucket's sessions).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ByStart: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub PageNumber: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -57,6 +61,7 @@ impl Params for DescribeSessionsRequest {
         field("Quality", Kind::String, false),
         field("Reason", Kind::String, false),
         field("Live", Kind::Boolean, false),
+        field("ByStart", Kind::Boolean, false),
         field("PageNumber", Kind::Integer, false),
         field("PageSize", Kind::Integer, false),
     ];

@@ -491,6 +491,22 @@ describe('web console', () => {
     assert.equal(await page.textContent('[data-stat="NotBadSessionRatio"] .delta'), 'no sessions before');
     assert.equal(await page.$$eval('[data-stat="NotBadSessionRatio"] .delta.up', (els) => els.length), 0);
     await shot('overview', { fullPage: true });
+    // Clicking a bar lists the sessions it counts: those that started in its bucket (the sessions
+    // running into it from the day before are not among them).
+    const bar = await page.$eval('.bars-plot', (el) => {
+      const u = el.uplot;
+      const cur = u.data[2];
+      const i = cur.indexOf(Math.max(...cur));
+      const box = u.over.getBoundingClientRect();
+      return { count: cur[i], x: box.left + u.valToPos(u.data[0][i], 'x'), y: box.bottom - 4 };
+    });
+    assert.ok(bar.count > 0);
+    await page.mouse.move(bar.x, bar.y);
+    await page.mouse.click(bar.x, bar.y);
+    await page.waitForSelector('table.sessions');
+    assert.match(page.url(), /#\/sessions\?.*by=start/);
+    assert.equal(await page.inputValue('#f-by'), 'start');
+    assert.match(await page.textContent('.pager-text'), new RegExp(`· ${bar.count} sessions?$`));
   });
 
   test('a page left while it loads never paints over the next one, and leaves no chart alive', async () => {

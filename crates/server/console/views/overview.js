@@ -96,7 +96,8 @@ export async function render({ root, params, project, projects, call, isCurrent 
     start: p.start,
     end: p.end,
     shift: p.len,
-    onPick: (bucket) => go('sessions', { project, from: bucket.StartTime, to: bucket.EndTime }),
+    // The sessions the bar counts: those that started in its bucket.
+    onPick: (bucket) => go('sessions', { project, from: bucket.StartTime, to: bucket.EndTime, by: 'start' }),
   });
   return () => bars.destroy();
 }

@@ -1,5 +1,6 @@
-// The session list of a project with the console's filters (DescribeSessions: device, time range,
-// grade, reason, running now), paged by the server. Every filter is in the URL, so a filtered view is a
+// The session list of a project with the console's filters (DescribeSessions: device, time range —
+// sessions running in it, or started in it as the statistics count them —, grade, reason, running now),
+// paged by the server. Every filter is in the URL, so a filtered view is a
 // permalink ("bad sessions of truck_7 last week").
 
 import { h, mount, formValues } from '../dom.js';
@@ -32,6 +33,7 @@ export async function render({ root, params, project, call, isCurrent }) {
     quality: params.quality || '',
     reason: params.reason || '',
     live: params.live === '1',
+    byStart: params.by === 'start',
   };
   const form = h('form.filters', {
     onsubmit: (ev) => {
@@ -39,13 +41,15 @@ export async function render({ root, params, project, call, isCurrent }) {
       const v = formValues(ev.target);
       go('sessions', {
         project, device: v.device, quality: v.quality, reason: v.reason, live: v.live ? '1' : '',
-        from: fromLocalInput(v.from) || '', to: fromLocalInput(v.to) || '',
+        from: fromLocalInput(v.from) || '', to: fromLocalInput(v.to) || '', by: v.by,
       });
     },
   },
   h('div.field', h('label', { for: 'f-device' }, 'Device'), h('input', { id: 'f-device', name: 'device', value: filters.device, placeholder: 'field or remote device id' })),
   h('div.field', h('label', { for: 'f-from' }, 'From'), h('input', { id: 'f-from', type: 'datetime-local', name: 'from', value: filters.from ? toLocalInput(filters.from) : '' })),
   h('div.field', h('label', { for: 'f-to' }, 'To'), h('input', { id: 'f-to', type: 'datetime-local', name: 'to', value: filters.to ? toLocalInput(filters.to) : '' })),
+  h('div.field', h('label', { for: 'f-by' }, 'Sessions'), h('select', { id: 'f-by', name: 'by' },
+    [['', 'running in the range'], ['start', 'started in the range']].map(([v, t]) => h('option', { value: v, selected: (filters.byStart ? 'start' : '') === v }, t)))),
   h('div.field', h('label', { for: 'f-quality' }, 'Grade'), h('select', { id: 'f-quality', name: 'quality' },
     [['', 'any'], ['bad', 'bad'], ['normal', 'normal'], ['good', 'good']].map(([v, t]) => h('option', { value: v, selected: filters.quality === v }, t)))),
   h('div.field', h('label', { for: 'f-reason' }, 'Reason'), h('select', { id: 'f-reason', name: 'reason' },
@@ -64,6 +68,7 @@ export async function render({ root, params, project, call, isCurrent }) {
   if (filters.quality) req.Quality = filters.quality;
   if (filters.reason) req.Reason = filters.reason;
   if (filters.live) req.Live = true;
+  if (filters.byStart) req.ByStart = true;
   let r;
   try {
     r = await call('DescribeSessions', req);

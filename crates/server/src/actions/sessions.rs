@@ -276,6 +276,7 @@ impl Handler for DescribeSessionsRequest {
             quality,
             reason,
             live: self.Live,
+            by_start: self.ByStart.unwrap_or(false),
         };
         let (total, rows) = ctx
             .domain

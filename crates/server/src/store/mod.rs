@@ -144,7 +144,8 @@ pub struct PartRow {
 pub struct SessionFilter {
     /// Either end of the session.
     pub device_id: Option<String>,
-    /// The session's span [start, end] overlaps [from, to] (either bound optional).
+    /// The session's span [start, end] overlaps [from, to] (either bound optional); with `by_start`,
+    /// its start lies in [from, to].
     pub from: Option<i64>,
     pub to: Option<i64>,
     /// Last report at or after this time.
@@ -155,6 +156,8 @@ pub struct SessionFilter {
     pub reason: Option<String>,
     /// Live (a part is open) or ended.
     pub live: Option<bool>,
+    /// `from` and `to` bound the session's start, not its span.
+    pub by_start: bool,
 }
 
 /// What the fleet overview lists about the sessions that start in a window.

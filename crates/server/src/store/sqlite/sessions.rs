@@ -457,7 +457,8 @@ fn list_where(
     let mut extra = String::new();
     if let Some(from) = f.from {
         args.push(from.into());
-        extra.push_str(&format!(" AND end_time >= ?{}", args.len()));
+        let column = if f.by_start { "start_time" } else { "end_time" };
+        extra.push_str(&format!(" AND {column} >= ?{}", args.len()));
     }
     if let Some(to) = f.to {
         args.push(to.into());
