@@ -7,27 +7,11 @@
 
 mod common;
 
-use common::{Key, Options, Server};
+use common::{Key, Server};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use teleoscope::domain::AccountId;
 use teleoscope::store::SessionRow;
-
-/// A server whose devices and accounts may call as fast as a test sends.
-async fn unthrottled(
-    configure: impl FnOnce(&mut teleoscope::config::Config) + Send + 'static,
-) -> Server {
-    Server::start_with(Options {
-        configure: Some(Box::new(move |c| {
-            c.device_rate_limit_per_second = 10_000;
-            c.rate_limit_per_second = 10_000;
-            c.rate_limits.clear();
-            configure(c);
-        })),
-        ..Default::default()
-    })
-    .await
-}
 
 /// A project with these devices (id, type); their device keys by id.
 async fn project_with(
@@ -109,7 +93,7 @@ fn inc(
 #[tokio::test]
 async fn session_quality_lists_exactly_the_bad_stretches_with_their_times_and_peaks() {
     // A configured latency budget and a stricter video threshold come back as configured.
-    let s = unthrottled(|c| {
+    let s = Server::unthrottled_with(|c| {
         c.latency_budget_ms = 120;
         c.quality.video_latency_normal_ms = 100.0;
     })
@@ -251,7 +235,7 @@ async fn session_quality_lists_exactly_the_bad_stretches_with_their_times_and_pe
 /// spikes of each (6 s and 22 s into the field part) and the remote's three short stalls.
 #[tokio::test]
 async fn the_example_sessions_incidents_are_the_spikes_behind_its_grade() {
-    let s = unthrottled(|_| {}).await;
+    let s = Server::unthrottled().await;
     let key = s.new_key().await;
     let (pid, _) = project_with(&s, &key, &[]).await;
     let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -457,7 +441,7 @@ async fn list_all(
 
 #[tokio::test]
 async fn describe_sessions_filters_and_pages_like_a_direct_computation() {
-    let s = unthrottled(|_| {}).await;
+    let s = Server::unthrottled().await;
     let key = s.new_key().await;
     let (pid, rows) = fleet(&s, &key).await;
     let base = rows.iter().map(|r| r.start_time).min().unwrap();
@@ -566,7 +550,7 @@ async fn describe_sessions_filters_and_pages_like_a_direct_computation() {
 
 #[tokio::test]
 async fn fleet_overview_equals_a_direct_count() {
-    let s = unthrottled(|_| {}).await;
+    let s = Server::unthrottled().await;
     let key = s.new_key().await;
     let (pid, rows) = fleet(&s, &key).await;
     let base = rows.iter().map(|r| r.start_time).min().unwrap();
@@ -673,7 +657,7 @@ async fn fleet_overview_equals_a_direct_count() {
 
 #[tokio::test]
 async fn a_foreign_session_or_project_looks_missing() {
-    let s = unthrottled(|_| {}).await;
+    let s = Server::unthrottled().await;
     let (a, b) = (s.new_key().await, s.new_key().await);
     let (pid, dev) = project_with(&s, &a, &[("truck_1", "field"), ("desk_1", "remote")]).await;
     let samples: Vec<Value> = (0..3)
@@ -728,7 +712,7 @@ async fn a_foreign_session_or_project_looks_missing() {
 
 #[tokio::test]
 async fn bad_filter_values_are_named_with_what_is_allowed() {
-    let s = unthrottled(|_| {}).await;
+    let s = Server::unthrottled().await;
     let key = s.new_key().await;
     let (pid, _) = project_with(&s, &key, &[]).await;
     let invalid = |body: Value, param: &'static str| {
@@ -799,7 +783,7 @@ async fn bad_filter_values_are_named_with_what_is_allowed() {
 /// The extension actions are counted under their own names in `/metrics`, not as unknown (`-`).
 #[tokio::test]
 async fn metrics_label_the_extension_actions_by_name() {
-    let s = unthrottled(|_| {}).await;
+    let s = Server::unthrottled().await;
     let key = s.new_key().await;
     let (pid, _) = project_with(&s, &key, &[]).await;
     s.ok(&key, "DescribeSessions", json!({"ProjectId": pid}))

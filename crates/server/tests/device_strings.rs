@@ -6,28 +6,11 @@
 
 mod common;
 
-use common::{Key, Options, Server};
+use common::{Key, Server};
 use serde_json::{json, Value};
 use teleoscope::domain::device_login::project_key_password;
 
 const PROJECT_KEY: &str = "0123456789abcdef0123456789abcdef";
-
-/// A server whose devices and accounts may call as fast as a test sends, with bodies up to the
-/// protocol's 10 MB (the caps below it are tested in `hostile_clients.rs`; here the strings must
-/// reach their rules).
-async fn unthrottled() -> Server {
-    Server::start_with(Options {
-        configure: Some(Box::new(|c| {
-            c.max_request_bytes = teleoscope::config::MAX_TC3_BODY;
-            c.max_report_bytes = teleoscope::config::MAX_TC3_BODY;
-            c.device_rate_limit_per_second = 10_000;
-            c.rate_limit_per_second = 10_000;
-            c.rate_limits.clear();
-        })),
-        ..Default::default()
-    })
-    .await
-}
 
 /// A project with field device `truck_1` and remote device `desk_1`; the project key is set and
 /// unknown field devices register themselves (AutoRegister 1). Returns the project and the two
@@ -181,18 +164,6 @@ async fn sessions(s: &Server, key: &Key, pid: &str) -> i64 {
         .unwrap()
 }
 
-async fn status(s: &Server, key: &Key, pid: &str, device: &str) -> String {
-    s.ok(
-        key,
-        "DescribeDeviceInfo",
-        json!({"ProjectId": pid, "DeviceId": device}),
-    )
-    .await["DeviceStatus"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 /// Devices that registered themselves.
 async fn registered_themselves(s: &Server, key: &Key, pid: &str) -> i64 {
     let all = s
@@ -214,7 +185,11 @@ async fn registered_themselves(s: &Server, key: &Key, pid: &str) -> i64 {
 
 #[tokio::test]
 async fn a_device_string_that_breaks_its_rule_is_named_and_nothing_is_stored() {
-    let s = unthrottled().await;
+    let s = Server::unthrottled_with(|c| {
+        c.max_request_bytes = teleoscope::config::MAX_TC3_BODY;
+        c.max_report_bytes = teleoscope::config::MAX_TC3_BODY;
+    })
+    .await;
     let key = s.new_key().await;
     let (pid, field, _remote) = fleet(&s, &key).await;
     let newcomer = newcomer(&s, &key, &pid);
@@ -232,7 +207,11 @@ async fn a_device_string_that_breaks_its_rule_is_named_and_nothing_is_stored() {
             assert!(!msg.chars().any(char::is_control), "{what}: {msg:?}");
         }
         assert_eq!(sessions(&s, &key, &pid).await, 0, "{what}");
-        assert_eq!(status(&s, &key, &pid, "truck_1").await, "offline", "{what}");
+        assert_eq!(
+            s.device_status(&key, &pid, "truck_1").await,
+            "offline",
+            "{what}"
+        );
         assert_eq!(registered_themselves(&s, &key, &pid).await, 0, "{what}");
     }
     // Bad samples do not register a device either.
@@ -249,7 +228,11 @@ async fn a_device_string_that_breaks_its_rule_is_named_and_nothing_is_stored() {
 
 #[tokio::test]
 async fn a_device_status_that_breaks_its_rule_is_named_and_changes_nothing() {
-    let s = unthrottled().await;
+    let s = Server::unthrottled_with(|c| {
+        c.max_request_bytes = teleoscope::config::MAX_TC3_BODY;
+        c.max_report_bytes = teleoscope::config::MAX_TC3_BODY;
+    })
+    .await;
     let key = s.new_key().await;
     let (pid, field, _remote) = fleet(&s, &key).await;
     let newcomer = newcomer(&s, &key, &pid);
@@ -275,14 +258,18 @@ async fn a_device_status_that_breaks_its_rule_is_named_and_changes_nothing() {
             assert!(msg.len() < 500, "{} bytes: {msg}", msg.len());
             assert!(!msg.chars().any(char::is_control), "{msg:?}");
         }
-        assert_eq!(status(&s, &key, &pid, "truck_1").await, "offline");
+        assert_eq!(s.device_status(&key, &pid, "truck_1").await, "offline");
         assert_eq!(registered_themselves(&s, &key, &pid).await, 0);
     }
 }
 
 #[tokio::test]
 async fn device_strings_within_the_rules_read_back_exactly() {
-    let s = unthrottled().await;
+    let s = Server::unthrottled_with(|c| {
+        c.max_request_bytes = teleoscope::config::MAX_TC3_BODY;
+        c.max_report_bytes = teleoscope::config::MAX_TC3_BODY;
+    })
+    .await;
     let key = s.new_key().await;
     let (_pid, field, _remote) = fleet(&s, &key).await;
     let mut body = report(&s);

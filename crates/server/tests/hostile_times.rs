@@ -8,7 +8,7 @@
 mod common;
 
 use chrono::FixedOffset;
-use common::{Key, Options, Server};
+use common::{Key, Server};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
 use teleoscope::domain::clock::LATEST;
@@ -17,15 +17,6 @@ use teleoscope::domain::sessions::{columns_from_samples, ImportedPart, SampleIn}
 use teleoscope::domain::usage::{bucket, Interval, Totals, MAX_BUCKETS};
 use teleoscope::domain::{AccountId, DeviceType};
 use teleoscope::store::{PartMeta, SessionFacts};
-
-/// A server that answers as many API calls a second as a test sends.
-async fn unthrottled() -> Server {
-    Server::start_with(Options {
-        configure: Some(Box::new(|c| c.rate_limit_per_second = 100_000)),
-        ..Default::default()
-    })
-    .await
-}
 
 async fn project(s: &Server, key: &Key) -> String {
     s.project(key, "fleet").await
@@ -171,7 +162,7 @@ fn answered(list: &Value) -> Vec<((i64, i64), Counts)> {
 /// (`EndTime + 1` overflowed) are refused by name, with the value and the allowed range.
 #[tokio::test]
 async fn times_outside_the_calendar_are_refused_by_name_in_every_action_that_takes_times() {
-    let s = unthrottled().await;
+    let s = Server::unthrottled().await;
     let key = s.new_key().await;
     let pid = project(&s, &key).await;
     let page = json!({"ProjectId": pid, "PageNumber": 1, "PageSize": 10});
@@ -254,7 +245,7 @@ async fn times_outside_the_calendar_are_refused_by_name_in_every_action_that_tak
 /// exactly what a direct count says; the others are refused by name.
 #[tokio::test]
 async fn windows_of_centuries_answer_from_their_sessions() {
-    let s = unthrottled().await;
+    let s = Server::unthrottled().await;
     let key = s.new_key().await;
     let pid = project(&s, &key).await;
     // Sessions over five decades: some in one hour, some in one day, pairs varying.
@@ -394,7 +385,7 @@ async fn windows_of_centuries_answer_from_their_sessions() {
 /// window that cuts the first and the last day's sessions off leaves those days out.
 #[tokio::test]
 async fn duration_details_page_through_a_long_window() {
-    let s = unthrottled().await;
+    let s = Server::unthrottled().await;
     let key = s.new_key().await;
     let pid = project(&s, &key).await;
     // 27 days with sessions over 40 years, two sessions on some of them.
@@ -500,7 +491,7 @@ fn peak_rss_mb() -> i64 {
 /// the same sessions by day answer.
 #[tokio::test]
 async fn a_year_of_hours_answers_and_one_more_hour_is_refused() {
-    let s = unthrottled().await;
+    let s = Server::unthrottled().await;
     let key = s.new_key().await;
     let pid = project(&s, &key).await;
     let h0 = (s.now() / 3600 - MAX_BUCKETS as i64 - 48) * 3600;

@@ -5,25 +5,10 @@
 
 mod common;
 
-use common::{Key, Options, Reply, Server};
+use common::{Key, Reply, Server};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tokio::task::JoinHandle;
-
-/// A server without the API rate limit (20/s per account and action by default): the tests send
-/// bursts of one action.
-async fn unthrottled() -> Arc<Server> {
-    Arc::new(
-        Server::start_with(Options {
-            configure: Some(Box::new(|c| {
-                c.rate_limit_per_second = 100_000;
-                c.rate_limits.clear();
-            })),
-            ..Default::default()
-        })
-        .await,
-    )
-}
 
 /// A project with remote device `op_1` and field devices `f_0` .. `f_{fields-1}`.
 async fn project(s: &Server, key: &Key, fields: usize) -> (String, Vec<String>) {
@@ -85,7 +70,7 @@ fn sorted(ids: impl IntoIterator<Item = String>) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_adds_of_one_field_device_each_all_land() {
-    let s = unthrottled().await;
+    let s = Arc::new(Server::unthrottled().await);
     let key = s.new_key().await;
     let (pid, ids) = project(&s, &key, 24).await;
     for _round in 0..3 {
@@ -115,7 +100,7 @@ async fn concurrent_adds_of_one_field_device_each_all_land() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_adds_and_removes_of_disjoint_ids_all_land() {
-    let s = unthrottled().await;
+    let s = Arc::new(Server::unthrottled().await);
     let key = s.new_key().await;
     let (pid, ids) = project(&s, &key, 24).await;
     let (old, new) = ids.split_at(12);
@@ -148,7 +133,7 @@ async fn concurrent_adds_and_removes_of_disjoint_ids_all_land() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_sets_end_in_exactly_one_of_the_sets() {
-    let s = unthrottled().await;
+    let s = Arc::new(Server::unthrottled().await);
     let key = s.new_key().await;
     let (pid, ids) = project(&s, &key, 9).await;
     // The list starts as [f_0]; half of the sets keep f_0, half drop it: a set that read the list
@@ -182,7 +167,7 @@ async fn concurrent_sets_end_in_exactly_one_of_the_sets() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_field_device_deleted_while_it_is_being_added_is_never_left_in_a_list() {
-    let s = unthrottled().await;
+    let s = Arc::new(Server::unthrottled().await);
     let key = s.new_key().await;
     let (pid, ids) = project(&s, &key, 24).await;
     for round in 0..5 {
@@ -227,7 +212,7 @@ async fn a_field_device_deleted_while_it_is_being_added_is_never_left_in_a_list(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remote_device_deleted_while_its_list_grows_leaves_no_list() {
-    let s = unthrottled().await;
+    let s = Arc::new(Server::unthrottled().await);
     let key = s.new_key().await;
     let (pid, ids) = project(&s, &key, 24).await;
     for round in 0..10 {

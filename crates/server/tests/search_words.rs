@@ -5,21 +5,8 @@
 
 mod common;
 
-use common::{Key, Options, Server};
+use common::{Key, Server};
 use serde_json::{json, Value};
-
-/// A server without the API rate limit (20/s per account and action): the tests send bursts of
-/// one action.
-async fn unthrottled() -> Server {
-    Server::start_with(Options {
-        configure: Some(Box::new(|c| {
-            c.rate_limit_per_second = 10_000;
-            c.rate_limits.clear();
-        })),
-        ..Default::default()
-    })
-    .await
-}
 
 /// A project with field devices `truck_1`, `truck2`, `van3` and remote devices `op_1`, `op2`; the
 /// black list of `op_1` holds `truck_1`, that of `op2` holds `truck2` and `van3`.
@@ -79,7 +66,7 @@ async fn remotes(s: &Server, key: &Key, pid: &str, mode: &str, words: &str) -> V
 
 #[tokio::test]
 async fn device_list_matches_percent_underscore_and_backslash_as_text() {
-    let s = unthrottled().await;
+    let s = Server::unthrottled().await;
     let key = s.new_key().await;
     let pid = fleet(&s, &key).await;
     assert_eq!(devices(&s, &key, &pid, "_").await, ["op_1", "truck_1"]);
@@ -100,7 +87,7 @@ async fn device_list_matches_percent_underscore_and_backslash_as_text() {
 
 #[tokio::test]
 async fn describe_policy_with_a_policy_matches_odd_words_as_text() {
-    let s = unthrottled().await;
+    let s = Server::unthrottled().await;
     let key = s.new_key().await;
     let pid = fleet(&s, &key).await;
     assert_eq!(remotes(&s, &key, &pid, "remoteMatch", "p_").await, ["op_1"]);
@@ -130,7 +117,7 @@ async fn describe_policy_with_a_policy_matches_odd_words_as_text() {
 
 #[tokio::test]
 async fn long_search_words_answer_invalid_parameter_value() {
-    let s = unthrottled().await;
+    let s = Server::unthrottled().await;
     let key = s.new_key().await;
     let pid = fleet(&s, &key).await;
     let long_words = [

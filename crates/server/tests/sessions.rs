@@ -5,19 +5,10 @@
 
 mod common;
 
-use common::{Key, Options, Server};
+use common::{Key, Server};
 use serde_json::{json, Value};
 use teleoscope::domain::AccountId;
 use teleoscope::store::SessionFilter;
-
-/// A server whose devices may report as fast as a test sends.
-async fn unthrottled() -> Server {
-    Server::start_with(Options {
-        configure: Some(Box::new(|c| c.device_rate_limit_per_second = 10_000)),
-        ..Default::default()
-    })
-    .await
-}
 
 fn report(session: &str, peer: &str, start: i64, offsets: &[i64], last: bool) -> Value {
     let samples: Vec<Value> = offsets
@@ -28,18 +19,6 @@ fn report(session: &str, peer: &str, start: i64, offsets: &[i64], last: bool) ->
            "Samples": samples, "Final": last})
 }
 
-async fn status(s: &Server, key: &Key, pid: &str, device: &str) -> String {
-    s.ok(
-        key,
-        "DescribeDeviceInfo",
-        json!({"ProjectId": pid, "DeviceId": device}),
-    )
-    .await["DeviceStatus"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 #[tokio::test]
 async fn idle_timeout_ends_the_part_and_the_session_and_a_returning_device_reopens_it() {
     let s = Server::start().await;
@@ -48,7 +27,7 @@ async fn idle_timeout_ends_the_part_and_the_session_and_a_returning_device_reope
     let (pid, field, remote) = s.project_with_pair(&key).await;
     let t0 = s.now();
 
-    assert_eq!(status(&s, &key, &pid, "truck_1").await, "offline");
+    assert_eq!(s.device_status(&key, &pid, "truck_1").await, "offline");
     let r = s
         .ok(
             &field,
@@ -66,8 +45,8 @@ async fn idle_timeout_ends_the_part_and_the_session_and_a_returning_device_reope
         report("s-1", "truck_1", t0 + 1, &[0, 2], false),
     )
     .await;
-    assert_eq!(status(&s, &key, &pid, "truck_1").await, "connected");
-    assert_eq!(status(&s, &key, &pid, "desk_1").await, "connected");
+    assert_eq!(s.device_status(&key, &pid, "truck_1").await, "connected");
+    assert_eq!(s.device_status(&key, &pid, "desk_1").await, "connected");
 
     // 59 s without a report: still live. 61 s: both parts end, the devices go offline (no heartbeat).
     clock.advance(59);
@@ -96,7 +75,7 @@ async fn idle_timeout_ends_the_part_and_the_session_and_a_returning_device_reope
     );
     assert!(parts.iter().all(|p| p.ended));
     assert!(ended.quality_final, "an ended session is scored finally");
-    assert_eq!(status(&s, &key, &pid, "truck_1").await, "offline");
+    assert_eq!(s.device_status(&key, &pid, "truck_1").await, "offline");
 
     // Back from an outage: the buffered batch is accepted and the part is open again.
     let r = s
@@ -120,7 +99,7 @@ async fn idle_timeout_ends_the_part_and_the_session_and_a_returning_device_reope
     assert!(again.live);
     assert!(!again.quality_final);
     assert_eq!(again.end_time, t0 + 8);
-    assert_eq!(status(&s, &key, &pid, "truck_1").await, "connected");
+    assert_eq!(s.device_status(&key, &pid, "truck_1").await, "connected");
 }
 
 #[tokio::test]
@@ -143,10 +122,10 @@ async fn heartbeats_make_a_device_ready_until_they_stop() {
     assert_eq!(listed["Total"], 1);
     clock.advance(30);
     s.domain.upkeep().await.unwrap();
-    assert_eq!(status(&s, &key, &pid, "truck_1").await, "ready");
+    assert_eq!(s.device_status(&key, &pid, "truck_1").await, "ready");
     clock.advance(1);
     s.domain.upkeep().await.unwrap();
-    assert_eq!(status(&s, &key, &pid, "truck_1").await, "offline");
+    assert_eq!(s.device_status(&key, &pid, "truck_1").await, "offline");
     let info = s
         .ok(
             &key,
@@ -165,7 +144,7 @@ async fn heartbeats_make_a_device_ready_until_they_stop() {
         report("s-2", "desk_1", s.now(), &[0], true),
     )
     .await;
-    assert_eq!(status(&s, &key, &pid, "truck_1").await, "ready");
+    assert_eq!(s.device_status(&key, &pid, "truck_1").await, "ready");
     let r = s
         .ok(&field, "ReportDeviceStatus", json!({"Status": "offline"}))
         .await;
@@ -174,7 +153,7 @@ async fn heartbeats_make_a_device_ready_until_they_stop() {
 
 #[tokio::test]
 async fn every_page_of_the_fast_list_equals_the_plain_ordered_query() {
-    let s = unthrottled().await;
+    let s = Server::unthrottled().await;
     let key = s.new_key().await;
     let (pid, field, remote) = s.project_with_pair(&key).await;
     let t0 = s.now() - 40 * 3600;
@@ -256,7 +235,7 @@ async fn every_page_of_the_fast_list_equals_the_plain_ordered_query() {
 #[tokio::test]
 async fn statistics_from_quarter_sums_equal_statistics_from_every_session() {
     use teleoscope::domain::usage::{Scope, Totals};
-    let s = unthrottled().await;
+    let s = Server::unthrottled().await;
     let key = s.new_key().await;
     let (pid, field, remote) = s.project_with_pair(&key).await;
     let t0 = s.now() - 20 * 3600;
@@ -337,7 +316,7 @@ async fn statistics_from_quarter_sums_equal_statistics_from_every_session() {
 
 #[tokio::test]
 async fn many_small_reports_are_compacted_into_one_chunk_without_changing_the_details() {
-    let s = unthrottled().await;
+    let s = Server::unthrottled().await;
     let key = s.new_key().await;
     let (_, field, _) = s.project_with_pair(&key).await;
     let t0 = s.now();
@@ -404,7 +383,7 @@ async fn bucket_statistics_equal_a_direct_count_in_any_time_zone() {
     use chrono::FixedOffset;
     use std::collections::{BTreeMap, HashSet};
     use teleoscope::domain::usage::{bucket, Interval, Scope, Totals};
-    let s = unthrottled().await;
+    let s = Server::unthrottled().await;
     let key = s.new_key().await;
     let (pid, _, _) = s.project_with_pair(&key).await;
     let mut keys = BTreeMap::new();
@@ -542,7 +521,7 @@ async fn bucket_statistics_equal_a_direct_count_in_any_time_zone() {
 /// chunk, the database file holds no free pages.
 #[tokio::test]
 async fn compaction_gives_the_pages_it_frees_back() {
-    let s = unthrottled().await;
+    let s = Server::unthrottled().await;
     let key = s.new_key().await;
     let (_, field, _) = s.project_with_pair(&key).await;
     let start = s.now() - 10_000;
@@ -564,7 +543,7 @@ async fn compaction_gives_the_pages_it_frees_back() {
 /// with the device's total, whether it is the field or the remote device.
 #[tokio::test]
 async fn the_list_of_one_device_pages_newest_first() {
-    let s = unthrottled().await;
+    let s = Server::unthrottled().await;
     let key = s.new_key().await;
     let (pid, field, _) = s.project_with_pair(&key).await;
     let start = s.now() - 100_000;

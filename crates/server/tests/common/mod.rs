@@ -86,6 +86,26 @@ impl Server {
         Server::start_with(Options::default()).await
     }
 
+    /// A server whose accounts and devices may call as fast as a test sends (no per-second limits),
+    /// with `configure` applied after.
+    pub async fn unthrottled_with(configure: impl FnOnce(&mut Config) + Send + 'static) -> Server {
+        Server::start_with(Options {
+            configure: Some(Box::new(move |c| {
+                c.rate_limit_per_second = 100_000;
+                c.rate_limits.clear();
+                c.device_rate_limit_per_second = 100_000;
+                configure(c);
+            })),
+            ..Default::default()
+        })
+        .await
+    }
+
+    /// [`Server::unthrottled_with`] nothing else.
+    pub async fn unthrottled() -> Server {
+        Server::unthrottled_with(|_| {}).await
+    }
+
     pub async fn start_with(options: Options) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = Config {
@@ -236,6 +256,19 @@ impl Server {
             secret_id: format!("{project}:{id}"),
             secret_key: token.to_owned(),
         }
+    }
+
+    /// A device's `DeviceStatus` as DescribeDeviceInfo answers it.
+    pub async fn device_status(&self, key: &Key, project: &str, device: &str) -> String {
+        self.ok(
+            key,
+            "DescribeDeviceInfo",
+            json!({"ProjectId": project, "DeviceId": device}),
+        )
+        .await["DeviceStatus"]
+            .as_str()
+            .expect("DeviceStatus")
+            .to_owned()
     }
 
     /// A project with field device `truck_1` (token `aaaaaaaaaaaaaaa1`) and remote device `desk_1`
