@@ -33,6 +33,26 @@ fn spawn(s: &Arc<Server>, key: &Key, action: &'static str, body: Value) -> JoinH
     tokio::spawn(async move { s.call(&key, action, body).await })
 }
 
+/// One ModifyPolicy of `mode` per id, each on a task of its own, all started now.
+fn one_each(
+    s: &Arc<Server>,
+    key: &Key,
+    pid: &str,
+    mode: &str,
+    ids: &[String],
+) -> Vec<JoinHandle<Reply>> {
+    ids.iter()
+        .map(|id| {
+            spawn(
+                s,
+                key,
+                "ModifyPolicy",
+                modify_body(pid, mode, std::slice::from_ref(id)),
+            )
+        })
+        .collect()
+}
+
 /// Every answer, in the order the requests were started.
 async fn answers(tasks: Vec<JoinHandle<Reply>>) -> Vec<Reply> {
     let mut out = Vec::with_capacity(tasks.len());
@@ -80,17 +100,7 @@ async fn concurrent_adds_of_one_field_device_each_all_land() {
             json!({"ProjectId": pid, "RemoteDeviceIds": ["op_1"], "PolicyMode": "black"}),
         )
         .await;
-        let tasks = ids
-            .iter()
-            .map(|id| {
-                spawn(
-                    &s,
-                    &key,
-                    "ModifyPolicy",
-                    modify_body(&pid, "add", std::slice::from_ref(id)),
-                )
-            })
-            .collect();
+        let tasks = one_each(&s, &key, &pid, "add", &ids);
         for a in answers(tasks).await {
             assert_eq!(a.ok()["FailedInsertIds"], json!([]));
         }
@@ -107,23 +117,9 @@ async fn concurrent_adds_and_removes_of_disjoint_ids_all_land() {
     for _round in 0..3 {
         s.ok(&key, "ModifyPolicy", modify_body(&pid, "set", old))
             .await;
-        let removes = old.iter().map(|id| {
-            spawn(
-                &s,
-                &key,
-                "ModifyPolicy",
-                modify_body(&pid, "remove", std::slice::from_ref(id)),
-            )
-        });
-        let adds = new.iter().map(|id| {
-            spawn(
-                &s,
-                &key,
-                "ModifyPolicy",
-                modify_body(&pid, "add", std::slice::from_ref(id)),
-            )
-        });
-        for a in answers(removes.chain(adds).collect()).await {
+        let removes = one_each(&s, &key, &pid, "remove", old);
+        let adds = one_each(&s, &key, &pid, "add", new);
+        for a in answers(removes.into_iter().chain(adds).collect()).await {
             assert_eq!(a.ok()["FailedInsertIds"], json!([]));
             assert_eq!(a.ok()["FailedDeleteIds"], json!([]));
         }
@@ -225,17 +221,7 @@ async fn a_remote_device_deleted_while_its_list_grows_leaves_no_list() {
             )
             .await;
         }
-        let mut tasks: Vec<JoinHandle<Reply>> = ids
-            .iter()
-            .map(|id| {
-                spawn(
-                    &s,
-                    &key,
-                    "ModifyPolicy",
-                    modify_body(&pid, "add", std::slice::from_ref(id)),
-                )
-            })
-            .collect();
+        let mut tasks: Vec<JoinHandle<Reply>> = one_each(&s, &key, &pid, "add", &ids);
         tasks.insert(
             round,
             spawn(

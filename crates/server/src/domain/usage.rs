@@ -291,6 +291,30 @@ impl Scope<'_> {
 }
 
 /// The index of the range (sorted, disjoint) holding `t`, if any.
+/// A group's totals and its active field and remote devices.
+type Added = (Totals, (i64, i64));
+
+/// Sessions added up per group (`group` gives a session's, or none to leave it out), with each group's
+/// active field and remote devices: for one device's sessions, which are few.
+fn add_up<K: Ord>(
+    facts: &[SessionFacts],
+    mut group: impl FnMut(&SessionFacts) -> Result<Option<K>, DomainError>,
+) -> Result<BTreeMap<K, Added>, DomainError> {
+    let mut by: BTreeMap<K, (Totals, HashSet<&str>, HashSet<&str>)> = BTreeMap::new();
+    for f in facts {
+        if let Some(k) = group(f)? {
+            let (t, field, remote) = by.entry(k).or_default();
+            *t = t.plus(&Totals::of(f));
+            field.insert(&f.field_device_id);
+            remote.insert(&f.remote_device_id);
+        }
+    }
+    Ok(by
+        .into_iter()
+        .map(|(k, (t, f, r))| (k, (t, (f.len() as i64, r.len() as i64))))
+        .collect())
+}
+
 fn range_of(ranges: &[(i64, i64)], t: i64) -> Option<usize> {
     let i = ranges.partition_point(|(_, to)| *to <= t);
     (i < ranges.len() && ranges[i].0 <= t).then_some(i)
@@ -328,20 +352,10 @@ impl Domain {
                     scope.to,
                 )
                 .await?;
-            let mut totals = vec![Totals::default(); ranges.len()];
-            let mut devices: Vec<(HashSet<&str>, HashSet<&str>)> =
-                vec![Default::default(); ranges.len()];
-            for f in &facts {
-                if let Some(i) = range_of(ranges, f.start_time) {
-                    totals[i] = totals[i].plus(&Totals::of(f));
-                    devices[i].0.insert(&f.field_device_id);
-                    devices[i].1.insert(&f.remote_device_id);
-                }
-            }
-            let active = devices
-                .iter()
-                .map(|(f, r)| (f.len() as i64, r.len() as i64))
-                .collect();
+            let mut by = add_up(&facts, |f| Ok(range_of(ranges, f.start_time)))?;
+            let (totals, active) = (0..ranges.len())
+                .map(|i| by.remove(&i).unwrap_or_default())
+                .unzip();
             return Ok(Ranged { totals, active });
         }
         let totals = self
@@ -396,20 +410,10 @@ impl Domain {
                 scope.to,
             )
             .await?;
-        type Sets<'f> = (HashSet<&'f str>, HashSet<&'f str>);
-        let mut by: BTreeMap<i64, (i64, Totals, Sets<'_>)> = BTreeMap::new();
-        for f in &facts {
-            let (start, next) = bucket_at(tz, interval, f.start_time)?;
-            let (_, t, (field, remote)) = by
-                .entry(start)
-                .or_insert_with(|| (next, Totals::default(), Default::default()));
-            *t = t.plus(&Totals::of(f));
-            field.insert(&f.field_device_id);
-            remote.insert(&f.remote_device_id);
-        }
+        let by = add_up(&facts, |f| bucket_at(tz, interval, f.start_time).map(Some))?;
         Ok(by
             .into_iter()
-            .map(|(start, (next, t, (f, r)))| ((start, next), t, (f.len() as i64, r.len() as i64)))
+            .map(|(bucket, (totals, active))| (bucket, totals, active))
             .collect())
     }
 
