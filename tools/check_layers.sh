@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
-# The request path reads one way: http -> actions -> domain -> store. A lower module importing an
-# upper one fails this check.
+# The request path reads one way, and so do the modules of the server crate (docs/architecture.md):
+#
+#   model  <-  store  <-  domain  <-  actions  <-  http, cli
+#
+# A module imports only the ones to its left. `errors` (the error types and their one mapping to
+# vendor codes) and `config` sit beside the path. Besides: only a backend's own files see SQL and the
+# sample format (`store/codec.rs`, `store/sqlite/`), and the protocol crate does no I/O.
 set -euo pipefail
 cd "$(dirname "$0")/../crates/server/src"
 fail=0
-check() { # folder, forbidden module names...
+check() { # folder, forbidden module paths...
   local dir=$1; shift
   for m in "$@"; do
-    if grep -rnE "(crate|teleoscope)::$m\b" "$dir" >/dev/null 2>&1; then
-      echo "layering: $dir/ imports $m:"; grep -rnE "(crate|teleoscope)::$m\b" "$dir"; fail=1
+    local pattern="(crate|teleoscope(_server)?)::$m\b"
+    if grep -rnE "$pattern" "$dir" >/dev/null 2>&1; then
+      echo "layering: $dir/ imports $m:"; grep -rnE "$pattern" "$dir"; fail=1
     fi
   done
 }
-# The store speaks in domain types (Project, Device) but never calls upward.
-check store http actions cli
-check domain http actions cli
-check actions http cli
+check model store domain actions http cli errors config
+check store domain actions http cli config
+check domain actions http cli config store::sqlite store::codec
+check actions http cli store::sqlite store::codec
+check http cli store::sqlite store::codec
 if grep -rnE "tokio|axum|rusqlite|hyper" ../../protocol/src >/dev/null; then
   echo "layering: the protocol crate must not do I/O"; fail=1
 fi

@@ -11,6 +11,7 @@ pub mod config;
 pub mod domain;
 pub mod errors;
 pub mod http;
+pub mod model;
 pub mod store;
 
 use config::Config;

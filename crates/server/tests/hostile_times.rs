@@ -12,11 +12,12 @@ use common::{Key, Server};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
 use teleoscope::domain::clock::LATEST;
-use teleoscope::domain::samples::Metric;
 use teleoscope::domain::sessions::{columns_from_samples, ImportedPart, SampleIn};
-use teleoscope::domain::usage::{bucket, Interval, Totals, MAX_BUCKETS};
-use teleoscope::domain::{AccountId, DeviceType};
-use teleoscope::store::{PartMeta, SessionFacts};
+use teleoscope::domain::usage::{bucket, Interval, MAX_BUCKETS};
+use teleoscope::model::samples::Metric;
+use teleoscope::model::sessions::{PartMeta, SessionFacts};
+use teleoscope::model::usage::Totals;
+use teleoscope::model::{AccountId, DeviceType};
 
 async fn project(s: &Server, key: &Key) -> String {
     s.project(key, "fleet").await

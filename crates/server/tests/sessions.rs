@@ -7,8 +7,8 @@ mod common;
 
 use common::{Key, Server};
 use serde_json::{json, Value};
-use teleoscope::domain::AccountId;
-use teleoscope::store::SessionFilter;
+use teleoscope::model::sessions::{SessionFilter, SessionSamples};
+use teleoscope::model::AccountId;
 
 fn report(session: &str, peer: &str, start: i64, offsets: &[i64], last: bool) -> Value {
     let samples: Vec<Value> = offsets
@@ -51,29 +51,19 @@ async fn idle_timeout_ends_the_part_and_the_session_and_a_returning_device_reope
     // 59 s without a report: still live. 61 s: both parts end, the devices go offline (no heartbeat).
     clock.advance(59);
     s.domain.upkeep().await.unwrap();
-    let live = s
-        .domain
-        .store
-        .session(&AccountId(key.account_id.clone()), "s-1")
-        .await
-        .unwrap()
-        .unwrap()
-        .0;
+    let live = stored(&s, &key, "s-1").await.session;
     assert!(live.live);
     clock.advance(2);
     s.domain.upkeep().await.unwrap();
-    let (ended, parts) = s
-        .domain
-        .store
-        .session(&AccountId(key.account_id.clone()), "s-1")
-        .await
-        .unwrap()
-        .unwrap();
+    let SessionSamples {
+        session: ended,
+        parts,
+    } = stored(&s, &key, "s-1").await;
     assert!(
         !ended.live,
         "the session ends when all its parts have ended"
     );
-    assert!(parts.iter().all(|p| p.ended));
+    assert!(parts.iter().all(|p| p.part.ended));
     assert!(ended.quality_final, "an ended session is scored finally");
     assert_eq!(s.device_status(&key, &pid, "truck_1").await, "offline");
 
@@ -89,13 +79,7 @@ async fn idle_timeout_ends_the_part_and_the_session_and_a_returning_device_reope
         (r["Accepted"].as_i64(), r["Duplicates"].as_i64()),
         (Some(2), Some(1))
     );
-    let (again, _) = s
-        .domain
-        .store
-        .session(&AccountId(key.account_id.clone()), "s-1")
-        .await
-        .unwrap()
-        .unwrap();
+    let again = stored(&s, &key, "s-1").await.session;
     assert!(again.live);
     assert!(!again.quality_final);
     assert_eq!(again.end_time, t0 + 8);
@@ -185,7 +169,7 @@ async fn every_page_of_the_fast_list_equals_the_plain_ordered_query() {
         from: Some(1),
         ..Default::default()
     };
-    let page = |number| teleoscope::domain::Page { number, size: 7 };
+    let page = |number| teleoscope::model::Page { number, size: 7 };
     let mut seen = 0;
     for number in 1..=10 {
         let (total, fast) = s
@@ -199,7 +183,7 @@ async fn every_page_of_the_fast_list_equals_the_plain_ordered_query() {
             .await
             .unwrap();
         assert_eq!((total, plain_total), (60, 60));
-        let ids = |rows: &[teleoscope::store::SessionRow]| {
+        let ids = |rows: &[teleoscope::model::sessions::SessionRow]| {
             rows.iter()
                 .map(|r| r.session_id.clone())
                 .collect::<Vec<_>>()
@@ -234,7 +218,8 @@ async fn every_page_of_the_fast_list_equals_the_plain_ordered_query() {
 
 #[tokio::test]
 async fn statistics_from_quarter_sums_equal_statistics_from_every_session() {
-    use teleoscope::domain::usage::{Scope, Totals};
+    use teleoscope::domain::usage::Scope;
+    use teleoscope::model::usage::Totals;
     let s = Server::unthrottled().await;
     let key = s.new_key().await;
     let (pid, field, remote) = s.project_with_pair(&key).await;
@@ -335,19 +320,19 @@ async fn many_small_reports_are_compacted_into_one_chunk_without_changing_the_de
             json!({"SessionId": "c-1"}),
         )
         .await;
-    let account = AccountId(key.account_id.clone());
-    let part = s
-        .domain
-        .store
-        .session(&account, "c-1")
-        .await
+    let part = stored(&s, &key, "c-1").await.parts[0].part.part_key;
+    let chunks = || -> i64 {
+        let db = r2d2_sqlite::rusqlite::Connection::open(s.db_path()).unwrap();
+        db.query_row(
+            "SELECT COUNT(*) FROM chunks WHERE part_key = ?1",
+            [part],
+            |r| r.get(0),
+        )
         .unwrap()
-        .unwrap()
-        .1[0]
-        .part_key;
-    assert_eq!(s.domain.store.part_chunks(part).await.unwrap().len(), 40);
+    };
+    assert_eq!(chunks(), 40);
     s.domain.upkeep().await.unwrap();
-    assert_eq!(s.domain.store.part_chunks(part).await.unwrap().len(), 1);
+    assert_eq!(chunks(), 1);
     let after = s
         .ok(
             &key,
@@ -382,7 +367,8 @@ async fn many_small_reports_are_compacted_into_one_chunk_without_changing_the_de
 async fn bucket_statistics_equal_a_direct_count_in_any_time_zone() {
     use chrono::FixedOffset;
     use std::collections::{BTreeMap, HashSet};
-    use teleoscope::domain::usage::{bucket, Interval, Scope, Totals};
+    use teleoscope::domain::usage::{bucket, Interval, Scope};
+    use teleoscope::model::usage::Totals;
     let s = Server::unthrottled().await;
     let key = s.new_key().await;
     let (pid, _, _) = s.project_with_pair(&key).await;
@@ -577,4 +563,15 @@ async fn the_list_of_one_device_pages_newest_first() {
         }
         assert_eq!(listed, expected, "{device}");
     }
+}
+
+/// A session as the store has it, with its samples.
+async fn stored(s: &Server, key: &Key, session_id: &str) -> SessionSamples {
+    let account = AccountId(key.account_id.clone());
+    s.domain
+        .store
+        .session_samples(&account, session_id, None, None)
+        .await
+        .unwrap()
+        .unwrap()
 }

@@ -12,7 +12,7 @@ use common::{Key, Options, Server};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use teleoscope::domain::AccountId;
+use teleoscope::model::AccountId;
 
 /// Everything the server logs, as text.
 #[derive(Clone, Default)]
@@ -280,10 +280,11 @@ async fn a_full_store_says_so_reports_not_ready_keeps_what_it_acknowledged_and_r
     // Also as a new process would find them on disk.
     let reopened = teleoscope::open_domain(&s.config).unwrap();
     for (session, stored) in &acknowledged {
-        let (_, parts) = reopened
+        let parts = reopened
             .session_details(&AccountId(key.account_id.clone()), session, None, None)
             .await
-            .unwrap();
+            .unwrap()
+            .parts;
         assert_eq!(&parts[0].columns.time_offset, stored, "{session}");
     }
     assert_eq!(readyz(&s).await.0, 503);

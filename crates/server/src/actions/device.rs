@@ -5,7 +5,7 @@ use super::{serialize, ActionError, Input};
 use crate::domain::device_login::DeviceLogin;
 use crate::domain::sessions::{MetricsReport, NetIn, SampleIn};
 use crate::domain::Domain;
-use crate::store::PartMeta;
+use crate::model::sessions::PartMeta;
 use teleoscope_protocol::params::{self, Params};
 use teleoscope_protocol::wire::*;
 
@@ -96,7 +96,7 @@ pub async fn dispatch(
 
 #[cfg(test)]
 mod tests {
-    use crate::domain::samples::Metric;
+    use crate::model::samples::Metric;
     use teleoscope_protocol::wire::SAMPLE_METRICS;
 
     #[test]

@@ -2,8 +2,8 @@
 
 use super::{page, Ctx, Handler};
 use crate::domain::devices::NewDevice;
-use crate::domain::{DeviceFilter, DeviceStatus, DeviceType, StatusFilter};
 use crate::errors::DomainError;
+use crate::model::{DeviceFilter, DeviceStatus, DeviceType, StatusFilter};
 use async_trait::async_trait;
 use teleoscope_protocol::wire::*;
 

@@ -11,8 +11,9 @@ mod projects;
 mod sessions;
 mod statistics;
 
-use crate::domain::{AccountId, Domain, Page};
+use crate::domain::Domain;
 use crate::errors::DomainError;
+use crate::model::{AccountId, Page};
 use async_trait::async_trait;
 use chrono::{FixedOffset, SecondsFormat, TimeZone};
 use serde::Serialize;
@@ -188,7 +189,7 @@ mod tests {
             ..Default::default()
         };
         let domain = crate::open_domain(&config).unwrap();
-        let account = crate::domain::AccountId("1".into());
+        let account = crate::model::AccountId("1".into());
         let ctx = Ctx {
             domain: &domain,
             account: &account,

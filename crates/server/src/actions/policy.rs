@@ -1,6 +1,7 @@
 //! ModifyPolicy, DescribePolicy, BatchDeletePolicy.
 
 use super::{page, Ctx, Handler};
+use crate::domain::policy;
 use crate::errors::DomainError;
 use async_trait::async_trait;
 use teleoscope_protocol::wire::*;
@@ -9,6 +10,10 @@ use teleoscope_protocol::wire::*;
 impl Handler for ModifyPolicyRequest {
     type Response = ModifyPolicyResponse;
     async fn handle(self, ctx: &Ctx<'_>) -> Result<Self::Response, DomainError> {
+        let (pmode, mmode) = (
+            policy::policy_mode(&self.PolicyMode)?,
+            policy::modify_mode(&self.ModifyMode)?,
+        );
         let change = ctx
             .domain
             .modify_policy(
@@ -16,8 +21,8 @@ impl Handler for ModifyPolicyRequest {
                 &self.ProjectId,
                 &self.RemoteDeviceId,
                 &self.FieldDeviceIds,
-                &self.PolicyMode,
-                &self.ModifyMode,
+                pmode,
+                mmode,
             )
             .await?;
         Ok(ModifyPolicyResponse {
@@ -66,14 +71,10 @@ impl Handler for DescribePolicyRequest {
 impl Handler for BatchDeletePolicyRequest {
     type Response = BatchDeletePolicyResponse;
     async fn handle(self, ctx: &Ctx<'_>) -> Result<Self::Response, DomainError> {
+        let pmode = policy::policy_mode(&self.PolicyMode)?;
         let failed = ctx
             .domain
-            .delete_policies(
-                ctx.account,
-                &self.ProjectId,
-                &self.RemoteDeviceIds,
-                &self.PolicyMode,
-            )
+            .delete_policies(ctx.account, &self.ProjectId, &self.RemoteDeviceIds, pmode)
             .await?;
         Ok(BatchDeletePolicyResponse {
             FailedRemoteDeviceIds: failed,

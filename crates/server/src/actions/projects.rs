@@ -3,8 +3,8 @@
 
 use super::{page, Ctx, Handler};
 use crate::domain::projects::SecModeRequest;
-use crate::domain::Project;
 use crate::errors::DomainError;
+use crate::model::Project;
 use async_trait::async_trait;
 use teleoscope_protocol::wire::*;
 

@@ -4,11 +4,10 @@
 use super::{page, Ctx, Handler};
 use crate::domain::clock;
 use crate::domain::incidents::{self, Incident as Found, Threshold};
-use crate::domain::quality::{parse_reasons, Grade, REASON_METRICS};
-use crate::domain::samples::{Columns, Metric};
-use crate::domain::sessions::PartDetail;
 use crate::errors::DomainError;
-use crate::store::{SessionFilter, SessionRow};
+use crate::model::quality::{Grade, Reason, REASON_METRICS};
+use crate::model::samples::{Columns, Metric};
+use crate::model::sessions::{PartSamples, SessionFilter, SessionRow, SessionSamples};
 use async_trait::async_trait;
 use teleoscope_protocol::wire::*;
 
@@ -52,7 +51,7 @@ impl Handler for DescribeDeviceSessionListRequest {
                 Resolution: resolution(s),
                 StartTime: s.start_time,
                 EndTime: s.end_time,
-                Quality: s.quality.clone(),
+                Quality: s.quality.as_str().to_owned(),
             })
             .collect();
         Ok(DescribeDeviceSessionListResponse {
@@ -117,7 +116,7 @@ fn ints(v: Option<&[f64]>) -> Vec<i64> {
         .unwrap_or_default()
 }
 
-fn detail(session_id: &str, project_id: &str, d: PartDetail) -> SessionDeviceDetail {
+fn detail(session_id: &str, project_id: &str, d: PartSamples) -> SessionDeviceDetail {
     let c: &Columns = &d.columns;
     let p = &d.part;
     let i = |m: Metric| ints(c.metric(m));
@@ -182,7 +181,7 @@ impl Handler for DescribeDeviceSessionDetailsRequest {
     async fn handle(self, ctx: &Ctx<'_>) -> Result<Self::Response, DomainError> {
         let from = clock::time_opt("StartTime", self.StartTime)?;
         let to = clock::time_opt("EndTime", self.EndTime)?;
-        let (session, parts) = ctx
+        let SessionSamples { session, parts } = ctx
             .domain
             .session_details(ctx.account, &self.SessionId, from, to)
             .await?;
@@ -196,14 +195,14 @@ impl Handler for DescribeDeviceSessionDetailsRequest {
 }
 
 /// The reasons stored with a session, on the wire.
-fn wire_reasons(stored: &str) -> Vec<QualityReason> {
-    parse_reasons(stored)
-        .into_iter()
+fn wire_reasons(reasons: &[Reason]) -> Vec<QualityReason> {
+    reasons
+        .iter()
         .map(|r| QualityReason {
-            DeviceType: r.device_type,
+            DeviceType: r.device_type.as_str().to_owned(),
             Grade: r.grade.as_str().to_owned(),
-            Metric: r.metric,
-            Text: r.text,
+            Metric: r.metric.clone(),
+            Text: r.text.clone(),
         })
         .collect()
 }
@@ -219,7 +218,7 @@ pub(super) fn summary(s: &SessionRow) -> SessionSummary {
         Duration: s.end_time - s.start_time,
         Resolution: resolution(s),
         MultiMode: s.multi_mode,
-        Quality: s.quality.clone(),
+        Quality: s.quality.as_str().to_owned(),
         QualityFinal: s.quality_final,
         Live: s.live,
         Reasons: wire_reasons(&s.reasons),
@@ -326,7 +325,7 @@ impl Handler for DescribeSessionQualityRequest {
         Ok(DescribeSessionQualityResponse {
             SessionId: s.session_id.clone(),
             ProjectId: s.project_id.clone(),
-            Quality: s.quality.clone(),
+            Quality: s.quality.as_str().to_owned(),
             QualityFinal: s.quality_final,
             Reasons: wire_reasons(&s.reasons),
             Incidents: found.incidents.iter().map(wire_incident).collect(),

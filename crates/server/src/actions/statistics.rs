@@ -5,8 +5,9 @@
 use super::sessions::summary;
 use super::{page, Ctx, Handler};
 use crate::domain::clock;
-use crate::domain::usage::{Interval, Scope, Usage};
+use crate::domain::usage::{Interval, Scope};
 use crate::errors::DomainError;
+use crate::model::usage::Usage;
 use async_trait::async_trait;
 use teleoscope_protocol::wire::*;
 

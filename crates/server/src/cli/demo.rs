@@ -6,7 +6,8 @@
 use super::simulate::{self, SessionLengths, SimConfig, SimPair, SimSummary};
 use crate::config::Config;
 use crate::domain::devices::NewDevice;
-use crate::domain::{ids, AccountId, Domain};
+use crate::domain::{ids, Domain};
+use crate::model::AccountId;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 use tokio::sync::watch;

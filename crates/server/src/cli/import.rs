@@ -2,10 +2,11 @@
 //! vendor returns them (`{"Response": {"Details": [...]}}`, or the bare `{"Details": [...]}`), so data
 //! exported from the cloud service moves over. Missing devices are created with their type.
 
-use crate::domain::samples::{Columns, Metric, NetColumns};
 use crate::domain::sessions::ImportedPart;
-use crate::domain::{DeviceType, Domain};
-use crate::store::PartMeta;
+use crate::domain::Domain;
+use crate::model::samples::{Columns, Metric, NetColumns};
+use crate::model::sessions::PartMeta;
+use crate::model::DeviceType;
 use anyhow::{bail, Context};
 use teleoscope_protocol::wire::{DescribeDeviceSessionDetailsResponse, Float, SessionDeviceDetail};
 

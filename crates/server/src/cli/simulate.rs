@@ -1629,8 +1629,10 @@ pub async fn main(args: SimulateArgs) -> anyhow::Result<()> {
 mod tests {
     use super::*;
     use crate::actions::device::sample_in;
-    use crate::domain::quality::{score_part, score_session, Grade, QualityConfig};
+    use crate::domain::quality::{score_part, score_session, QualityConfig};
     use crate::domain::sessions::columns_from_samples;
+    use crate::model::quality::Grade;
+    use crate::model::DeviceType;
 
     fn lengths(min_s: u64, max_s: u64) -> SessionLengths {
         SessionLengths {
@@ -1783,7 +1785,7 @@ mod tests {
         let all = sessions(42, 1000, lengths(30, 120), 2);
         for mut gen in all {
             let (field, remote) = generate(&mut gen);
-            let parts: Vec<_> = [("field", &field), ("remote", &remote)]
+            let parts: Vec<_> = [(DeviceType::Field, &field), (DeviceType::Remote, &remote)]
                 .into_iter()
                 .map(|(ty, samples)| {
                     let columns =

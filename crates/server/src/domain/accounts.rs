@@ -1,7 +1,8 @@
 //! Accounts and API keys (docs/api.md §3): created from the command line, looked up on every request.
 
-use super::{ids, AccountId, ApiKey, Domain};
+use super::{ids, Domain};
 use crate::errors::{DomainError, Resource, StoreError};
+use crate::model::{AccountId, ApiKey};
 
 /// The longest SecretId a key may have: the vendor's have 36 characters. The gateway answers a longer
 /// one at once, without a lookup.

@@ -4,13 +4,7 @@
 use crate::errors::DomainError;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-/// The last second a time parameter may name: 9999-12-31T23:59:59Z. The vendor's model types every
-/// time as a plain `int` of seconds with no documented bound (api.json, StartTime/EndTime of the
-/// session and statistics actions), so the bound is ours: the four-digit years of the ISO-8601
-/// times we write (ModifyTime, LastReportTime) and of SQLite's date functions (which count the
-/// local days of the rollups), with room for any `EndTime` a client sends to mean "open"
-/// (`9999999999`, year 2286). Beyond it the calendar code would have to fail somewhere.
-pub const LATEST: i64 = 253_402_300_799;
+pub use crate::model::LATEST;
 
 /// What a time parameter may be, for error messages.
 pub const TIME_RANGE: &str =

@@ -6,23 +6,14 @@
 //! The CSRF token the console sends with every call is derived from the session token (an HMAC), so
 //! it needs no storage and is worthless without the cookie.
 
-use super::{AccountId, Domain};
+use super::Domain;
 use crate::errors::DomainError;
+use crate::model::ConsoleSession;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-
-/// A signed-in console session as stored: never the token itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConsoleSession {
-    pub token_hash: String,
-    pub secret_id: String,
-    pub account_id: AccountId,
-    pub created_at: i64,
-    pub expires_at: i64,
-}
 
 /// A new session and its token (the cookie's value), which exists only in this answer.
 #[derive(Debug)]

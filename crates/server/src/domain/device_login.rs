@@ -7,8 +7,9 @@
 //! A device whose token is `USEPROJECTKEYPWD` may log in only with the project key (api.json
 //! ModifyProjectSecMode document).
 
-use super::{AccountId, Device, Domain};
+use super::Domain;
 use crate::errors::DomainError;
+use crate::model::{AccountId, AutoRegister, Device};
 use base64::Engine;
 use sha2::Sha256;
 
@@ -24,7 +25,7 @@ pub struct DeviceLogin {
     /// None: not registered yet (project-key login under `AutoRegister`).
     pub device: Option<Device>,
     /// The project's `AutoRegister` (0 off, 1 field, 2 remote, 3 both).
-    pub auto_register: i64,
+    pub auto_register: AutoRegister,
 }
 
 /// Why a device credential is refused although it names a project and device. The gateway says so
@@ -108,7 +109,7 @@ impl Domain {
                     (Some(k), true) => self.sealer.open(k).map_err(DomainError::Secret)?,
                     _ => return Ok(None),
                 };
-                if device.is_none() && project.sec_mode.auto_register == 0 {
+                if device.is_none() && project.sec_mode.auto_register == AutoRegister::Off {
                     return Ok(None);
                 }
                 let refusal = (expire_time < self.clock.now())

@@ -1,9 +1,10 @@
 //! Devices: registration through the API, metadata changes, listing with the vendor's filters, and
 //! batch deletion.
 
-use super::{rules, AccountId, Device, DeviceFilter, DeviceStatus, DeviceType, Domain, Page};
+use super::{rules, Domain};
 use crate::errors::{DomainError, Resource, StoreError};
-use crate::store::DeviceChanges;
+use crate::model::DeviceChanges;
+use crate::model::{AccountId, Device, DeviceFilter, DeviceStatus, DeviceType, Page};
 
 pub struct NewDevice<'a> {
     pub device_id: &'a str,

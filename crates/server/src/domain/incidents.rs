@@ -27,10 +27,11 @@
 //! time between.
 
 use super::quality::{num, pct, QualityConfig};
-use super::samples::{Columns, Metric, NetColumns};
-use super::{DeviceType, Domain};
+use super::Domain;
 use crate::errors::DomainError;
-use crate::store::SessionRow;
+use crate::model::samples::{Columns, Metric, NetColumns};
+use crate::model::sessions::{SessionRow, SessionSamples};
+use crate::model::{AccountId, DeviceType};
 
 /// What went wrong in an incident.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -404,10 +405,10 @@ impl Domain {
     /// The incidents of a session (a foreign session is a missing one).
     pub async fn session_quality(
         &self,
-        account: &super::AccountId,
+        account: &AccountId,
         session_id: &str,
     ) -> Result<SessionQuality, DomainError> {
-        let (session, parts) = self
+        let SessionSamples { session, parts } = self
             .session_details(account, session_id, None, None)
             .await?;
         let cfg = &self.settings.quality;

@@ -2,43 +2,22 @@
 //! it may not (black) or may only (white) control. The project's `PolicyMode` says which list is in
 //! force; both are kept, as the vendor's DescribePolicy can show either.
 
-use super::{rules, AccountId, DeviceType, Domain, Page, PolicyEntry, PolicyMode, PolicySearch};
+use super::{rules, Domain};
 use crate::errors::{DomainError, Resource};
-use crate::store::PolicyEdit;
+use crate::model::{
+    AccountId, DeviceType, ModifyMode, Page, PolicyChange, PolicyEdit, PolicyEntry, PolicyMode,
+    PolicySearch,
+};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ModifyMode {
-    Add,
-    Remove,
-    Set,
+/// `ModifyMode` as the vendor spells it.
+pub fn modify_mode(v: &str) -> Result<ModifyMode, DomainError> {
+    ModifyMode::parse(v)
+        .ok_or_else(|| DomainError::invalid("ModifyMode", v, "`add`, `remove` or `set`"))
 }
 
-impl ModifyMode {
-    pub fn parse(v: &str) -> Result<ModifyMode, DomainError> {
-        match v {
-            "add" => Ok(ModifyMode::Add),
-            "remove" => Ok(ModifyMode::Remove),
-            "set" => Ok(ModifyMode::Set),
-            _ => Err(DomainError::invalid(
-                "ModifyMode",
-                v,
-                "`add`, `remove` or `set`",
-            )),
-        }
-    }
-}
-
-fn mode(param: &'static str, v: &str) -> Result<PolicyMode, DomainError> {
-    PolicyMode::parse(v).ok_or_else(|| DomainError::invalid(param, v, "`black` or `white`"))
-}
-
-/// The outcome of ModifyPolicy, in the vendor's terms.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct PolicyChange {
-    /// Ids that could not be added: not a field device of the project.
-    pub failed_insert: Vec<String>,
-    /// Ids that could not be removed: not in the list.
-    pub failed_delete: Vec<String>,
+/// `PolicyMode` as the vendor spells it.
+pub fn policy_mode(v: &str) -> Result<PolicyMode, DomainError> {
+    PolicyMode::parse(v).ok_or_else(|| DomainError::invalid("PolicyMode", v, "`black` or `white`"))
 }
 
 /// A page of DescribePolicy.
@@ -56,11 +35,9 @@ impl Domain {
         project_id: &str,
         remote_device_id: &str,
         field_device_ids: &[String],
-        policy_mode: &str,
-        modify_mode: &str,
+        pmode: PolicyMode,
+        mmode: ModifyMode,
     ) -> Result<PolicyChange, DomainError> {
-        let pmode = mode("PolicyMode", policy_mode)?;
-        let mmode = ModifyMode::parse(modify_mode)?;
         rules::device_id("RemoteDeviceId", remote_device_id)?;
         let remote = self.device(account, project_id, remote_device_id).await?;
         if remote.device_type != DeviceType::Remote {
@@ -96,7 +73,7 @@ impl Domain {
         let project = self.project(account, project_id).await?;
         // api.json DescribePolicy.PolicyMode: "不填默认为当前项目生效的权限模式".
         let pmode = policy_mode
-            .map(|m| mode("PolicyMode", m))
+            .map(self::policy_mode)
             .transpose()?
             .unwrap_or(project.policy_mode);
         // SearchMode: "不填默认为remoteMatch".
@@ -133,9 +110,8 @@ impl Domain {
         account: &AccountId,
         project_id: &str,
         remote_device_ids: &[String],
-        policy_mode: &str,
+        pmode: PolicyMode,
     ) -> Result<Vec<String>, DomainError> {
-        let pmode = mode("PolicyMode", policy_mode)?;
         self.project(account, project_id).await?;
         let deleted = self
             .store

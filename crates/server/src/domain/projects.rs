@@ -1,8 +1,10 @@
 //! Projects: create, read, modify, delete, shared-key mode and callback settings.
 
-use super::{ids, rules, AccountId, Callback, Domain, Page, PolicyMode, Project, SecMode};
+use super::{ids, rules, Domain};
 use crate::errors::{DomainError, Resource, StoreError};
-use crate::store::ProjectChanges;
+use crate::model::{
+    AccountId, AutoRegister, Callback, Page, PolicyMode, Project, ProjectChanges, SecMode,
+};
 
 fn policy_mode(v: &str) -> Result<PolicyMode, DomainError> {
     PolicyMode::parse(v).ok_or_else(|| DomainError::invalid("PolicyMode", v, "`black` or `white`"))
@@ -126,9 +128,13 @@ impl Domain {
         if let Some(k) = req.key {
             rules::project_key(k)?;
         }
-        if let Some(a) = req.auto_register {
-            rules::in_range("AutoRegister", a, 0, 3)?;
-        }
+        let auto_register = match req.auto_register {
+            None => None,
+            Some(a) => {
+                rules::in_range("AutoRegister", a, 0, 3)?;
+                AutoRegister::from_code(a)
+            }
+        };
         if let Some(f) = req.field_list_enable {
             rules::in_range("FieldListEnable", f, 0, 1)?;
         }
@@ -150,7 +156,7 @@ impl Domain {
         let mode = SecMode {
             enabled,
             key_sealed,
-            auto_register: req.auto_register.unwrap_or(current.sec_mode.auto_register),
+            auto_register: auto_register.unwrap_or(current.sec_mode.auto_register),
             field_list_enable: req
                 .field_list_enable
                 .map(|f| f == 1)

@@ -24,93 +24,10 @@
 //! On a bonded part (two or more NICs) a bad link is at most `normal` while another link is usable.
 //! Percentiles are nearest-rank on the sorted values: the result is always a reported value.
 
-use super::samples::{Columns, Metric, NetColumns};
+use crate::model::quality::{Assessment, Grade, Reason};
+use crate::model::samples::{Columns, Metric, NetColumns};
+use crate::model::DeviceType;
 use serde::{Deserialize, Serialize};
-use std::fmt;
-
-/// A quality grade. Ordered from best to worst, so `max` is the worse of two.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Grade {
-    Good,
-    Normal,
-    Bad,
-}
-
-impl Grade {
-    /// The vendor's spelling (`SessionInfo.Quality`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Grade::Good => "good",
-            Grade::Normal => "normal",
-            Grade::Bad => "bad",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Grade> {
-        match s {
-            "good" => Some(Grade::Good),
-            "normal" => Some(Grade::Normal),
-            "bad" => Some(Grade::Bad),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Grade {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One threshold crossed: which device, how bad, on which metric, and a sentence for the console.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Reason {
-    /// `field` or `remote`.
-    pub device_type: String,
-    /// `normal` or `bad` (a criterion that is good gives no reason).
-    pub grade: Grade,
-    /// The vendor's metric name (`VideoLatency`, `Lag150Duration`, ...); per-link criteria are
-    /// `MultiNet.Rtt` and `MultiNet.Lost`.
-    pub metric: String,
-    /// E.g. "remote stalled 2.9% of the time", "field RTT p95 326 ms on NIC 1".
-    pub text: String,
-}
-
-/// Every `Reason::metric` the scorer gives, in criterion order: the values a reason filter may name.
-pub const REASON_METRICS: &[&str] = &[
-    "Lag150Duration",
-    "K150",
-    "VideoLatency",
-    "ControlLatency",
-    "NetworkLatency",
-    "Lost",
-    "Fps",
-    "MultiNet.Rtt",
-    "MultiNet.Lost",
-];
-
-/// The reasons as stored with a session (`Assessment::reasons` as JSON); none if unreadable.
-pub fn parse_reasons(stored: &str) -> Vec<Reason> {
-    serde_json::from_str(stored).unwrap_or_default()
-}
-
-/// A grade with every threshold crossed, worst first; `reasons` is empty when the grade is good.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Assessment {
-    pub grade: Grade,
-    pub reasons: Vec<Reason>,
-}
-
-impl Assessment {
-    /// Good, nothing to say.
-    pub fn good() -> Assessment {
-        Assessment {
-            grade: Grade::Good,
-            reasons: Vec::new(),
-        }
-    }
-}
 
 /// Every threshold of the scorer. Deserialized from the `[quality]` table of the configuration file;
 /// a field left out keeps its default, an unknown field is an error (a misspelt threshold must not be
@@ -259,8 +176,8 @@ impl QualityConfig {
     }
 }
 
-/// Scores one device's part of a session. `device_type` (`field`/`remote`) only labels the reasons.
-pub fn score_part(device_type: &str, part: &Columns, cfg: &QualityConfig) -> Assessment {
+/// Scores one device's part of a session. `device_type` only labels the reasons.
+pub fn score_part(device_type: DeviceType, part: &Columns, cfg: &QualityConfig) -> Assessment {
     let min = cfg.min_samples.max(1);
     if part.len() < min {
         return Assessment::good();
@@ -269,7 +186,7 @@ pub fn score_part(device_type: &str, part: &Columns, cfg: &QualityConfig) -> Ass
     let mut add = |grade: Grade, metric: &str, text: String| {
         if grade > Grade::Good {
             reasons.push(Reason {
-                device_type: device_type.to_owned(),
+                device_type,
                 grade,
                 metric: metric.to_owned(),
                 text,
@@ -590,12 +507,12 @@ pub(super) fn pct(v: f64) -> String {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use crate::domain::samples::NetColumns;
+    use crate::model::samples::NetColumns;
     use serde_json::Value;
 
     /// The `Details` of the golden example response (fixtures/README.md): (DeviceType, Columns),
     /// arrays the vendor left empty being metrics the device never reported.
-    pub(in crate::domain) fn seed_parts() -> Vec<(String, Columns)> {
+    pub(in crate::domain) fn seed_parts() -> Vec<(DeviceType, Columns)> {
         let response: Value = serde_json::from_str(include_str!(
             "../../../../fixtures/describe-device-session-details.json"
         ))
@@ -641,7 +558,7 @@ pub(super) mod tests {
                             .collect()
                     })
                     .unwrap_or_default();
-                let device_type = d["DeviceType"].as_str().unwrap().to_owned();
+                let device_type = DeviceType::parse(d["DeviceType"].as_str().unwrap()).unwrap();
                 (
                     device_type,
                     Columns {
@@ -656,7 +573,7 @@ pub(super) mod tests {
 
     fn reason(device: &str, grade: Grade, metric: &str, text: &str) -> Reason {
         Reason {
-            device_type: device.to_owned(),
+            device_type: DeviceType::parse(device).unwrap(),
             grade,
             metric: metric.to_owned(),
             text: text.to_owned(),
@@ -687,7 +604,12 @@ pub(super) mod tests {
     }
 
     fn grade_of(metrics: &[(Metric, f64)]) -> Grade {
-        score_part("remote", &part(10, metrics), &QualityConfig::default()).grade
+        score_part(
+            DeviceType::Remote,
+            &part(10, metrics),
+            &QualityConfig::default(),
+        )
+        .grade
     }
 
     #[test]
@@ -702,7 +624,7 @@ pub(super) mod tests {
             ("field", "remote")
         );
 
-        let field = score_part(field_type, field, &cfg);
+        let field = score_part(*field_type, field, &cfg);
         let expected_field = vec![
             reason(
                 "field",
@@ -725,7 +647,7 @@ pub(super) mod tests {
             }
         );
 
-        let remote = score_part(remote_type, remote, &cfg);
+        let remote = score_part(*remote_type, remote, &cfg);
         assert_eq!(remote, Assessment::good());
 
         let session = score_session(&[field, remote]);
@@ -772,7 +694,7 @@ pub(super) mod tests {
             ..QualityConfig::default()
         };
         let assessments: Vec<Assessment> =
-            parts.iter().map(|(t, c)| score_part(t, c, &cfg)).collect();
+            parts.iter().map(|(t, c)| score_part(*t, c, &cfg)).collect();
         let session = score_session(&assessments);
         assert_eq!(session.grade, Grade::Bad);
         assert_eq!(
@@ -812,7 +734,7 @@ pub(super) mod tests {
         assert_eq!(g(60.0), Grade::Normal); // 3 %
         assert_eq!(g(60.2), Grade::Bad); // 3.01 %
         let a = score_part(
-            "remote",
+            DeviceType::Remote,
             &part(10, &[(Metric::Lag150Duration, 58.0)]),
             &QualityConfig::default(),
         );
@@ -841,7 +763,7 @@ pub(super) mod tests {
             Grade::Good
         );
         let a = score_part(
-            "field",
+            DeviceType::Field,
             &part(10, &[(Metric::K150, 1.5)]),
             &QualityConfig::default(),
         );
@@ -885,7 +807,7 @@ pub(super) mod tests {
             assert_eq!(g(bad + 1.0), Grade::Bad, "{m:?}");
         }
         let a = score_part(
-            "remote",
+            DeviceType::Remote,
             &part(10, &[(Metric::VideoLatency, 182.0)]),
             &QualityConfig::default(),
         );
@@ -906,12 +828,12 @@ pub(super) mod tests {
         let mut c = part(20, &[(Metric::VideoLatency, 100.0)]);
         c.metrics[0].1[7] = 900.0;
         assert_eq!(
-            score_part("remote", &c, &QualityConfig::default()).grade,
+            score_part(DeviceType::Remote, &c, &QualityConfig::default()).grade,
             Grade::Good
         );
         c.metrics[0].1[8] = 200.0;
         assert_eq!(
-            score_part("remote", &c, &QualityConfig::default()).grade,
+            score_part(DeviceType::Remote, &c, &QualityConfig::default()).grade,
             Grade::Normal
         );
         // -1 and 0 are unknown: only the three 300 ms values count (p95 of them is 300).
@@ -924,14 +846,14 @@ pub(super) mod tests {
             nets: Vec::new(),
         };
         assert_eq!(
-            score_part("field", &c, &QualityConfig::default()).grade,
+            score_part(DeviceType::Field, &c, &QualityConfig::default()).grade,
             Grade::Bad
         );
         // Fewer than min_samples known values: not scored.
         let mut c = c;
         c.metrics[0].1[7] = -1.0;
         assert_eq!(
-            score_part("field", &c, &QualityConfig::default()),
+            score_part(DeviceType::Field, &c, &QualityConfig::default()),
             Assessment::good()
         );
     }
@@ -958,7 +880,7 @@ pub(super) mod tests {
         assert_eq!(g(20.0), Grade::Normal);
         assert_eq!(g(20.01), Grade::Bad);
         let a = score_part(
-            "field",
+            DeviceType::Field,
             &part(10, &[(Metric::Lost, 6.2)]),
             &QualityConfig::default(),
         );
@@ -982,7 +904,7 @@ pub(super) mod tests {
         assert_eq!(g(10.0), Grade::Normal);
         assert_eq!(g(9.9), Grade::Bad);
         let a = score_part(
-            "remote",
+            DeviceType::Remote,
             &part(10, &[(Metric::Fps, 9.0)]),
             &QualityConfig::default(),
         );
@@ -1003,7 +925,7 @@ pub(super) mod tests {
         c.metrics[0].1[..3].copy_from_slice(&[0.0, 0.0, 0.0]);
         // Without t = 0 and 2: [0, 20, 20, 20], median 20.
         assert_eq!(
-            score_part("field", &c, &QualityConfig::default()),
+            score_part(DeviceType::Field, &c, &QualityConfig::default()),
             Assessment::good()
         );
         // Counting the ramp-up: [0, 0, 0, 20, 20, 20], median (rank 3) 0.
@@ -1011,7 +933,7 @@ pub(super) mod tests {
             fps_warmup_s: 0,
             ..QualityConfig::default()
         };
-        assert_eq!(score_part("field", &c, &cfg).grade, Grade::Bad);
+        assert_eq!(score_part(DeviceType::Field, &c, &cfg).grade, Grade::Bad);
         // A part that never had a frame has no video: the frame rate is not scored.
         assert_eq!(grade_of(&[(Metric::Fps, 0.0)]), Grade::Good);
     }
@@ -1022,7 +944,7 @@ pub(super) mod tests {
         let g = |rtt, lost| {
             let mut c = part(10, &[]);
             c.nets = vec![net(0, 10, rtt, lost)];
-            score_part("field", &c, &cfg)
+            score_part(DeviceType::Field, &c, &cfg)
         };
         assert_eq!(g(150.0, 0.0).grade, Grade::Good);
         assert_eq!(g(151.0, 0.0).grade, Grade::Normal);
@@ -1057,7 +979,7 @@ pub(super) mod tests {
         let with = |nets: Vec<NetColumns>, cfg: &QualityConfig| {
             let mut c = part(10, &[]);
             c.nets = nets;
-            score_part("field", &c, cfg)
+            score_part(DeviceType::Field, &c, cfg)
         };
         let a = with(vec![net(0, 10, 60.0, 0.0), net(1, 10, 500.0, 30.0)], &cfg);
         assert_eq!(a.grade, Grade::Normal);
@@ -1109,14 +1031,14 @@ pub(super) mod tests {
         // The cap concerns links only: a bad part-level metric stays bad.
         let mut c = part(10, &[(Metric::NetworkLatency, 500.0)]);
         c.nets = vec![net(0, 10, 60.0, 0.0), net(1, 10, 500.0, 0.0)];
-        assert_eq!(score_part("field", &c, &cfg).grade, Grade::Bad);
+        assert_eq!(score_part(DeviceType::Field, &c, &cfg).grade, Grade::Bad);
     }
 
     #[test]
     fn too_few_samples_is_good_with_no_reasons() {
         let cfg = QualityConfig::default();
         assert_eq!(
-            score_part("remote", &Columns::default(), &cfg),
+            score_part(DeviceType::Remote, &Columns::default(), &cfg),
             Assessment::good()
         );
         let terrible = [
@@ -1125,11 +1047,11 @@ pub(super) mod tests {
             (Metric::Fps, 1.0),
         ];
         assert_eq!(
-            score_part("remote", &part(2, &terrible), &cfg),
+            score_part(DeviceType::Remote, &part(2, &terrible), &cfg),
             Assessment::good()
         );
         assert_eq!(
-            score_part("remote", &part(3, &terrible), &cfg).grade,
+            score_part(DeviceType::Remote, &part(3, &terrible), &cfg).grade,
             Grade::Bad
         );
         let lenient = QualityConfig {
@@ -1137,7 +1059,7 @@ pub(super) mod tests {
             ..QualityConfig::default()
         };
         assert_eq!(
-            score_part("remote", &part(3, &terrible), &lenient),
+            score_part(DeviceType::Remote, &part(3, &terrible), &lenient),
             Assessment::good()
         );
     }
@@ -1153,7 +1075,7 @@ pub(super) mod tests {
                 (Metric::Lag150Duration, 100.0),
             ],
         );
-        let a = score_part("remote", &c, &QualityConfig::default());
+        let a = score_part(DeviceType::Remote, &c, &QualityConfig::default());
         assert_eq!(a.grade, Grade::Bad);
         let order: Vec<(&str, Grade)> = a
             .reasons
@@ -1187,7 +1109,7 @@ pub(super) mod tests {
                 ],
             );
             c.nets = vec![net(0, 10, 900.0, 90.0)];
-            score_part("field", &c, &QualityConfig::default())
+            score_part(DeviceType::Field, &c, &QualityConfig::default())
         };
         let mut metrics: Vec<String> = [Metric::Lag150Duration, Metric::K150]
             .into_iter()
@@ -1195,15 +1117,18 @@ pub(super) mod tests {
             .map(|r| r.metric)
             .collect();
         metrics.dedup();
-        let mut listed: Vec<&str> = REASON_METRICS.to_vec();
+        let mut listed: Vec<&str> = crate::model::quality::REASON_METRICS.to_vec();
         listed.sort();
         let mut given: Vec<&str> = metrics.iter().map(String::as_str).collect();
         given.sort();
         given.dedup();
         assert_eq!(given, listed);
         let stored = serde_json::to_string(&terrible(Metric::K150).reasons).unwrap();
-        assert_eq!(parse_reasons(&stored), terrible(Metric::K150).reasons);
-        assert_eq!(parse_reasons("not json"), Vec::new());
+        assert_eq!(
+            crate::model::quality::parse_reasons(&stored),
+            terrible(Metric::K150).reasons
+        );
+        assert_eq!(crate::model::quality::parse_reasons("not json"), Vec::new());
     }
 
     #[test]
@@ -1212,22 +1137,30 @@ pub(super) mod tests {
         for (device_type, columns) in seed_parts() {
             let mut columns = columns;
             columns.nets.push(net(7, columns.len(), 700.0, 0.0));
-            let first = score_part(&device_type, &columns, &cfg);
-            assert_eq!(score_part(&device_type, &columns, &cfg), first);
+            let first = score_part(device_type, &columns, &cfg);
+            assert_eq!(score_part(device_type, &columns, &cfg), first);
             let mut shuffled = columns.clone();
             shuffled.metrics.reverse();
             shuffled.metrics.rotate_left(3);
             shuffled.nets.reverse();
-            assert_eq!(score_part(&device_type, &shuffled, &cfg), first);
+            assert_eq!(score_part(device_type, &shuffled, &cfg), first);
         }
     }
 
     #[test]
     fn session_takes_the_worst_part() {
         let cfg = QualityConfig::default();
-        let good = score_part("field", &part(10, &[(Metric::VideoLatency, 80.0)]), &cfg);
-        let normal = score_part("field", &part(10, &[(Metric::Lost, 6.0)]), &cfg);
-        let bad = score_part("remote", &part(10, &[(Metric::VideoLatency, 300.0)]), &cfg);
+        let good = score_part(
+            DeviceType::Field,
+            &part(10, &[(Metric::VideoLatency, 80.0)]),
+            &cfg,
+        );
+        let normal = score_part(DeviceType::Field, &part(10, &[(Metric::Lost, 6.0)]), &cfg);
+        let bad = score_part(
+            DeviceType::Remote,
+            &part(10, &[(Metric::VideoLatency, 300.0)]),
+            &cfg,
+        );
         assert_eq!(score_session(&[]), Assessment::good());
         assert_eq!(
             score_session(std::slice::from_ref(&good)),
@@ -1247,7 +1180,7 @@ pub(super) mod tests {
         assert_eq!(score_session(&[bad, normal.clone(), good.clone()]), s);
         assert_eq!(score_session(&[normal.clone(), good]).grade, Grade::Normal);
         // Same grade: field before remote.
-        let remote_normal = score_part("remote", &part(10, &[(Metric::Lost, 7.0)]), &cfg);
+        let remote_normal = score_part(DeviceType::Remote, &part(10, &[(Metric::Lost, 7.0)]), &cfg);
         let s = score_session(&[remote_normal, normal]);
         let devices: Vec<&str> = s.reasons.iter().map(|r| r.device_type.as_str()).collect();
         assert_eq!(devices, vec!["field", "remote"]);
@@ -1257,31 +1190,43 @@ pub(super) mod tests {
     fn config_overrides_change_the_outcome() {
         let c = part(10, &[(Metric::VideoLatency, 120.0), (Metric::Fps, 20.0)]);
         assert_eq!(
-            score_part("remote", &c, &QualityConfig::default()).grade,
+            score_part(DeviceType::Remote, &c, &QualityConfig::default()).grade,
             Grade::Good
         );
         let lan = QualityConfig {
             video_latency_normal_ms: 100.0,
             ..QualityConfig::default()
         };
-        assert_eq!(score_part("remote", &c, &lan).grade, Grade::Normal);
+        assert_eq!(
+            score_part(DeviceType::Remote, &c, &lan).grade,
+            Grade::Normal
+        );
         let strict_fps = QualityConfig {
             fps_normal_below: 25.0,
             fps_bad_below: 22.0,
             ..QualityConfig::default()
         };
-        assert_eq!(score_part("remote", &c, &strict_fps).grade, Grade::Bad);
+        assert_eq!(
+            score_part(DeviceType::Remote, &c, &strict_fps).grade,
+            Grade::Bad
+        );
         let p50 = QualityConfig {
             latency_percentile: 50.0,
             ..lan.clone()
         };
         let mut spiky = part(10, &[(Metric::VideoLatency, 90.0)]);
         spiky.metrics[0].1[..4].copy_from_slice(&[400.0; 4]);
-        assert_eq!(score_part("remote", &spiky, &lan).grade, Grade::Bad);
-        assert_eq!(score_part("remote", &spiky, &p50).grade, Grade::Good);
+        assert_eq!(
+            score_part(DeviceType::Remote, &spiky, &lan).grade,
+            Grade::Bad
+        );
+        assert_eq!(
+            score_part(DeviceType::Remote, &spiky, &p50).grade,
+            Grade::Good
+        );
         assert_eq!(
             score_part(
-                "remote",
+                DeviceType::Remote,
                 &spiky,
                 &QualityConfig {
                     latency_percentile: 99.9,
@@ -1320,7 +1265,7 @@ pub(super) mod tests {
         let off: QualityConfig =
             toml::from_str("loss_normal_pct = inf\nloss_bad_pct = inf").unwrap();
         assert_eq!(
-            score_part("field", &part(10, &[(Metric::Lost, 90.0)]), &off),
+            score_part(DeviceType::Field, &part(10, &[(Metric::Lost, 90.0)]), &off),
             Assessment::good()
         );
         assert_eq!(off.validate(), Ok(()));

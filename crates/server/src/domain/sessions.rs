@@ -7,14 +7,16 @@
 //! after `idle_timeout` seconds without a report; a device that comes back later reopens it.
 
 use super::device_login::{DeviceLogin, USE_PROJECT_KEY};
-use super::quality::{score_part, score_session, Assessment};
-use super::samples::{Columns, Metric, NetColumns};
-use super::{codec, rules, Device, DeviceStatus, DeviceType, Domain, Page};
+use super::quality::{score_part, score_session};
+use super::{rules, Domain};
 use crate::errors::{DomainError, Resource, StoreError};
-use crate::store::{
-    Append, AppendOutcome, AppendRejection, FleetOverviewRow, PartMeta, PartRow, SessionFilter,
-    SessionRow,
+use crate::model::quality::Assessment;
+use crate::model::samples::{Columns, Metric, NetColumns};
+use crate::model::sessions::{
+    Append, AppendOutcome, AppendRejection, FleetOverviewRow, PartMeta, SessionFilter, SessionRow,
+    SessionSamples,
 };
+use crate::model::{AccountId, Device, DeviceStatus, DeviceType, Page};
 
 /// One sample as reported: its offset, its metrics and its links.
 #[derive(Debug, Clone, Default)]
@@ -76,12 +78,6 @@ pub struct ImportedPart {
     pub device_type: DeviceType,
     pub start_time: i64,
     pub meta: PartMeta,
-    pub columns: Columns,
-}
-
-/// One device's part of a session with its samples (possibly cut to a time window).
-pub struct PartDetail {
-    pub part: PartRow,
     pub columns: Columns,
 }
 
@@ -256,12 +252,7 @@ impl Domain {
         if let Some(d) = &login.device {
             return Ok(d.clone());
         }
-        let allowed: &[DeviceType] = match login.auto_register {
-            1 => &[DeviceType::Field],
-            2 => &[DeviceType::Remote],
-            3 => &[DeviceType::Field, DeviceType::Remote],
-            _ => &[],
-        };
+        let allowed = login.auto_register.allows();
         let device_type = match (wanted, allowed) {
             (Some(t), _) if allowed.contains(&t) => t,
             (None, [only]) => *only,
@@ -382,7 +373,8 @@ impl Domain {
             .await?;
         let peer = context.peer;
         // A new device's type follows from its peer's unless the report states it.
-        let wanted = stated_type.or_else(|| peer.as_ref().map(|p| other_type(p.device_type)));
+        let wanted =
+            stated_type.or_else(|| peer.as_ref().map(|p| DeviceType::other(p.device_type)));
         let device = self.login_device(login, wanted).await?;
         if let Some(t) = wanted {
             if report.device_type.is_some() && t != device.device_type {
@@ -404,7 +396,7 @@ impl Domain {
                 return Err(DomainError::Denied(format!(
                     "PeerDeviceId `{}` is not a {} device of the project",
                     report.peer_device_id,
-                    other_type(device.device_type).as_str()
+                    DeviceType::other(device.device_type).as_str()
                 )))
             }
         };
@@ -423,8 +415,6 @@ impl Domain {
                 )));
             }
         }
-        // Compaction encodes the part again at the smallest size once it ends (or grows).
-        let encoded = codec::encode_with(&columns, codec::Effort::Quick);
         let append = Append {
             account: login.account.clone(),
             project_id: login.project_id.clone(),
@@ -434,9 +424,7 @@ impl Domain {
             peer_device_id: peer.device_id.clone(),
             start_time: report.start_time,
             meta: report.meta.clone(),
-            schema: columns.schema(),
             columns,
-            encoded,
             last: report.last,
             now,
             from_device: true,
@@ -457,7 +445,7 @@ impl Domain {
     /// policy, which decides only when live sessions start. Returns the samples stored.
     pub async fn import_session(
         &self,
-        account: &super::AccountId,
+        account: &AccountId,
         project_id: &str,
         session_id: &str,
         parts: Vec<ImportedPart>,
@@ -521,8 +509,6 @@ impl Domain {
                 peer_device_id: peer.clone(),
                 start_time: part.start_time,
                 meta: part.meta,
-                schema: part.columns.schema(),
-                encoded: codec::encode(&part.columns),
                 columns: part.columns,
                 last: true,
                 now: end,
@@ -540,45 +526,20 @@ impl Domain {
     /// A session with its parts' samples, optionally cut to [from, to] by absolute time.
     pub async fn session_details(
         &self,
-        account: &super::AccountId,
+        account: &AccountId,
         session_id: &str,
         from: Option<i64>,
         to: Option<i64>,
-    ) -> Result<(SessionRow, Vec<PartDetail>), DomainError> {
-        let (session, parts) = self
-            .store
-            .session(account, session_id)
+    ) -> Result<SessionSamples, DomainError> {
+        self.store
+            .session_samples(account, session_id, from, to)
             .await?
-            .ok_or_else(|| DomainError::not_found(Resource::Session, session_id))?;
-        let mut details = Vec::with_capacity(parts.len());
-        for part in parts {
-            let columns = self.part_columns(part.part_key).await?;
-            let start = part.start_time;
-            let columns = if from.is_some() || to.is_some() {
-                columns.retain(|o| {
-                    from.is_none_or(|f| start + o >= f) && to.is_none_or(|t| start + o <= t)
-                })
-            } else {
-                columns
-            };
-            details.push(PartDetail { part, columns });
-        }
-        Ok((session, details))
-    }
-
-    async fn part_columns(&self, part_key: i64) -> Result<Columns, DomainError> {
-        let chunks = self.store.part_chunks(part_key).await?;
-        let decoded = chunks
-            .iter()
-            .map(|c| codec::decode(c))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| DomainError::Store(StoreError::Corrupt(e.to_string())))?;
-        codec::merge(decoded).map_err(|e| DomainError::Store(StoreError::Corrupt(e.to_string())))
+            .ok_or_else(|| DomainError::not_found(Resource::Session, session_id))
     }
 
     pub async fn list_sessions(
         &self,
-        account: &super::AccountId,
+        account: &AccountId,
         project_id: &str,
         filter: &SessionFilter,
         page: Page,
@@ -595,7 +556,7 @@ impl Domain {
     /// sessions.
     pub async fn fleet_overview(
         &self,
-        account: &super::AccountId,
+        account: &AccountId,
         project_id: &str,
         window: (i64, i64),
     ) -> Result<FleetOverviewRow, DomainError> {
@@ -650,31 +611,21 @@ impl Domain {
 
     /// Scores one session from its stored samples: provisional while live, final once ended.
     pub async fn score(&self, session_key: i64) -> Result<Assessment, DomainError> {
-        let Some((session, parts)) = self.store.session_by_key(session_key).await? else {
+        let Some(SessionSamples { session, parts }) =
+            self.store.session_to_score(session_key).await?
+        else {
             return Err(DomainError::not_found(
                 Resource::Session,
                 session_key.to_string(),
             ));
         };
-        let mut assessments = Vec::with_capacity(parts.len());
-        for part in &parts {
-            let columns = self.part_columns(part.part_key).await?;
-            assessments.push(score_part(
-                part.device_type.as_str(),
-                &columns,
-                &self.settings.quality,
-            ));
-        }
+        let assessments: Vec<Assessment> = parts
+            .iter()
+            .map(|p| score_part(p.part.device_type, &p.columns, &self.settings.quality))
+            .collect();
         let result = score_session(&assessments);
-        let reasons = serde_json::to_string(&result.reasons).unwrap_or_else(|_| "[]".into());
         self.store
-            .save_quality(
-                session_key,
-                result.grade.as_str(),
-                &reasons,
-                !session.live,
-                session.last_update,
-            )
+            .save_quality(session_key, &result, !session.live, session.last_update)
             .await?;
         Ok(result)
     }
@@ -682,11 +633,4 @@ impl Domain {
 
 fn parse_type(t: &str) -> Result<DeviceType, DomainError> {
     DeviceType::parse(t).ok_or_else(|| DomainError::invalid("DeviceType", t, "`field` or `remote`"))
-}
-
-fn other_type(t: DeviceType) -> DeviceType {
-    match t {
-        DeviceType::Field => DeviceType::Remote,
-        DeviceType::Remote => DeviceType::Field,
-    }
 }

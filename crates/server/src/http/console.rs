@@ -12,7 +12,8 @@
 use super::bodies;
 use super::gateway::{self, Exchange};
 use super::AppState;
-use crate::domain::console_sessions::{csrf_matches, csrf_token, ConsoleSession};
+use crate::domain::console_sessions::{csrf_matches, csrf_token};
+use crate::model::ConsoleSession;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};

@@ -1,211 +1,43 @@
-//! The storage trait: domain-level operations, each backend writing the best SQL for its dialect.
-//! Nothing above this module sees SQL or a connection. Every method that reads or writes a tenant's
+//! The storage traits: operations in the model's terms, each backend writing the best SQL for its
+//! dialect and owning how it keeps samples (`codec`). Nothing above this module sees SQL, a connection
+//! or an encoded chunk. Every method that reads or writes a tenant's
 //! data takes the account, and every query filters by it (docs/api.md §2.9: a foreign id is a missing id).
 //!
 //! Backends: `sqlite` (embedded, the default). PostgreSQL comes later behind the same trait.
 
+pub mod codec;
 pub mod sqlite;
 
-use crate::domain::console_sessions::ConsoleSession;
-use crate::domain::policy::{ModifyMode, PolicyChange};
-use crate::domain::quality::Grade;
-use crate::domain::samples::Columns;
-use crate::domain::usage::Totals;
-use crate::domain::{
-    AccountId, ApiKey, Callback, Device, DeviceFilter, DeviceStatus, DeviceType, Page, PolicyEntry,
-    PolicyMode, PolicySearch, Project, SecMode,
-};
 use crate::errors::StoreError;
+use crate::model::policies::{PolicyChange, PolicyEdit};
+use crate::model::quality::Assessment;
+use crate::model::sessions::{
+    Append, AppendOutcome, AppendRejection, FleetOverviewRow, ReportContext, SessionFacts,
+    SessionFilter, SessionRow, SessionSamples,
+};
+use crate::model::usage::{Grain, Totals};
+use crate::model::{
+    AccountId, ApiKey, Callback, ConsoleSession, Device, DeviceChanges, DeviceFilter, DeviceStatus,
+    Page, PolicyEntry, PolicyMode, PolicySearch, Project, ProjectChanges, SecMode,
+};
 use async_trait::async_trait;
 use std::sync::Arc;
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
-/// Changes to a device's metadata (`None` keeps the current value).
-#[derive(Debug, Clone, Default)]
-pub struct DeviceChanges {
-    pub name: Option<String>,
-    pub token_sealed: Option<String>,
-}
-
-/// One ModifyPolicy change: the list of `remote_device_id` in `mode`, changed by `how` with
-/// `field_device_ids`.
-#[derive(Debug, Clone)]
-pub struct PolicyEdit {
-    pub mode: PolicyMode,
-    pub remote_device_id: String,
-    pub how: ModifyMode,
-    pub field_device_ids: Vec<String>,
-}
-
-/// Changes to a project's metadata (`None` keeps the current value).
-#[derive(Debug, Clone, Default)]
-pub struct ProjectChanges {
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub policy_mode: Option<PolicyMode>,
-}
-
-/// The video and SDK facts a device states about its part of a session.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PartMeta {
-    pub ver: String,
-    pub sdk_mode: String,
-    pub width: i64,
-    pub height: i64,
-    pub config_width: i64,
-    pub config_height: i64,
-    pub multi_mode: i64,
-}
-
-/// One device's report of samples, as the store appends it atomically.
-#[derive(Debug, Clone)]
-pub struct Append {
-    pub account: AccountId,
-    pub project_id: String,
-    pub session_id: String,
-    pub device_id: String,
-    pub device_type: DeviceType,
-    pub peer_device_id: String,
-    pub start_time: i64,
-    pub meta: PartMeta,
-    /// The samples, ordered by offset, and their encoding (codec), made off the writer's thread.
-    pub columns: Columns,
-    pub encoded: Vec<u8>,
-    /// Which metrics and links the samples carry (`Columns::schema`); fixed per part.
-    pub schema: String,
-    pub last: bool,
-    pub now: i64,
-    /// A live report from the device (updates its status); false for imported history.
-    pub from_device: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct AppendOutcome {
-    pub accepted: u64,
-    pub duplicates: u64,
-}
-
-/// Why the store refused an append: the session's invariants, checked atomically with the write.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AppendRejection {
-    /// The SessionId is in use in another project of the account.
-    SessionInOtherProject,
-    /// The session already has another device of this type.
-    OtherDevice {
-        device_type: DeviceType,
-        existing: String,
-    },
-    /// PeerDeviceId is not the session's device of the other type.
-    PeerMismatch { expected: String },
-    /// The samples carry other metrics or links than this device's earlier samples of the session.
-    SchemaMismatch { expected: String, got: String },
-}
-
-#[derive(Debug, Clone)]
-pub struct SessionRow {
-    pub session_key: i64,
-    pub project_id: String,
-    pub session_id: String,
-    pub field_device_id: String,
-    pub remote_device_id: String,
-    pub start_time: i64,
-    pub end_time: i64,
-    /// The field device's video (`Resolution`) and configured size (billing class).
-    pub width: i64,
-    pub height: i64,
-    pub config_width: i64,
-    pub config_height: i64,
-    pub multi_mode: i64,
-    pub has_field_part: bool,
-    pub quality: String,
-    pub quality_final: bool,
-    pub reasons: String,
-    pub live: bool,
-    pub last_update: i64,
-}
-
-#[derive(Debug, Clone)]
-pub struct PartRow {
-    pub part_key: i64,
-    pub device_id: String,
-    pub device_type: DeviceType,
-    pub start_time: i64,
-    pub meta: PartMeta,
-    pub last_offset: i64,
-    pub samples: i64,
-    pub last_report: i64,
-    pub ended: bool,
-}
-
-/// Which sessions a list shows (DescribeDeviceSessionList, DescribeRecentSessionList,
-/// DescribeSessions).
-#[derive(Debug, Clone, Default)]
-pub struct SessionFilter {
-    /// Either end of the session.
-    pub device_id: Option<String>,
-    /// The session's span [start, end] overlaps [from, to] (either bound optional); with `by_start`,
-    /// its start lies in [from, to].
-    pub from: Option<i64>,
-    pub to: Option<i64>,
-    /// Last report at or after this time.
-    pub updated_since: Option<i64>,
-    /// The session's stored grade (provisional while it is live).
-    pub quality: Option<Grade>,
-    /// A stored reason with this metric (`Reason::metric`, one of `quality::REASON_METRICS`).
-    pub reason: Option<String>,
-    /// Live (a part is open) or ended.
-    pub live: Option<bool>,
-    /// `from` and `to` bound the session's start, not its span.
-    pub by_start: bool,
-}
-
-/// What the fleet overview lists about the sessions that start in a window.
-#[derive(Debug, Clone, Default)]
-pub struct FleetOverviewRow {
-    /// Sessions by stored grade.
-    pub good: u64,
-    pub normal: u64,
-    pub bad: u64,
-    /// The worst sessions: bad before normal before good, then most reasons, newest, SessionId.
-    pub worst: Vec<SessionRow>,
-    /// The devices with the most bad sessions, most first, then field before remote, then by id.
-    pub devices: Vec<DeviceBadSessionsRow>,
-}
-
-/// One device's bad sessions and all its sessions in a window.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeviceBadSessionsRow {
-    pub device_id: String,
-    pub device_type: DeviceType,
-    pub bad_sessions: u64,
-    pub sessions: u64,
-}
-
-/// One session's contribution to statistics and usage.
-#[derive(Debug, Clone)]
-pub struct SessionFacts {
-    pub field_device_id: String,
-    pub remote_device_id: String,
-    pub start_time: i64,
-    pub end_time: i64,
-    pub config_width: i64,
-    pub config_height: i64,
-    pub width: i64,
-    pub height: i64,
-    pub multi_mode: i64,
-    pub quality: String,
-    /// Seconds each part was in the session (start to last sample).
-    pub part_seconds: Vec<i64>,
-}
-
+/// A backend: every part below, and whether it can serve. Backends implement each part in a file of
+/// their own (`sqlite/projects.rs` implements [`Projects`], ...); the conformance suite
+/// (`tests/store_conformance.rs`) states the contract of every method and runs on every backend.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: Accounts + Projects + Devices + Policies + Sessions + Rollups + Upkeep {
     /// Whether the store answers and can write (for `/readyz`): `Full` while writes fail for lack of
     /// space.
     async fn ping(&self) -> Result<()>;
+}
 
-    // --- accounts and keys ---
+/// Accounts, their API keys and console sign-ins (deleting a key deletes its sign-ins).
+#[async_trait]
+pub trait Accounts: Send + Sync {
     async fn create_account(&self, account: &AccountId, now: i64) -> Result<()>;
     async fn account_exists(&self, account: &AccountId) -> Result<bool>;
     /// `Conflict` if the secret id is taken.
@@ -213,14 +45,15 @@ pub trait Store: Send + Sync {
     async fn find_key(&self, secret_id: &str) -> Result<Option<ApiKey>>;
     async fn list_keys(&self) -> Result<Vec<ApiKey>>;
     async fn delete_key(&self, secret_id: &str) -> Result<bool>;
-
-    // --- console sessions (deleting a key deletes its sessions) ---
     /// Store a session; sessions expired at `now` are removed on the way.
     async fn insert_console_session(&self, session: &ConsoleSession, now: i64) -> Result<()>;
     async fn console_session(&self, token_hash: &str) -> Result<Option<ConsoleSession>>;
     async fn delete_console_session(&self, token_hash: &str) -> Result<bool>;
+}
 
-    // --- projects ---
+/// Projects and their settings; deleting one removes everything it owns.
+#[async_trait]
+pub trait Projects: Send + Sync {
     async fn insert_project(&self, project: &Project) -> Result<()>;
     async fn project(&self, account: &AccountId, project_id: &str) -> Result<Option<Project>>;
     /// Oldest first; returns (total, page).
@@ -250,7 +83,13 @@ pub trait Store: Send + Sync {
     /// Removes the project and everything it owns (devices, policies, sessions).
     async fn delete_project(&self, account: &AccountId, project_id: &str) -> Result<bool>;
 
-    // --- devices ---
+    /// A project by id alone: device credentials name the project, not the account.
+    async fn project_by_id(&self, project_id: &str) -> Result<Option<Project>>;
+}
+
+/// Devices, and what a device login reads and writes (credential, self-registration, status).
+#[async_trait]
+pub trait Devices: Send + Sync {
     /// `Conflict` if the device id is taken in the project.
     async fn insert_device(&self, device: &Device) -> Result<()>;
     async fn device(
@@ -282,9 +121,6 @@ pub trait Store: Send + Sync {
         project_id: &str,
         device_ids: &[String],
     ) -> Result<Vec<String>>;
-
-    /// A project by id alone: device credentials name the project, not the account.
-    async fn project_by_id(&self, project_id: &str) -> Result<Option<Project>>;
     /// What a device credential names, in one read (one per request of the device API): the
     /// project by id alone and the device, if it is registered.
     async fn device_credential(
@@ -292,16 +128,6 @@ pub trait Store: Send + Sync {
         project_id: &str,
         device_id: &str,
     ) -> Result<Option<(Project, Option<Device>)>>;
-    /// What a metrics report needs before its append, in one read: the peer device, and whether
-    /// `device_id` already has a part in the session.
-    async fn report_context(
-        &self,
-        account: &AccountId,
-        project_id: &str,
-        device_id: &str,
-        peer_device_id: &str,
-        session_id: &str,
-    ) -> Result<ReportContext>;
     /// Registers a device that logged in with the project key (`AutoRegister`); `Conflict` if taken.
     async fn insert_auto_device(&self, device: &Device) -> Result<()>;
     /// A heartbeat (`ready`) or a log-out (`offline`); returns the status after it.
@@ -313,8 +139,62 @@ pub trait Store: Send + Sync {
         status: DeviceStatus,
         now: i64,
     ) -> Result<DeviceStatus>;
+}
 
-    // --- sessions and samples ---
+/// Permission policies: per remote device and mode, a list of field devices.
+#[async_trait]
+pub trait Policies: Send + Sync {
+    async fn policy_fields(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        mode: PolicyMode,
+        remote_device_id: &str,
+    ) -> Result<Vec<String>>;
+    /// Applies one ModifyPolicy change to the list of one remote device in one mode, as one
+    /// transaction: reading the list, checking that each id to add is a field device of the project,
+    /// and writing. Concurrent changes therefore never lose each other's ids, and a device deleted
+    /// meanwhile is never left listed. Ids added get `now` as their time. `None` (and no change) if
+    /// `remote_device_id` is not a remote device of the project.
+    async fn modify_policy(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        edit: &PolicyEdit,
+        now: i64,
+    ) -> Result<Option<PolicyChange>>;
+    /// Entries grouped by remote device, ordered by remote id; returns (total remotes, page).
+    async fn list_policies(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        mode: PolicyMode,
+        search: Option<(PolicySearch, &str)>,
+        page: Page,
+    ) -> Result<(u64, Vec<PolicyEntry>)>;
+    /// Deletes the lists of these remote devices in this mode; returns the remote ids that had one.
+    async fn delete_policies(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        mode: PolicyMode,
+        remote_device_ids: &[String],
+    ) -> Result<Vec<String>>;
+}
+
+/// Sessions and their samples: appends from reports and imports, reads, lists.
+#[async_trait]
+pub trait Sessions: Send + Sync {
+    /// What a metrics report needs before its append, in one read: the peer device, and whether
+    /// `device_id` already has a part in the session.
+    async fn report_context(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        device_id: &str,
+        peer_device_id: &str,
+        session_id: &str,
+    ) -> Result<ReportContext>;
     /// Appends one report atomically: creates or joins the session and the device's part, stores
     /// the samples not stored before, and updates the session and the device's status. Durable
     /// when it returns.
@@ -322,14 +202,15 @@ pub trait Store: Send + Sync {
         &self,
         append: Append,
     ) -> Result<std::result::Result<AppendOutcome, AppendRejection>>;
-    async fn session(
+    /// A session with its parts and their samples whose absolute time lies in [from, to] (each
+    /// bound optional), decoded in one call.
+    async fn session_samples(
         &self,
         account: &AccountId,
         session_id: &str,
-    ) -> Result<Option<(SessionRow, Vec<PartRow>)>>;
-    async fn session_by_key(&self, session_key: i64) -> Result<Option<(SessionRow, Vec<PartRow>)>>;
-    /// The encoded chunks of a part, in append order.
-    async fn part_chunks(&self, part_key: i64) -> Result<Vec<Vec<u8>>>;
+        from: Option<i64>,
+        to: Option<i64>,
+    ) -> Result<Option<SessionSamples>>;
     /// Newest start first, ties by SessionId; returns (total, page).
     async fn list_sessions(
         &self,
@@ -347,6 +228,11 @@ pub trait Store: Send + Sync {
         window: (i64, i64),
         limit: usize,
     ) -> Result<FleetOverviewRow>;
+}
+
+/// What statistics and usage read: session facts and the rollups of session starts.
+#[async_trait]
+pub trait Rollups: Send + Sync {
     /// The sessions that start in [from, to), for statistics and usage.
     async fn session_facts(
         &self,
@@ -386,8 +272,11 @@ pub trait Store: Send + Sync {
         grain: Grain,
         limit: usize,
     ) -> Result<Vec<(i64, i64)>>;
+}
 
-    // --- upkeep (idle timeouts, heartbeats, scoring) ---
+/// Upkeep, run by one task: idle timeouts, heartbeats, compaction, scoring.
+#[async_trait]
+pub trait Upkeep: Send + Sync {
     /// Ends parts without a report since `cutoff`; their devices become `ready` if they sent a
     /// heartbeat since `heartbeat_cutoff`, else `offline`. Returns how many parts ended.
     async fn end_idle_parts(&self, cutoff: i64, heartbeat_cutoff: i64, now: i64) -> Result<u64>;
@@ -398,66 +287,17 @@ pub trait Store: Send + Sync {
     async fn compact_parts(&self, limit: u32) -> Result<u64>;
     /// Sessions whose quality is stale (new samples, or ended but not finally scored).
     async fn sessions_to_score(&self, limit: u32) -> Result<Vec<i64>>;
+    /// A session by its key with all its samples, for scoring.
+    async fn session_to_score(&self, session_key: i64) -> Result<Option<SessionSamples>>;
+    /// Stores a session's grade and reasons as of `scored_at` (its last update when scored); final
+    /// only if the session is ended and had no report since.
     async fn save_quality(
         &self,
         session_key: i64,
-        grade: &str,
-        reasons: &str,
+        assessment: &Assessment,
         is_final: bool,
         scored_at: i64,
     ) -> Result<()>;
-
-    // --- policies ---
-    async fn policy_fields(
-        &self,
-        account: &AccountId,
-        project_id: &str,
-        mode: PolicyMode,
-        remote_device_id: &str,
-    ) -> Result<Vec<String>>;
-    /// Applies one ModifyPolicy change to the list of one remote device in one mode, as one
-    /// transaction: reading the list, checking that each id to add is a field device of the project,
-    /// and writing. Concurrent changes therefore never lose each other's ids, and a device deleted
-    /// meanwhile is never left listed. Ids added get `now` as their time. `None` (and no change) if
-    /// `remote_device_id` is not a remote device of the project.
-    async fn modify_policy(
-        &self,
-        account: &AccountId,
-        project_id: &str,
-        edit: &PolicyEdit,
-        now: i64,
-    ) -> Result<Option<PolicyChange>>;
-    /// Entries grouped by remote device, ordered by remote id; returns (total remotes, page).
-    async fn list_policies(
-        &self,
-        account: &AccountId,
-        project_id: &str,
-        mode: PolicyMode,
-        search: Option<(PolicySearch, &str)>,
-        page: Page,
-    ) -> Result<(u64, Vec<PolicyEntry>)>;
-    /// Deletes the lists of these remote devices in this mode; returns the remote ids that had one.
-    async fn delete_policies(
-        &self,
-        account: &AccountId,
-        project_id: &str,
-        mode: PolicyMode,
-        remote_device_ids: &[String],
-    ) -> Result<Vec<String>>;
-}
-
-/// See [`Store::report_context`].
-#[derive(Debug, Clone)]
-pub struct ReportContext {
-    pub peer: Option<Device>,
-    pub joined: bool,
-}
-
-/// The spans [`Store::session_spans`] answers in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Grain {
-    Quarter,
-    Day,
 }
 
 /// Open the store a URL names: `sqlite://PATH`, optionally `?max_database_bytes=N`

@@ -4,7 +4,7 @@
 //! latencies with rare spikes). Deterministic: a seed gives the same hour every run, so figures
 //! compare across runs and across the server and its baselines.
 
-use crate::domain::samples::{Columns, Metric, NetColumns};
+use crate::model::samples::{Columns, Metric, NetColumns};
 use teleoscope_protocol::wire::{Float, NetSample, Sample};
 
 /// SplitMix64: small, fast and good enough for test data.

@@ -314,11 +314,12 @@ async fn server_run(cx: &mut Ctx, batch: usize) -> anyhow::Result<ServerRun> {
     if batch > 1 {
         for _ in 0..calls {
             let t = Instant::now();
-            let (_, parts) = fx
+            let parts = fx
                 .domain
                 .session_details(&fx.account, &session, None, None)
                 .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .parts;
             store_read.push(t.elapsed());
             anyhow::ensure!(parts.iter().all(|p| p.columns.len() == POINTS));
         }

@@ -4,11 +4,11 @@
 use super::client::{Connection, Credentials};
 use super::fixture::Fixture;
 use super::generate::{Device, Rng};
-use crate::domain::codec;
-use crate::domain::samples::Columns;
-use crate::domain::DeviceType;
+use crate::model::samples::Columns;
+use crate::model::sessions::{Append, PartMeta};
+use crate::model::DeviceType;
+use crate::store::codec;
 use crate::store::sqlite::COMPACT_LIVE_CHUNKS;
-use crate::store::{Append, PartMeta};
 use anyhow::Context;
 use r2d2_sqlite::rusqlite::Connection as Db;
 use serde_json::Value;
@@ -105,12 +105,9 @@ impl Year {
     }
 }
 
-/// A one-sample part and its encoding.
-type Encoded = (Columns, Vec<u8>);
-
-/// One-sample parts of a few lengths, encoded once: (length, field part, remote part).
+/// One-sample parts of a few lengths: (length, field part, remote part).
 struct Parts {
-    variants: Vec<(i64, Encoded, Encoded)>,
+    variants: Vec<(i64, Columns, Columns)>,
 }
 
 impl Parts {
@@ -122,8 +119,7 @@ impl Parts {
                 let d = 2 * rng.range(30, 3600);
                 let field = Device::new(1000 + i, 2).next(d).to_columns();
                 let remote = Device::new(2000 + i, 1).next(d).to_columns();
-                let (fe, re) = (codec::encode(&field), codec::encode(&remote));
-                (d, (field, fe), (remote, re))
+                (d, field, remote)
             })
             .collect();
         Parts { variants }
@@ -181,8 +177,7 @@ pub async fn load_history(
                 let k = pairs.len() as u64;
                 let field_id = &pairs[(i % k) as usize].0;
                 let remote_id = &pairs[((i / k) % k) as usize].1;
-                let (d, (fc, fe), (rc, re)) =
-                    &parts.variants[(i as usize * 13) % parts.variants.len()];
+                let (d, fc, rc) = &parts.variants[(i as usize * 13) % parts.variants.len()];
                 let meta = PartMeta {
                     ver: "2.4".into(),
                     sdk_mode: "server2".into(),
@@ -192,29 +187,24 @@ pub async fn load_history(
                     config_height: 1080,
                     multi_mode: 0,
                 };
-                let append = |device_id: &String,
-                              peer: &String,
-                              ty: DeviceType,
-                              c: &Columns,
-                              e: &Vec<u8>| Append {
-                    account: account.clone(),
-                    project_id: project.clone(),
-                    session_id: session_id.clone(),
-                    device_id: device_id.clone(),
-                    device_type: ty,
-                    peer_device_id: peer.clone(),
-                    start_time: start,
-                    meta: meta.clone(),
-                    schema: c.schema(),
-                    columns: c.clone(),
-                    encoded: e.clone(),
-                    last: true,
-                    now: start + d,
-                    from_device: false,
-                };
+                let append =
+                    |device_id: &String, peer: &String, ty: DeviceType, c: &Columns| Append {
+                        account: account.clone(),
+                        project_id: project.clone(),
+                        session_id: session_id.clone(),
+                        device_id: device_id.clone(),
+                        device_type: ty,
+                        peer_device_id: peer.clone(),
+                        start_time: start,
+                        meta: meta.clone(),
+                        columns: c.clone(),
+                        last: true,
+                        now: start + d,
+                        from_device: false,
+                    };
                 let (a, b) = tokio::join!(
-                    store.append(append(field_id, remote_id, DeviceType::Field, fc, fe)),
-                    store.append(append(remote_id, field_id, DeviceType::Remote, rc, re)),
+                    store.append(append(field_id, remote_id, DeviceType::Field, fc)),
+                    store.append(append(remote_id, field_id, DeviceType::Remote, rc)),
                 );
                 for r in [a, b] {
                     match r {
@@ -317,8 +307,6 @@ pub async fn live_compaction(fx: &Fixture, samples: usize) -> anyhow::Result<Dur
         peer_device_id: pair.remote.id.clone(),
         start_time: now - 2 * samples as i64 - 62,
         meta: PartMeta::default(),
-        schema: c.schema(),
-        encoded: codec::encode(&c),
         columns: c,
         last: false,
         now,

@@ -4,8 +4,8 @@
 
 use super::generate::Series;
 use crate::actions::device::sample_in;
-use crate::domain::codec;
 use crate::domain::sessions::{columns_from_samples, SampleIn};
+use crate::store::codec;
 use std::time::{Duration, Instant};
 use teleoscope_protocol::sign::{tc3, utc_date};
 use teleoscope_protocol::wire::{decode_json, ReportSessionMetricsRequest};

@@ -9,20 +9,20 @@
 //!
 //! Every other method goes to the real store underneath (device and project look-ups, upkeep).
 
-use crate::domain::console_sessions::ConsoleSession;
-use crate::domain::policy::PolicyChange;
-use crate::domain::samples::{Columns, Metric};
-use crate::domain::usage::Totals;
-use crate::domain::{
-    AccountId, ApiKey, Callback, Device, DeviceFilter, DeviceStatus, Page, PolicyEntry, PolicyMode,
-    PolicySearch, Project, SecMode,
-};
 use crate::errors::StoreError;
-use crate::store::{
-    Append, AppendOutcome, AppendRejection, DeviceChanges, FleetOverviewRow, Grain, PartRow,
-    PolicyEdit, ProjectChanges, ReportContext, Result, SessionFacts, SessionFilter, SessionRow,
-    Store,
+use crate::model::quality::Assessment;
+use crate::model::samples::{Columns, Metric};
+use crate::model::sessions::{
+    Append, AppendOutcome, AppendRejection, FleetOverviewRow, ReportContext, SessionFacts,
+    SessionFilter, SessionRow, SessionSamples,
 };
+use crate::model::usage::{Grain, Totals};
+use crate::model::{
+    AccountId, ApiKey, Callback, ConsoleSession, Device, DeviceChanges, DeviceFilter, DeviceStatus,
+    Page, PolicyChange, PolicyEdit, PolicyEntry, PolicyMode, PolicySearch, Project, ProjectChanges,
+    SecMode,
+};
+use crate::store::{Result, Store};
 use async_trait::async_trait;
 use r2d2_sqlite::rusqlite::{self, params, Connection};
 use std::path::Path;
@@ -30,17 +30,18 @@ use std::sync::{Arc, Mutex};
 
 type AppendResult = Result<std::result::Result<AppendOutcome, AppendRejection>>;
 
-/// `impl Store` for a decorator with an `inner: Arc<dyn Store>` and an inherent `append_here`.
+/// The store's traits for a decorator with an `inner: Arc<dyn Store>` and an inherent `append_here`:
+/// every method but `append` goes to `inner`.
 macro_rules! delegate_store {
     ($t:ty) => {
         #[async_trait]
-        impl Store for $t {
-            async fn append(&self, append: Append) -> AppendResult {
-                self.append_here(append).await
-            }
+        impl crate::store::Store for $t {
             async fn ping(&self) -> Result<()> {
                 self.inner.ping().await
             }
+        }
+        #[async_trait]
+        impl crate::store::Accounts for $t {
             async fn create_account(&self, account: &AccountId, now: i64) -> Result<()> {
                 self.inner.create_account(account, now).await
             }
@@ -59,194 +60,295 @@ macro_rules! delegate_store {
             async fn delete_key(&self, secret_id: &str) -> Result<bool> {
                 self.inner.delete_key(secret_id).await
             }
-            async fn insert_console_session(&self, s: &ConsoleSession, now: i64) -> Result<()> {
-                self.inner.insert_console_session(s, now).await
+            async fn insert_console_session(
+                &self,
+                session: &ConsoleSession,
+                now: i64,
+            ) -> Result<()> {
+                self.inner.insert_console_session(session, now).await
             }
-            async fn console_session(&self, hash: &str) -> Result<Option<ConsoleSession>> {
-                self.inner.console_session(hash).await
+            async fn console_session(&self, token_hash: &str) -> Result<Option<ConsoleSession>> {
+                self.inner.console_session(token_hash).await
             }
-            async fn delete_console_session(&self, hash: &str) -> Result<bool> {
-                self.inner.delete_console_session(hash).await
+            async fn delete_console_session(&self, token_hash: &str) -> Result<bool> {
+                self.inner.delete_console_session(token_hash).await
             }
+        }
+        #[async_trait]
+        impl crate::store::Projects for $t {
             async fn insert_project(&self, project: &Project) -> Result<()> {
                 self.inner.insert_project(project).await
             }
-            async fn project(&self, a: &AccountId, p: &str) -> Result<Option<Project>> {
-                self.inner.project(a, p).await
+            async fn project(
+                &self,
+                account: &AccountId,
+                project_id: &str,
+            ) -> Result<Option<Project>> {
+                self.inner.project(account, project_id).await
             }
             async fn list_projects(
                 &self,
-                a: &AccountId,
+                account: &AccountId,
                 page: Page,
             ) -> Result<(u64, Vec<Project>)> {
-                self.inner.list_projects(a, page).await
+                self.inner.list_projects(account, page).await
             }
             async fn update_project(
                 &self,
-                a: &AccountId,
-                p: &str,
+                account: &AccountId,
+                project_id: &str,
                 changes: &ProjectChanges,
                 now: i64,
             ) -> Result<bool> {
-                self.inner.update_project(a, p, changes, now).await
+                self.inner
+                    .update_project(account, project_id, changes, now)
+                    .await
             }
             async fn set_sec_mode(
                 &self,
-                a: &AccountId,
-                p: &str,
+                account: &AccountId,
+                project_id: &str,
                 mode: &SecMode,
                 now: i64,
             ) -> Result<bool> {
-                self.inner.set_sec_mode(a, p, mode, now).await
+                self.inner
+                    .set_sec_mode(account, project_id, mode, now)
+                    .await
             }
             async fn set_callback(
                 &self,
-                a: &AccountId,
-                p: &str,
+                account: &AccountId,
+                project_id: &str,
                 callback: &Callback,
                 now: i64,
             ) -> Result<bool> {
-                self.inner.set_callback(a, p, callback, now).await
+                self.inner
+                    .set_callback(account, project_id, callback, now)
+                    .await
             }
-            async fn delete_project(&self, a: &AccountId, p: &str) -> Result<bool> {
-                self.inner.delete_project(a, p).await
+            async fn delete_project(&self, account: &AccountId, project_id: &str) -> Result<bool> {
+                self.inner.delete_project(account, project_id).await
             }
+            async fn project_by_id(&self, project_id: &str) -> Result<Option<Project>> {
+                self.inner.project_by_id(project_id).await
+            }
+        }
+        #[async_trait]
+        impl crate::store::Devices for $t {
             async fn insert_device(&self, device: &Device) -> Result<()> {
                 self.inner.insert_device(device).await
             }
-            async fn device(&self, a: &AccountId, p: &str, d: &str) -> Result<Option<Device>> {
-                self.inner.device(a, p, d).await
+            async fn device(
+                &self,
+                account: &AccountId,
+                project_id: &str,
+                device_id: &str,
+            ) -> Result<Option<Device>> {
+                self.inner.device(account, project_id, device_id).await
             }
             async fn list_devices(
                 &self,
-                a: &AccountId,
-                p: &str,
+                account: &AccountId,
+                project_id: &str,
                 filter: &DeviceFilter,
                 page: Page,
             ) -> Result<(u64, Vec<Device>)> {
-                self.inner.list_devices(a, p, filter, page).await
+                self.inner
+                    .list_devices(account, project_id, filter, page)
+                    .await
             }
             async fn update_device(
                 &self,
-                a: &AccountId,
-                p: &str,
-                d: &str,
+                account: &AccountId,
+                project_id: &str,
+                device_id: &str,
                 changes: &DeviceChanges,
                 now: i64,
             ) -> Result<bool> {
-                self.inner.update_device(a, p, d, changes, now).await
+                self.inner
+                    .update_device(account, project_id, device_id, changes, now)
+                    .await
             }
             async fn delete_devices(
                 &self,
-                a: &AccountId,
-                p: &str,
-                ids: &[String],
+                account: &AccountId,
+                project_id: &str,
+                device_ids: &[String],
             ) -> Result<Vec<String>> {
-                self.inner.delete_devices(a, p, ids).await
-            }
-            async fn project_by_id(&self, p: &str) -> Result<Option<Project>> {
-                self.inner.project_by_id(p).await
+                self.inner
+                    .delete_devices(account, project_id, device_ids)
+                    .await
             }
             async fn device_credential(
                 &self,
-                p: &str,
-                d: &str,
+                project_id: &str,
+                device_id: &str,
             ) -> Result<Option<(Project, Option<Device>)>> {
-                self.inner.device_credential(p, d).await
-            }
-            async fn report_context(
-                &self,
-                a: &AccountId,
-                p: &str,
-                d: &str,
-                peer: &str,
-                s: &str,
-            ) -> Result<ReportContext> {
-                self.inner.report_context(a, p, d, peer, s).await
+                self.inner.device_credential(project_id, device_id).await
             }
             async fn insert_auto_device(&self, device: &Device) -> Result<()> {
                 self.inner.insert_auto_device(device).await
             }
             async fn report_status(
                 &self,
-                a: &AccountId,
-                p: &str,
-                d: &str,
+                account: &AccountId,
+                project_id: &str,
+                device_id: &str,
                 status: DeviceStatus,
                 now: i64,
             ) -> Result<DeviceStatus> {
-                self.inner.report_status(a, p, d, status, now).await
+                self.inner
+                    .report_status(account, project_id, device_id, status, now)
+                    .await
             }
-            async fn session(
+        }
+        #[async_trait]
+        impl crate::store::Policies for $t {
+            async fn policy_fields(
                 &self,
-                a: &AccountId,
-                s: &str,
-            ) -> Result<Option<(SessionRow, Vec<PartRow>)>> {
-                self.inner.session(a, s).await
+                account: &AccountId,
+                project_id: &str,
+                mode: PolicyMode,
+                remote_device_id: &str,
+            ) -> Result<Vec<String>> {
+                self.inner
+                    .policy_fields(account, project_id, mode, remote_device_id)
+                    .await
             }
-            async fn session_by_key(&self, key: i64) -> Result<Option<(SessionRow, Vec<PartRow>)>> {
-                self.inner.session_by_key(key).await
+            async fn modify_policy(
+                &self,
+                account: &AccountId,
+                project_id: &str,
+                edit: &PolicyEdit,
+                now: i64,
+            ) -> Result<Option<PolicyChange>> {
+                self.inner
+                    .modify_policy(account, project_id, edit, now)
+                    .await
             }
-            async fn part_chunks(&self, part_key: i64) -> Result<Vec<Vec<u8>>> {
-                self.inner.part_chunks(part_key).await
+            async fn list_policies(
+                &self,
+                account: &AccountId,
+                project_id: &str,
+                mode: PolicyMode,
+                search: Option<(PolicySearch, &str)>,
+                page: Page,
+            ) -> Result<(u64, Vec<PolicyEntry>)> {
+                self.inner
+                    .list_policies(account, project_id, mode, search, page)
+                    .await
+            }
+            async fn delete_policies(
+                &self,
+                account: &AccountId,
+                project_id: &str,
+                mode: PolicyMode,
+                remote_device_ids: &[String],
+            ) -> Result<Vec<String>> {
+                self.inner
+                    .delete_policies(account, project_id, mode, remote_device_ids)
+                    .await
+            }
+        }
+        #[async_trait]
+        impl crate::store::Sessions for $t {
+            async fn report_context(
+                &self,
+                account: &AccountId,
+                project_id: &str,
+                device_id: &str,
+                peer_device_id: &str,
+                session_id: &str,
+            ) -> Result<ReportContext> {
+                self.inner
+                    .report_context(account, project_id, device_id, peer_device_id, session_id)
+                    .await
+            }
+            async fn append(
+                &self,
+                append: Append,
+            ) -> Result<std::result::Result<AppendOutcome, AppendRejection>> {
+                self.append_here(append).await
+            }
+            async fn session_samples(
+                &self,
+                account: &AccountId,
+                session_id: &str,
+                from: Option<i64>,
+                to: Option<i64>,
+            ) -> Result<Option<SessionSamples>> {
+                self.inner
+                    .session_samples(account, session_id, from, to)
+                    .await
             }
             async fn list_sessions(
                 &self,
-                a: &AccountId,
-                p: &str,
+                account: &AccountId,
+                project_id: &str,
                 filter: &SessionFilter,
                 page: Page,
             ) -> Result<(u64, Vec<SessionRow>)> {
-                self.inner.list_sessions(a, p, filter, page).await
+                self.inner
+                    .list_sessions(account, project_id, filter, page)
+                    .await
             }
             async fn fleet_overview(
                 &self,
-                a: &AccountId,
-                p: &str,
+                account: &AccountId,
+                project_id: &str,
                 window: (i64, i64),
                 limit: usize,
             ) -> Result<FleetOverviewRow> {
-                self.inner.fleet_overview(a, p, window, limit).await
+                self.inner
+                    .fleet_overview(account, project_id, window, limit)
+                    .await
             }
+        }
+        #[async_trait]
+        impl crate::store::Rollups for $t {
             async fn session_facts(
                 &self,
-                a: &AccountId,
-                p: &str,
-                d: Option<&str>,
+                account: &AccountId,
+                project_id: &str,
+                device_id: Option<&str>,
                 from: i64,
                 to: i64,
             ) -> Result<Vec<SessionFacts>> {
-                self.inner.session_facts(a, p, d, from, to).await
+                self.inner
+                    .session_facts(account, project_id, device_id, from, to)
+                    .await
             }
             async fn session_totals(
                 &self,
-                a: &AccountId,
-                p: &str,
+                account: &AccountId,
+                project_id: &str,
                 ranges: &[(i64, i64)],
             ) -> Result<Vec<Totals>> {
-                self.inner.session_totals(a, p, ranges).await
+                self.inner.session_totals(account, project_id, ranges).await
             }
             async fn active_devices(
                 &self,
-                a: &AccountId,
-                p: &str,
+                account: &AccountId,
+                project_id: &str,
                 ranges: &[(i64, i64)],
             ) -> Result<Vec<(i64, i64)>> {
-                self.inner.active_devices(a, p, ranges).await
+                self.inner.active_devices(account, project_id, ranges).await
             }
             async fn session_spans(
                 &self,
-                a: &AccountId,
-                p: &str,
+                account: &AccountId,
+                project_id: &str,
                 window: (i64, i64),
                 grain: Grain,
                 limit: usize,
             ) -> Result<Vec<(i64, i64)>> {
-                self.inner.session_spans(a, p, window, grain, limit).await
+                self.inner
+                    .session_spans(account, project_id, window, grain, limit)
+                    .await
             }
-            async fn compact_parts(&self, limit: u32) -> Result<u64> {
-                self.inner.compact_parts(limit).await
-            }
+        }
+        #[async_trait]
+        impl crate::store::Upkeep for $t {
             async fn end_idle_parts(
                 &self,
                 cutoff: i64,
@@ -260,57 +362,25 @@ macro_rules! delegate_store {
             async fn expire_heartbeats(&self, cutoff: i64, now: i64) -> Result<u64> {
                 self.inner.expire_heartbeats(cutoff, now).await
             }
+            async fn compact_parts(&self, limit: u32) -> Result<u64> {
+                self.inner.compact_parts(limit).await
+            }
             async fn sessions_to_score(&self, limit: u32) -> Result<Vec<i64>> {
                 self.inner.sessions_to_score(limit).await
             }
+            async fn session_to_score(&self, session_key: i64) -> Result<Option<SessionSamples>> {
+                self.inner.session_to_score(session_key).await
+            }
             async fn save_quality(
                 &self,
-                key: i64,
-                grade: &str,
-                reasons: &str,
+                session_key: i64,
+                assessment: &Assessment,
                 is_final: bool,
                 scored_at: i64,
             ) -> Result<()> {
                 self.inner
-                    .save_quality(key, grade, reasons, is_final, scored_at)
+                    .save_quality(session_key, assessment, is_final, scored_at)
                     .await
-            }
-            async fn policy_fields(
-                &self,
-                a: &AccountId,
-                p: &str,
-                mode: PolicyMode,
-                remote: &str,
-            ) -> Result<Vec<String>> {
-                self.inner.policy_fields(a, p, mode, remote).await
-            }
-            async fn modify_policy(
-                &self,
-                a: &AccountId,
-                p: &str,
-                edit: &PolicyEdit,
-                now: i64,
-            ) -> Result<Option<PolicyChange>> {
-                self.inner.modify_policy(a, p, edit, now).await
-            }
-            async fn list_policies(
-                &self,
-                a: &AccountId,
-                p: &str,
-                mode: PolicyMode,
-                search: Option<(PolicySearch, &str)>,
-                page: Page,
-            ) -> Result<(u64, Vec<PolicyEntry>)> {
-                self.inner.list_policies(a, p, mode, search, page).await
-            }
-            async fn delete_policies(
-                &self,
-                a: &AccountId,
-                p: &str,
-                mode: PolicyMode,
-                remotes: &[String],
-            ) -> Result<Vec<String>> {
-                self.inner.delete_policies(a, p, mode, remotes).await
             }
         }
     };
@@ -465,7 +535,7 @@ impl Naive {
             if c.nets.is_empty() {
                 c.nets = nets
                     .iter()
-                    .map(|n| crate::domain::samples::NetColumns {
+                    .map(|n| crate::model::samples::NetColumns {
                         net_id: n.NetId,
                         net_ip: n.NetIp.clone(),
                         ..Default::default()

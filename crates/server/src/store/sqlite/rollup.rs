@@ -14,11 +14,15 @@
 //! year by day or by month reads at most devices x 13 small rows. A change of the time zone
 //! counts days again at start-up ([`set_day_offset`]).
 
-use super::db;
 use super::sessions::{facts_where, share_of_session, Share};
-use crate::domain::usage::{Totals, Usage};
-use crate::domain::AccountId;
-use crate::store::{Grain, Result, StoreError};
+use super::{db, SqliteStore};
+use crate::model::sessions::SessionFacts;
+use crate::model::usage::Grain;
+use crate::model::usage::{Totals, Usage};
+use crate::model::AccountId;
+use crate::store::Rollups;
+use crate::store::{Result, StoreError};
+use async_trait::async_trait;
 use chrono::{Datelike, NaiveDate};
 use r2d2_sqlite::rusqlite::{self, params, Connection, OptionalExtension};
 use std::collections::{HashMap, HashSet};
@@ -529,6 +533,59 @@ pub fn active_devices(
         .collect())
 }
 
+#[async_trait]
+impl Rollups for SqliteStore {
+    async fn session_facts(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        device_id: Option<&str>,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<SessionFacts>> {
+        let (a, p, d) = (
+            account.clone(),
+            project_id.to_owned(),
+            device_id.map(str::to_owned),
+        );
+        self.run(move |c| facts_where(c, &a, &p, d.as_deref(), from, to))
+            .await
+    }
+
+    async fn session_totals(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        ranges: &[(i64, i64)],
+    ) -> Result<Vec<Totals>> {
+        let (a, p, ranges) = (account.clone(), project_id.to_owned(), ranges.to_vec());
+        self.run(move |c| totals(c, &a, &p, &ranges)).await
+    }
+
+    async fn active_devices(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        ranges: &[(i64, i64)],
+    ) -> Result<Vec<(i64, i64)>> {
+        let (a, p, ranges) = (account.clone(), project_id.to_owned(), ranges.to_vec());
+        self.run(move |c| active_devices(c, &a, &p, &ranges)).await
+    }
+
+    async fn session_spans(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        window: (i64, i64),
+        grain: Grain,
+        limit: usize,
+    ) -> Result<Vec<(i64, i64)>> {
+        let (a, p) = (account.clone(), project_id.to_owned());
+        self.run(move |c| spans(c, &a, &p, window, grain, limit))
+            .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -546,7 +603,7 @@ mod tests {
 
     #[test]
     fn months_of_days_outside_the_calendar_are_errors() {
-        let last = day_of(crate::domain::clock::LATEST, 8 * 3600);
+        let last = day_of(crate::model::LATEST, 8 * 3600);
         let (month, _) = month_of(last).unwrap();
         assert_eq!(month, 10_000 * 12); // January of year 10000 at +08:00
         assert!(month_start(month + 1).unwrap() > last);

@@ -5,16 +5,18 @@
 //! `chunks` the encoded samples of a part, one row per accepted report, keyed (part_key, seq) in a
 //! WITHOUT ROWID table so the key is the only index.
 
-use super::{db, device_status_sql, rollup};
-use crate::domain::codec;
-use crate::domain::quality::Grade;
-use crate::domain::usage::Totals;
-use crate::domain::{AccountId, DeviceType, Page};
+use super::devices::{device_by, device_status_sql};
+use super::{corrupt, db, rollup, SqliteStore};
 use crate::errors::StoreError;
-use crate::store::{
+use crate::model::quality::{parse_reasons, Grade};
+use crate::model::sessions::{
     Append, AppendOutcome, AppendRejection, DeviceBadSessionsRow, FleetOverviewRow, PartMeta,
-    PartRow, Result, SessionFacts, SessionFilter, SessionRow,
+    PartRow, PartSamples, ReportContext, SessionFacts, SessionFilter, SessionRow, SessionSamples,
 };
+use crate::model::usage::Totals;
+use crate::model::{AccountId, DeviceType, Page};
+use crate::store::{codec, Result, Sessions};
+use async_trait::async_trait;
 use r2d2_sqlite::rusqlite::{self, params, Connection, OptionalExtension, Row};
 use std::collections::HashSet;
 
@@ -43,12 +45,18 @@ pub fn session_row(r: &Row<'_>) -> rusqlite::Result<SessionRow> {
         config_height: r.get(10)?,
         multi_mode: r.get(11)?,
         has_field_part: r.get(12)?,
-        quality: r.get(13)?,
+        quality: grade_at(r, 13)?,
         quality_final: r.get(14)?,
-        reasons: r.get(15)?,
+        reasons: parse_reasons(&r.get::<_, String>(15)?),
         live: r.get(16)?,
         last_update: r.get(17)?,
     })
+}
+
+/// A stored grade (`good` until the session is first scored).
+fn grade_at(r: &Row<'_>, i: usize) -> rusqlite::Result<Grade> {
+    let g: String = r.get(i)?;
+    Grade::parse(&g).ok_or_else(|| corrupt("quality", &g))
 }
 
 const PART_COLS: &str =
@@ -98,7 +106,7 @@ pub fn chunks_of(c: &Connection, part_key: i64) -> Result<Vec<Vec<u8>>> {
 
 /// After a part ended: the session is live while any part is open; a device with no open part is
 /// `ready` if its heartbeat is fresh, else `offline`.
-fn after_part_end(
+pub fn after_part_end(
     c: &Connection,
     session_key: i64,
     device_id: &str,
@@ -141,9 +149,18 @@ fn count_hour(c: &Connection, a: &Append, start_time: i64, delta: i64) -> Result
 }
 
 /// One append inside the writer's transaction (a savepoint of it).
+/// An append's samples as this backend keeps them: one chunk, and which metrics and links it carries
+/// (`Columns::schema`, fixed per part).
+pub struct Encoded {
+    pub chunk: Vec<u8>,
+    pub schema: String,
+}
+
+/// One append inside the writer's transaction.
 pub fn apply(
     c: &Connection,
     a: &Append,
+    e: &Encoded,
 ) -> Result<std::result::Result<AppendOutcome, AppendRejection>> {
     let (field_id, remote_id) = match a.device_type {
         DeviceType::Field => (a.device_id.as_str(), a.peer_device_id.as_str()),
@@ -222,7 +239,7 @@ pub fn apply(
             .and_then(|mut s| {
                 s.execute(params![
                     session_key, a.device_id, a.device_type.as_str(), a.start_time, m.ver, m.sdk_mode, m.width,
-                    m.height, m.config_width, m.config_height, m.multi_mode, a.schema, a.now
+                    m.height, m.config_width, m.config_height, m.multi_mode, e.schema, a.now
                 ])
             })
             .map_err(db)?;
@@ -233,13 +250,13 @@ pub fn apply(
                 if samples == 0 {
                     c.execute(
                         "UPDATE parts SET schema = ?2 WHERE part_key = ?1",
-                        params![key, a.schema],
+                        params![key, e.schema],
                     )
                     .map_err(db)?;
-                } else if schema != a.schema {
+                } else if schema != e.schema {
                     return Ok(Err(AppendRejection::SchemaMismatch {
                         expected: schema,
-                        got: a.schema.clone(),
+                        got: e.schema.clone(),
                     }));
                 }
             }
@@ -256,7 +273,7 @@ pub fn apply(
         let fresh_blob;
         let (blob, accepted, max) = if first > last_offset {
             (
-                &a.encoded,
+                &e.chunk,
                 a.columns.len(),
                 *a.columns.time_offset.last().unwrap_or(&first),
             )
@@ -336,43 +353,61 @@ pub fn apply(
     Ok(Ok(outcome))
 }
 
-pub fn session_by(
-    c: &Connection,
-    account: &AccountId,
-    session_id: &str,
-) -> Result<Option<(SessionRow, Vec<PartRow>)>> {
-    let row = c
-        .prepare_cached(&format!(
-            "SELECT {SESSION_COLS} FROM sessions WHERE account_id = ?1 AND session_id = ?2"
-        ))
-        .and_then(|mut s| {
-            s.query_row(params![account.0, session_id], session_row)
-                .optional()
-        })
-        .map_err(db)?;
-    match row {
-        None => Ok(None),
-        Some(s) => {
-            let parts = parts_of(c, s.session_key)?;
-            Ok(Some((s, parts)))
-        }
-    }
+/// Which session a read names: by id within an account (the session actions), or by key (upkeep).
+pub enum SessionRef<'a> {
+    Id(&'a AccountId, &'a str),
+    Key(i64),
 }
 
-pub fn session_by_key(c: &Connection, key: i64) -> Result<Option<(SessionRow, Vec<PartRow>)>> {
-    let row = c
-        .prepare_cached(&format!(
-            "SELECT {SESSION_COLS} FROM sessions WHERE session_key = ?1"
-        ))
-        .and_then(|mut s| s.query_row([key], session_row).optional())
-        .map_err(db)?;
-    match row {
-        None => Ok(None),
-        Some(s) => {
-            let parts = parts_of(c, s.session_key)?;
-            Ok(Some((s, parts)))
+/// A session with its parts and their samples in [from, to] (absolute times, each bound optional),
+/// read in one snapshot and decoded here.
+pub fn session_samples(
+    c: &Connection,
+    which: SessionRef<'_>,
+    from: Option<i64>,
+    to: Option<i64>,
+) -> Result<Option<SessionSamples>> {
+    in_one_snapshot(c, || {
+        let row = match which {
+            SessionRef::Id(account, session_id) => c
+                .prepare_cached(&format!(
+                    "SELECT {SESSION_COLS} FROM sessions WHERE account_id = ?1 AND session_id = ?2"
+                ))
+                .and_then(|mut s| {
+                    s.query_row(params![account.0, session_id], session_row)
+                        .optional()
+                }),
+            SessionRef::Key(key) => c
+                .prepare_cached(&format!(
+                    "SELECT {SESSION_COLS} FROM sessions WHERE session_key = ?1"
+                ))
+                .and_then(|mut s| s.query_row([key], session_row).optional()),
         }
-    }
+        .map_err(db)?;
+        let Some(session) = row else {
+            return Ok(None);
+        };
+        let mut parts = Vec::new();
+        for part in parts_of(c, session.session_key)? {
+            let chunks = chunks_of(c, part.part_key)?;
+            let columns = codec::decode_all(&chunks).map_err(corrupt_chunk)?;
+            let start = part.start_time;
+            let columns = if from.is_some() || to.is_some() {
+                columns.retain(|o| {
+                    from.is_none_or(|f| start + o >= f) && to.is_none_or(|t| start + o <= t)
+                })
+            } else {
+                columns
+            };
+            parts.push(PartSamples { part, columns });
+        }
+        Ok(Some(SessionSamples { session, parts }))
+    })
+}
+
+/// A chunk that does not decode: the store is damaged.
+pub fn corrupt_chunk(e: codec::CodecError) -> StoreError {
+    StoreError::Corrupt(e.to_string())
 }
 
 /// The whole list (no filter): the page is found from the per-hour counts, so the database steps over
@@ -737,7 +772,7 @@ fn facts_row(r: &Row<'_>, at: usize) -> rusqlite::Result<SessionFacts> {
         width: r.get(at + 6)?,
         height: r.get(at + 7)?,
         multi_mode: r.get(at + 8)?,
-        quality: r.get(at + 9)?,
+        quality: grade_at(r, at + 9)?,
         part_seconds: parts
             .unwrap_or_default()
             .split(',')
@@ -807,160 +842,6 @@ pub fn share_of_session(c: &Connection, session_key: i64) -> Result<Option<Share
     .map_err(db)
 }
 
-/// A live part's newest chunks are merged once it has this many (an hour of minute-long reports
-/// stays as it came until the part ends: one merge in all).
-pub const COMPACT_LIVE_CHUNKS: i64 = 64;
-
-/// Parts worth compacting (the partial index `parts_to_compact` holds those with several chunks).
-pub const PARTS_TO_COMPACT: &str =
-    "SELECT part_key FROM parts WHERE chunks > 1 AND (ended = 1 OR chunks >= ?1) ORDER BY part_key LIMIT ?2";
-
-/// Open parts without a report since `?1`.
-pub const IDLE_PARTS: &str =
-    "SELECT part_key, session_key, device_id FROM parts WHERE ended = 0 AND last_report < ?1";
-
-pub fn parts_to_compact(c: &Connection, limit: u32) -> Result<Vec<i64>> {
-    let mut s = c.prepare_cached(PARTS_TO_COMPACT).map_err(db)?;
-    let rows = s
-        .query_map(params![COMPACT_LIVE_CHUNKS, limit], |r| r.get(0))
-        .map_err(db)?;
-    rows.collect::<rusqlite::Result<Vec<i64>>>().map_err(db)
-}
-
-/// A merge of some of a part's chunks, prepared off the write lock: the chunks `first_seq ..=
-/// last_seq` (`count` of them) become `blob`.
-pub struct Compaction {
-    pub first_seq: i64,
-    pub last_seq: i64,
-    pub count: i64,
-    pub blob: Vec<u8>,
-}
-
-/// Which chunks to merge, oldest first by seq with their sizes: all of an ended part's; of a live
-/// part's, the newest ones, back to the first chunk that is more than twice their size together.
-/// So a live part's samples are merged a logarithmic number of times (a binary counter), not once
-/// per compaction, whatever the size of its reports.
-fn chunks_to_merge(sizes: &[(i64, i64)], ended: bool) -> &[(i64, i64)] {
-    if ended {
-        return sizes;
-    }
-    let mut start = sizes.len().saturating_sub(1);
-    let mut total = sizes.last().map_or(0, |(_, n)| *n);
-    while start > 0 && sizes[start - 1].1 <= 2 * total {
-        start -= 1;
-        total += sizes[start].1;
-    }
-    // A newest chunk much smaller than all before it would merge nothing: merge all.
-    if sizes.len() - start < 2 {
-        start = 0;
-    }
-    &sizes[start..]
-}
-
-pub fn prepare_compaction(c: &Connection, part_key: i64) -> Result<Option<Compaction>> {
-    let ended: bool = c
-        .query_row(
-            "SELECT ended FROM parts WHERE part_key = ?1",
-            [part_key],
-            |r| r.get(0),
-        )
-        .map_err(db)?;
-    let sizes: Vec<(i64, i64)> = {
-        let mut s = c
-            .prepare_cached("SELECT seq, length(data) FROM chunks WHERE part_key = ?1 ORDER BY seq")
-            .map_err(db)?;
-        let rows = s
-            .query_map([part_key], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(db)?;
-        rows.collect::<rusqlite::Result<_>>().map_err(db)?
-    };
-    let chosen = chunks_to_merge(&sizes, ended);
-    let (Some(first), Some(last)) = (chosen.first(), chosen.last()) else {
-        return Ok(None);
-    };
-    if chosen.len() < 2 {
-        return Ok(None);
-    }
-    let blobs: Vec<Vec<u8>> = {
-        let mut s = c
-            .prepare_cached(
-                "SELECT data FROM chunks WHERE part_key = ?1 AND seq >= ?2 AND seq <= ?3 ORDER BY seq",
-            )
-            .map_err(db)?;
-        let rows = s
-            .query_map(params![part_key, first.0, last.0], |r| r.get(0))
-            .map_err(db)?;
-        rows.collect::<rusqlite::Result<_>>().map_err(db)?
-    };
-    let decoded = blobs
-        .iter()
-        .map(|b| codec::decode(b))
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let merged = codec::merge(decoded).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    Ok(Some(Compaction {
-        first_seq: first.0,
-        last_seq: last.0,
-        count: blobs.len() as i64,
-        // A live part's merge will be merged again (docs/storage.md): the quick effort; an ended
-        // part's is final: the smallest.
-        blob: if ended {
-            codec::encode(&merged)
-        } else {
-            codec::encode_with(&merged, codec::Effort::Quick)
-        },
-    }))
-}
-
-/// Swaps the merged chunks for their merge (inside a short write transaction), unless they changed
-/// meanwhile. Chunks appended meanwhile have higher seqs and stay; samples never repeat across
-/// chunks, so the order of chunks does not matter to reads.
-pub fn apply_compaction(c: &Connection, part_key: i64, m: &Compaction) -> Result<()> {
-    let present: i64 = c
-        .query_row(
-            "SELECT COUNT(*) FROM chunks WHERE part_key = ?1 AND seq >= ?2 AND seq <= ?3",
-            params![part_key, m.first_seq, m.last_seq],
-            |r| r.get(0),
-        )
-        .map_err(db)?;
-    if present != m.count {
-        return Ok(()); // compacted by someone else meanwhile: try again next time
-    }
-    c.execute(
-        "DELETE FROM chunks WHERE part_key = ?1 AND seq >= ?2 AND seq <= ?3",
-        params![part_key, m.first_seq, m.last_seq],
-    )
-    .map_err(db)?;
-    c.execute(
-        "INSERT INTO chunks (part_key, seq, data) VALUES (?1, ?2, ?3)",
-        params![part_key, m.last_seq, m.blob],
-    )
-    .map_err(db)?;
-    c.execute(
-        "UPDATE parts SET chunks = chunks - ?2 + 1 WHERE part_key = ?1",
-        params![part_key, m.count],
-    )
-    .map_err(db)?;
-    Ok(())
-}
-
-/// Ends the parts idle since `cutoff`.
-pub fn end_idle_parts(c: &Connection, cutoff: i64, heartbeat_cutoff: i64, now: i64) -> Result<u64> {
-    let idle: Vec<(i64, i64, String)> = {
-        let mut s = c.prepare_cached(IDLE_PARTS).map_err(db)?;
-        let rows = s
-            .query_map([cutoff], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .map_err(db)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)?
-    };
-    for (part, session, device) in &idle {
-        c.execute("UPDATE parts SET ended = 1 WHERE part_key = ?1", [part])
-            .map_err(db)?;
-        after_part_end(c, *session, device, heartbeat_cutoff, now)?;
-    }
-    Ok(idle.len() as u64)
-}
-
 /// Ends the open parts of one device (it logged out).
 pub fn end_parts_of_device(
     c: &Connection,
@@ -988,6 +869,93 @@ pub fn end_parts_of_device(
         after_part_end(c, session, device_id, now, now)?;
     }
     Ok(())
+}
+
+#[async_trait]
+impl Sessions for SqliteStore {
+    async fn report_context(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        device_id: &str,
+        peer_device_id: &str,
+        session_id: &str,
+    ) -> Result<ReportContext> {
+        let (a, p, d, peer, s) = (
+            account.0.clone(),
+            project_id.to_owned(),
+            device_id.to_owned(),
+            peer_device_id.to_owned(),
+            session_id.to_owned(),
+        );
+        self.run(move |c| {
+            let joined = c
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM sessions s JOIN parts p ON p.session_key = s.session_key
+                     WHERE s.account_id = ?1 AND s.session_id = ?2 AND p.device_id = ?3)",
+                )
+                .and_then(|mut st| st.query_row(params![a, s, d], |r| r.get(0)))
+                .map_err(db)?;
+            Ok(ReportContext {
+                peer: device_by(c, &a, &p, &peer)?,
+                joined,
+            })
+        })
+        .await
+    }
+
+    async fn append(
+        &self,
+        append: Append,
+    ) -> Result<std::result::Result<AppendOutcome, AppendRejection>> {
+        // Encoded here, on the caller's task, so the writer's thread only writes. A live report's
+        // chunk will be merged again (upkeep): the quick effort; an import is a whole ended part:
+        // the smallest.
+        let effort = if append.from_device {
+            codec::Effort::Quick
+        } else {
+            codec::Effort::Smallest
+        };
+        let encoded = Encoded {
+            chunk: codec::encode_with(&append.columns, effort),
+            schema: append.columns.schema(),
+        };
+        self.writer.append(append, encoded).await
+    }
+
+    async fn session_samples(
+        &self,
+        account: &AccountId,
+        session_id: &str,
+        from: Option<i64>,
+        to: Option<i64>,
+    ) -> Result<Option<SessionSamples>> {
+        let (a, s) = (account.clone(), session_id.to_owned());
+        self.run(move |c| session_samples(c, SessionRef::Id(&a, &s), from, to))
+            .await
+    }
+
+    async fn list_sessions(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        filter: &SessionFilter,
+        page: Page,
+    ) -> Result<(u64, Vec<SessionRow>)> {
+        let (a, p, f) = (account.clone(), project_id.to_owned(), filter.clone());
+        self.run(move |c| list(c, &a, &p, &f, page)).await
+    }
+
+    async fn fleet_overview(
+        &self,
+        account: &AccountId,
+        project_id: &str,
+        window: (i64, i64),
+        limit: usize,
+    ) -> Result<FleetOverviewRow> {
+        let (a, p) = (account.clone(), project_id.to_owned());
+        self.run(move |c| overview(c, &a, &p, window, limit)).await
+    }
 }
 
 #[cfg(test)]
@@ -1024,7 +992,7 @@ mod tests {
     #[test]
     fn console_queries_read_index_ranges() {
         let mut c = Connection::open_in_memory().unwrap();
-        super::super::migrate(&mut c).unwrap();
+        super::super::schema::migrate(&mut c).unwrap();
         let account = AccountId("a".into());
         let filters = [
             SessionFilter {
@@ -1084,33 +1052,5 @@ mod tests {
         ] {
             assert_reads_ranges(&c, sql);
         }
-    }
-
-    fn chosen(sizes: &[i64], ended: bool) -> Vec<i64> {
-        let with_seq: Vec<(i64, i64)> = sizes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (i as i64, *n))
-            .collect();
-        chunks_to_merge(&with_seq, ended)
-            .iter()
-            .map(|(seq, _)| *seq)
-            .collect()
-    }
-
-    #[test]
-    fn live_parts_merge_their_newest_chunks_like_a_binary_counter() {
-        // 63 small chunks after a merged one of 64: all merge (64 <= 2 x 63).
-        let mut sizes = vec![64];
-        sizes.extend([1; 63]);
-        assert_eq!(chosen(&sizes, false).len(), 64);
-        // After a bigger merge, only the new small ones.
-        let mut sizes = vec![1000];
-        sizes.extend([1; 63]);
-        assert_eq!(chosen(&sizes, false), (1..64).collect::<Vec<i64>>());
-        // Progress is guaranteed: a newest chunk alone is never "a merge".
-        assert_eq!(chosen(&[100, 40, 10], false), vec![0, 1, 2]);
-        // An ended part merges whole.
-        assert_eq!(chosen(&[1000, 1, 1], true), vec![0, 1, 2]);
     }
 }

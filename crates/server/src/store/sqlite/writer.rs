@@ -9,10 +9,12 @@
 //! space — or any failure after which the transaction is gone — fails every append of the batch, and
 //! none is answered as stored. Only a refusal (`AppendRejection`) stays within its savepoint.
 
+use super::db;
 use super::health::Health;
-use super::{db, sessions};
+use super::sessions::{self, Encoded};
 use crate::errors::StoreError;
-use crate::store::{Append, AppendOutcome, AppendRejection, Result};
+use crate::model::sessions::{Append, AppendOutcome, AppendRejection};
+use crate::store::Result;
 use r2d2_sqlite::rusqlite::{Connection, TransactionBehavior};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -21,6 +23,7 @@ type Reply = std::result::Result<AppendOutcome, AppendRejection>;
 
 struct Job {
     append: Append,
+    encoded: Encoded,
     reply: oneshot::Sender<Result<Reply>>,
 }
 
@@ -40,11 +43,15 @@ impl Writer {
         Ok(Writer { jobs })
     }
 
-    pub async fn append(&self, append: Append) -> Result<Reply> {
+    pub async fn append(&self, append: Append, encoded: Encoded) -> Result<Reply> {
         let (reply, answer) = oneshot::channel();
         // The queue is bounded: a full queue makes callers wait here (back-pressure).
         self.jobs
-            .send(Job { append, reply })
+            .send(Job {
+                append,
+                encoded,
+                reply,
+            })
             .await
             .map_err(|_| StoreError::Database("the writer has stopped".into()))?;
         answer
@@ -82,7 +89,7 @@ fn commit(conn: &mut Connection, batch: &[Job]) -> Vec<Result<Reply>> {
     for job in batch {
         let result = match tx.savepoint() {
             Err(e) => Err(db(e)),
-            Ok(sp) => match sessions::apply(&sp, &job.append) {
+            Ok(sp) => match sessions::apply(&sp, &job.append, &job.encoded) {
                 Ok(Ok(outcome)) => sp.commit().map(|_| Ok(outcome)).map_err(db),
                 // A refusal or an error leaves nothing behind: the savepoint rolls back on drop.
                 other => other,

@@ -87,7 +87,7 @@
 //! links) 0.41 in one chunk, 0.6 in chunks of 30 samples, 1.1 in chunks of 5. Each chunk pays about
 //! two bytes per column of headers, so a single-sample chunk costs 2 to 3 bytes a value.
 
-use super::samples::{Columns, Metric, NetColumns};
+use crate::model::samples::{Columns, Metric, NetColumns};
 use std::fmt;
 
 /// The format version written by [`encode`] and the only one [`decode`] reads.
@@ -1006,6 +1006,17 @@ fn unpack_bits(packed: &[u8], w: u32, len: usize, base: i64, out: &mut Vec<i64>)
 // Merging
 // ------------------------------------------------------------------------------------------------
 
+/// A part's stored chunks (in the order they were stored), decoded and merged into one set of
+/// columns sorted by offset.
+pub fn decode_all(chunks: &[Vec<u8>]) -> Result<Columns, CodecError> {
+    merge(
+        chunks
+            .iter()
+            .map(|c| decode(c))
+            .collect::<Result<Vec<_>, _>>()?,
+    )
+}
+
 /// Merge chunks of one part into one Columns ordered by time_offset. Chunks normally do not overlap;
 /// if two carry the same offset, the first in `chunks` order wins. All chunks of one part carry the
 /// same metric set and net ids; if they do not (defensive), a metric missing from some chunk is an
@@ -1118,6 +1129,8 @@ pub fn merge(chunks: Vec<Columns>) -> Result<Columns, CodecError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::rngs::StdRng;
+    use rand::{Rng as _, SeedableRng};
     use serde_json::Value;
     use teleoscope_protocol::wire::Float;
 
@@ -1322,31 +1335,29 @@ mod tests {
         assert_eq!(round_trip(&c).len(), 9);
     }
 
-    /// splitmix64: a tiny deterministic generator for test data.
-    struct Rng(u64);
+    /// Seeded test data: the same values on every run.
+    struct Rng(StdRng);
 
     impl Rng {
+        fn seeded(seed: u64) -> Rng {
+            Rng(StdRng::seed_from_u64(seed))
+        }
         fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
+            self.0.random()
         }
         /// Uniform in `lo..=hi`.
         fn int(&mut self, lo: i64, hi: i64) -> i64 {
-            let span = (hi as i128 - lo as i128 + 1) as u128;
-            (lo as i128 + (u128::from(self.next()) % span) as i128) as i64
+            self.0.random_range(lo..=hi)
         }
         fn chance(&mut self, p: f64) -> bool {
-            ((self.next() >> 11) as f64) < p * (1u64 << 53) as f64
+            self.0.random_bool(p)
         }
     }
 
     /// A one-hour part: 1800 samples, every metric, two links; random walks with noise, spikes,
     /// stretches of zeros, two-decimal floats and a few gaps in the time offsets.
     fn synthetic(n: usize, seed: u64) -> Columns {
-        let mut rng = Rng(seed);
+        let mut rng = Rng::seeded(seed);
         let mut time_offset = Vec::with_capacity(n);
         let mut t = 0;
         for _ in 0..n {
@@ -1700,7 +1711,7 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error_and_never_a_panic() {
-        let mut rng = Rng(99);
+        let mut rng = Rng::seeded(99);
         for i in 0..5000 {
             let len = rng.int(0, 80) as usize;
             let mut bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
@@ -1920,7 +1931,7 @@ mod tests {
     /// Every scheme, forced, reads back what it wrote, whatever the encoder would have chosen.
     #[test]
     fn every_scheme_round_trips() {
-        let mut rng = Rng(1234);
+        let mut rng = Rng::seeded(1234);
         let mut shapes: Vec<Vec<i64>> = vec![
             vec![],
             vec![7],
