@@ -11,12 +11,12 @@ use chrono::FixedOffset;
 use common::{Key, Server};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
-use teleoscope::domain::clock::LATEST;
-use teleoscope::domain::samples::Metric;
-use teleoscope::domain::sessions::{columns_from_samples, ImportedPart, SampleIn};
-use teleoscope::domain::usage::{bucket, Interval, Totals, MAX_BUCKETS};
-use teleoscope::domain::{AccountId, DeviceType};
-use teleoscope::store::{PartMeta, SessionFacts};
+use teleoscope_server::domain::clock::LATEST;
+use teleoscope_server::domain::samples::Metric;
+use teleoscope_server::domain::sessions::{columns_from_samples, ImportedPart, SampleIn};
+use teleoscope_server::domain::usage::{bucket, Interval, Totals, MAX_BUCKETS};
+use teleoscope_server::domain::{AccountId, DeviceType};
+use teleoscope_server::store::{PartMeta, SessionFacts};
 
 async fn project(s: &Server, key: &Key) -> String {
     s.project(key, "fleet").await

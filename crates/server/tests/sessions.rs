@@ -7,8 +7,8 @@ mod common;
 
 use common::{Key, Server};
 use serde_json::{json, Value};
-use teleoscope::domain::AccountId;
-use teleoscope::store::SessionFilter;
+use teleoscope_server::domain::AccountId;
+use teleoscope_server::store::SessionFilter;
 
 fn report(session: &str, peer: &str, start: i64, offsets: &[i64], last: bool) -> Value {
     let samples: Vec<Value> = offsets
@@ -185,7 +185,7 @@ async fn every_page_of_the_fast_list_equals_the_plain_ordered_query() {
         from: Some(1),
         ..Default::default()
     };
-    let page = |number| teleoscope::domain::Page { number, size: 7 };
+    let page = |number| teleoscope_server::domain::Page { number, size: 7 };
     let mut seen = 0;
     for number in 1..=10 {
         let (total, fast) = s
@@ -199,7 +199,7 @@ async fn every_page_of_the_fast_list_equals_the_plain_ordered_query() {
             .await
             .unwrap();
         assert_eq!((total, plain_total), (60, 60));
-        let ids = |rows: &[teleoscope::store::SessionRow]| {
+        let ids = |rows: &[teleoscope_server::store::SessionRow]| {
             rows.iter()
                 .map(|r| r.session_id.clone())
                 .collect::<Vec<_>>()
@@ -234,7 +234,7 @@ async fn every_page_of_the_fast_list_equals_the_plain_ordered_query() {
 
 #[tokio::test]
 async fn statistics_from_quarter_sums_equal_statistics_from_every_session() {
-    use teleoscope::domain::usage::{Scope, Totals};
+    use teleoscope_server::domain::usage::{Scope, Totals};
     let s = Server::unthrottled().await;
     let key = s.new_key().await;
     let (pid, field, remote) = s.project_with_pair(&key).await;
@@ -382,7 +382,7 @@ async fn many_small_reports_are_compacted_into_one_chunk_without_changing_the_de
 async fn bucket_statistics_equal_a_direct_count_in_any_time_zone() {
     use chrono::FixedOffset;
     use std::collections::{BTreeMap, HashSet};
-    use teleoscope::domain::usage::{bucket, Interval, Scope, Totals};
+    use teleoscope_server::domain::usage::{bucket, Interval, Scope, Totals};
     let s = Server::unthrottled().await;
     let key = s.new_key().await;
     let (pid, _, _) = s.project_with_pair(&key).await;
@@ -502,7 +502,7 @@ async fn bucket_statistics_equal_a_direct_count_in_any_time_zone() {
     }
     // The same database opened for UTC-05:30: its local days are counted again.
     let url = format!("sqlite://{}", s.db_path().display());
-    let other = teleoscope::store::open(&url, -(5 * 3600 + 1800)).unwrap();
+    let other = teleoscope_server::store::open(&url, -(5 * 3600 + 1800)).unwrap();
     let west = FixedOffset::west_opt(5 * 3600 + 1800).unwrap();
     let days: Vec<(i64, i64)> = (0..5)
         .map(|d| bucket(west, Interval::Day, t0 + d * 86_400).unwrap())

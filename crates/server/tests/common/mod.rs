@@ -22,11 +22,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use teleoscope::config::{Config, Secret};
-use teleoscope::domain::clock::ManualClock;
-use teleoscope::domain::Domain;
-use teleoscope::http::Running;
 use teleoscope_protocol::sign::{self, tc3, v1};
+use teleoscope_server::config::{Config, Secret};
+use teleoscope_server::domain::clock::ManualClock;
+use teleoscope_server::domain::Domain;
+use teleoscope_server::http::Running;
 
 pub const SERVICE: &str = "trro";
 pub const VERSION: &str = "2022-03-25";
@@ -117,7 +117,7 @@ impl Server {
         if let Some(configure) = options.configure {
             configure(&mut config);
         }
-        let mut domain = teleoscope::open_domain(&config).expect("open domain");
+        let mut domain = teleoscope_server::open_domain(&config).expect("open domain");
         let clock = if options.system_clock {
             None
         } else {
@@ -126,7 +126,7 @@ impl Server {
             Some(clock)
         };
         let started_before = Instant::now();
-        let running = teleoscope::http::start(config.clone(), domain.clone())
+        let running = teleoscope_server::http::start(config.clone(), domain.clone())
             .await
             .expect("server starts");
         let started_after = Instant::now();

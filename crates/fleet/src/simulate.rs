@@ -26,7 +26,6 @@
 //!   a report that could not be delivered stay buffered and go out with the next report (the server
 //!   counts the ones it already had as duplicates).
 
-use crate::domain::ids;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -38,6 +37,7 @@ use teleoscope_protocol::wire::{
     DescribeDeviceListResponse, Float, NetSample, ReportSessionMetricsRequest,
     ReportSessionMetricsResponse, Sample,
 };
+use teleoscope_server::domain::ids;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -1611,7 +1611,7 @@ pub async fn main(args: SimulateArgs) -> anyhow::Result<()> {
     );
     let (stop_tx, stop_rx) = watch::channel(false);
     let signal = tokio::spawn(async move {
-        crate::http::shutdown_signal().await;
+        teleoscope_server::http::shutdown_signal().await;
         eprintln!("simulate: stopping: ending open sessions");
         let _ = stop_tx.send(true);
     });
@@ -1628,9 +1628,9 @@ pub async fn main(args: SimulateArgs) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::actions::device::sample_in;
-    use crate::domain::quality::{score_part, score_session, Grade, QualityConfig};
-    use crate::domain::sessions::columns_from_samples;
+    use teleoscope_server::actions::device::sample_in;
+    use teleoscope_server::domain::quality::{score_part, score_session, Grade, QualityConfig};
+    use teleoscope_server::domain::sessions::columns_from_samples;
 
     fn lengths(min_s: u64, max_s: u64) -> SessionLengths {
         SessionLengths {

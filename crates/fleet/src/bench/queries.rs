@@ -4,11 +4,6 @@
 use super::client::{Connection, Credentials};
 use super::fixture::Fixture;
 use super::generate::{Device, Rng};
-use crate::domain::codec;
-use crate::domain::samples::Columns;
-use crate::domain::DeviceType;
-use crate::store::sqlite::COMPACT_LIVE_CHUNKS;
-use crate::store::{Append, PartMeta};
 use anyhow::Context;
 use r2d2_sqlite::rusqlite::Connection as Db;
 use serde_json::Value;
@@ -17,6 +12,11 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use teleoscope_server::domain::codec;
+use teleoscope_server::domain::samples::Columns;
+use teleoscope_server::domain::DeviceType;
+use teleoscope_server::store::sqlite::COMPACT_LIVE_CHUNKS;
+use teleoscope_server::store::{Append, PartMeta};
 
 /// Latencies of one kind of call.
 #[derive(Debug, Default)]

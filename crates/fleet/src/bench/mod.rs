@@ -20,7 +20,6 @@ mod report;
 mod stages;
 mod stores;
 
-use crate::store::sqlite::COMPACT_LIVE_CHUNKS;
 use client::Connection;
 use fixture::{Fixture, Variant};
 use ingest::{IngestRun, Tally, Workload, POINTS};
@@ -31,6 +30,7 @@ use serde_json::json;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use teleoscope_server::store::sqlite::COMPACT_LIVE_CHUNKS;
 
 /// The targets.
 const INGEST_TARGET: f64 = 100_000.0;

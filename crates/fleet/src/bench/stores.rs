@@ -9,24 +9,24 @@
 //!
 //! Every other method goes to the real store underneath (device and project look-ups, upkeep).
 
-use crate::domain::console_sessions::ConsoleSession;
-use crate::domain::policy::PolicyChange;
-use crate::domain::samples::{Columns, Metric};
-use crate::domain::usage::Totals;
-use crate::domain::{
-    AccountId, ApiKey, Callback, Device, DeviceFilter, DeviceStatus, Page, PolicyEntry, PolicyMode,
-    PolicySearch, Project, SecMode,
-};
-use crate::errors::StoreError;
-use crate::store::{
-    Append, AppendOutcome, AppendRejection, DeviceChanges, FleetOverviewRow, Grain, PartRow,
-    PolicyEdit, ProjectChanges, ReportContext, Result, SessionFacts, SessionFilter, SessionRow,
-    Store,
-};
 use async_trait::async_trait;
 use r2d2_sqlite::rusqlite::{self, params, Connection};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use teleoscope_server::domain::console_sessions::ConsoleSession;
+use teleoscope_server::domain::policy::PolicyChange;
+use teleoscope_server::domain::samples::{Columns, Metric};
+use teleoscope_server::domain::usage::Totals;
+use teleoscope_server::domain::{
+    AccountId, ApiKey, Callback, Device, DeviceFilter, DeviceStatus, Page, PolicyEntry, PolicyMode,
+    PolicySearch, Project, SecMode,
+};
+use teleoscope_server::errors::StoreError;
+use teleoscope_server::store::{
+    Append, AppendOutcome, AppendRejection, DeviceChanges, FleetOverviewRow, Grain, PartRow,
+    PolicyEdit, ProjectChanges, ReportContext, Result, SessionFacts, SessionFilter, SessionRow,
+    Store,
+};
 
 type AppendResult = Result<std::result::Result<AppendOutcome, AppendRejection>>;
 
@@ -465,7 +465,7 @@ impl Naive {
             if c.nets.is_empty() {
                 c.nets = nets
                     .iter()
-                    .map(|n| crate::domain::samples::NetColumns {
+                    .map(|n| teleoscope_server::domain::samples::NetColumns {
                         net_id: n.NetId,
                         net_ip: n.NetIp.clone(),
                         ..Default::default()

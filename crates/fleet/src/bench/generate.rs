@@ -4,8 +4,8 @@
 //! latencies with rare spikes). Deterministic: a seed gives the same hour every run, so figures
 //! compare across runs and across the server and its baselines.
 
-use crate::domain::samples::{Columns, Metric, NetColumns};
 use teleoscope_protocol::wire::{Float, NetSample, Sample};
+use teleoscope_server::domain::samples::{Columns, Metric, NetColumns};
 
 /// SplitMix64: small, fast and good enough for test data.
 pub struct Rng(u64);

@@ -3,12 +3,12 @@
 //! encoding, and the decoding a read does. It explains the decode-only ceiling.
 
 use super::generate::Series;
-use crate::actions::device::sample_in;
-use crate::domain::codec;
-use crate::domain::sessions::{columns_from_samples, SampleIn};
 use std::time::{Duration, Instant};
 use teleoscope_protocol::sign::{tc3, utc_date};
 use teleoscope_protocol::wire::{decode_json, ReportSessionMetricsRequest};
+use teleoscope_server::actions::device::sample_in;
+use teleoscope_server::domain::codec;
+use teleoscope_server::domain::sessions::{columns_from_samples, SampleIn};
 
 /// (stage, microseconds per request) for requests of `batch` samples.
 pub struct Stage {

@@ -4,15 +4,15 @@
 
 use super::client::Credentials;
 use super::stores::{DecodeOnly, Naive};
-use crate::config::Config;
-use crate::domain::devices::NewDevice;
-use crate::domain::{ids, AccountId, Domain};
-use crate::http::{self, Running};
 use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+use teleoscope_server::config::Config;
+use teleoscope_server::domain::devices::NewDevice;
+use teleoscope_server::domain::{ids, AccountId, Domain};
+use teleoscope_server::http::{self, Running};
 
 /// Which store the server runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,7 +89,7 @@ impl Fixture {
             Some(dir)
         };
         let config = config(&db_path);
-        let mut domain = crate::open_domain(&config)?;
+        let mut domain = teleoscope_server::open_domain(&config)?;
         let mut naive = None;
         match variant {
             Variant::Server => {}
@@ -104,7 +104,7 @@ impl Fixture {
                 naive = Some(n);
             }
         }
-        let err = |e: crate::errors::DomainError| anyhow::anyhow!("{e}");
+        let err = |e: teleoscope_server::errors::DomainError| anyhow::anyhow!("{e}");
         let key = domain.create_key(None, None, None).await.map_err(err)?;
         let account = AccountId(key.account_id.clone());
         let project = domain

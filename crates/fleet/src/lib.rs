@@ -1,0 +1,7 @@
+//! The fleet tools: programs that drive a Teleoscope server over HTTP as devices and operators do.
+//! `simulate` runs field/remote device pairs reporting realistic sessions (`teleoscope simulate`, and
+//! the fleet of `teleoscope demo`); `bench` is the benchmark (`teleoscope bench`). They are clients of
+//! the server, so the server library itself carries no HTTP client.
+
+pub mod bench;
+pub mod simulate;
