@@ -4,4 +4,5 @@
 //! the server, so the server library itself carries no HTTP client.
 
 pub mod bench;
+pub mod rng;
 pub mod simulate;

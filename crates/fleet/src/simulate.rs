@@ -26,6 +26,7 @@
 //!   a report that could not be delivered stay buffered and go out with the next report (the server
 //!   counts the ones it already had as duplicates).
 
+use crate::rng::Rng;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -250,58 +251,6 @@ impl fmt::Display for SimSummary {
 // ---------------------------------------------------------------------------------------------
 // The sample generator (pure)
 // ---------------------------------------------------------------------------------------------
-
-/// SplitMix64: small, fast, and the same stream on every platform and version.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// Uniform in [lo, hi).
-    pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.unit()
-    }
-
-    /// Uniform in [lo, hi] (integers).
-    pub fn int(&mut self, lo: i64, hi: i64) -> i64 {
-        if hi <= lo {
-            return lo;
-        }
-        lo + (self.next_u64() % (hi - lo + 1) as u64) as i64
-    }
-
-    pub fn chance(&mut self, p: f64) -> bool {
-        self.unit() < p
-    }
-
-    /// Standard normal (Box-Muller).
-    pub fn normal(&mut self) -> f64 {
-        let u1 = self.unit().max(1e-12);
-        let u2 = self.unit();
-        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-    }
-
-    /// An independent stream.
-    pub fn fork(&mut self) -> Rng {
-        Rng(self.next_u64() ^ 0xD1B5_4A32_D192_ED03)
-    }
-}
 
 /// Two decimals, as devices report CPU, memory, loss and stutter rates.
 fn round2(x: f64) -> f64 {

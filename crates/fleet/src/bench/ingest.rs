@@ -6,6 +6,7 @@
 use super::client::{Connection, Ingested};
 use super::fixture::{BenchDevice, Fixture};
 use super::generate::{self, Series};
+use crate::rng::Rng;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -237,7 +238,7 @@ async fn device_loop(
         let chunks = series.samples.len().div_ceil(batch);
         // A fleet is not in lockstep: each pair joins the benchmark somewhere in its first hour.
         let skip = match (only, session_no) {
-            (None, 0) => generate::Rng::new(pair as u64).range(0, chunks as i64 - 1) as usize,
+            (None, 0) => Rng::new(pair as u64).int(0, chunks as i64 - 1) as usize,
             _ => 0,
         };
         for (k, chunk) in series.samples.chunks(batch).enumerate().skip(skip) {

@@ -3,7 +3,8 @@
 
 use super::client::{Connection, Credentials};
 use super::fixture::Fixture;
-use super::generate::{Device, Rng};
+use super::generate::Device;
+use crate::rng::Rng;
 use anyhow::Context;
 use r2d2_sqlite::rusqlite::Connection as Db;
 use serde_json::Value;
@@ -119,7 +120,7 @@ impl Parts {
         let variants = (0..64)
             .map(|i| {
                 // Durations from a minute to two hours, as TimeOffset of the part's one sample.
-                let d = 2 * rng.range(30, 3600);
+                let d = 2 * rng.int(30, 3600);
                 let field = Device::new(1000 + i, 2).next(d).to_columns();
                 let remote = Device::new(2000 + i, 1).next(d).to_columns();
                 let (fe, re) = (codec::encode(&field), codec::encode(&remote));
