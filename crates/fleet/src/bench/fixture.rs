@@ -2,8 +2,8 @@
 //! baseline decorator), the real HTTP server on `127.0.0.1:0` with rate limits lifted, an account
 //! with an API key, a project, and device pairs with their credentials.
 
-use super::client::Credentials;
 use super::stores::{DecodeOnly, Naive};
+use crate::client::Credentials;
 use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -11,7 +11,6 @@
 //! Not a test: nothing here asserts a time. Layout: `client` (signed HTTP), `generate` (samples),
 //! `stores` (baseline decorators), `fixture` (one server under test), `ingest`, `queries`, `report`.
 
-mod client;
 mod fixture;
 mod generate;
 mod ingest;
@@ -20,7 +19,7 @@ mod report;
 mod stages;
 mod stores;
 
-use client::Connection;
+use crate::client::Connection;
 use fixture::{Fixture, Variant};
 use ingest::{IngestRun, Tally, Workload, POINTS};
 use queries::{Footprint, Timed, Year};

@@ -1,9 +1,9 @@
 //! The read side: timed signed calls of the query actions, the load of a year of history into the
 //! store, and the on-disk size of what was stored.
 
-use super::client::{Connection, Credentials};
 use super::fixture::Fixture;
 use super::generate::Device;
+use crate::client::{Connection, Credentials};
 use crate::rng::Rng;
 use anyhow::Context;
 use r2d2_sqlite::rusqlite::Connection as Db;

@@ -41,10 +41,13 @@ pub fn measure(series: &Series, batch: usize) -> anyhow::Result<Vec<Stage>> {
         key,
         "trro",
         ts,
+        &utc_date(ts),
         "POST",
         "",
-        "127.0.0.1:1",
-        "application/json",
+        &[
+            ("content-type", "application/json"),
+            ("host", "127.0.0.1:1"),
+        ],
         &body,
         false,
     );
