@@ -4,15 +4,17 @@
 #   model  <-  store  <-  domain  <-  actions  <-  http, cli
 #
 # A module imports only the ones to its left. `errors` (the error types and their one mapping to
-# vendor codes) and `config` sit beside the path. Besides: only a backend's own files see SQL and the
-# sample format (`store/codec.rs`, `store/sqlite/`), and the protocol crate does no I/O.
+# vendor codes) and `config` sit beside the path. Besides: only the store sees SQL and the sample
+# format (`store/codec.rs`, `store/sqlite/`); the server library does not use the fleet tools (they
+# are its clients: its integration tests may, its own code and unit tests may not); and the protocol
+# crate does no I/O.
 set -euo pipefail
 cd "$(dirname "$0")/../crates/server/src"
 fail=0
 check() { # folder, forbidden module paths...
   local dir=$1; shift
   for m in "$@"; do
-    local pattern="(crate|teleoscope(_server)?)::$m\b"
+    local pattern="(crate|teleoscope_server)::$m\b"
     if grep -rnE "$pattern" "$dir" >/dev/null 2>&1; then
       echo "layering: $dir/ imports $m:"; grep -rnE "$pattern" "$dir"; fail=1
     fi
@@ -23,6 +25,9 @@ check store domain actions http cli config
 check domain actions http cli config store::sqlite store::codec
 check actions http cli store::sqlite store::codec
 check http cli store::sqlite store::codec
+if grep -rn "teleoscope_fleet" . >/dev/null; then
+  echo "layering: the server library uses the fleet tools:"; grep -rn "teleoscope_fleet" .; fail=1
+fi
 if grep -rnE "tokio|axum|rusqlite|hyper" ../../protocol/src >/dev/null; then
   echo "layering: the protocol crate must not do I/O"; fail=1
 fi

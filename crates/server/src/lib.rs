@@ -1,9 +1,11 @@
 //! Teleoscope: a self-hosted telemetry server for remote operation, wire-compatible with the TRRO API.
+//! This crate is the server as a library; the `teleoscope` command is in `crates/teleoscope`.
 //!
 //! The request path reads in one direction, and so do the modules:
 //! `http` (listener, gateway) -> `teleoscope_protocol` (signatures, envelope, params) -> `actions`
 //! (one handler per vendor action) -> `domain` (rules, scoped by account) -> `store` (SQLite today).
-//! Lower modules never import upper ones. `cli` holds the commands that are not the server.
+//! Lower modules never import upper ones. `cli` holds the commands that work on the store directly
+//! (keys, import).
 
 pub mod actions;
 pub mod cli;

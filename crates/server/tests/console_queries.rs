@@ -10,8 +10,8 @@ mod common;
 use common::{Key, Server};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use teleoscope::model::sessions::SessionRow;
-use teleoscope::model::AccountId;
+use teleoscope_server::model::sessions::SessionRow;
+use teleoscope_server::model::AccountId;
 
 /// A project with these devices (id, type); their device keys by id.
 async fn project_with(
@@ -240,7 +240,7 @@ async fn the_example_sessions_incidents_are_the_spikes_behind_its_grade() {
     let (pid, _) = project_with(&s, &key, &[]).await;
     let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../fixtures/describe-device-session-details.json");
-    teleoscope::cli::import::run(&s.domain, &pid, &[fixture])
+    teleoscope_server::cli::import::run(&s.domain, &pid, &[fixture])
         .await
         .unwrap();
     let id = "c52cc0cc-3663-467b-a6d1-2f01d20ad7ae-1";

@@ -8,7 +8,7 @@ mod common;
 
 use common::{Key, Server};
 use serde_json::{json, Value};
-use teleoscope::domain::device_login::project_key_password;
+use teleoscope_server::domain::device_login::project_key_password;
 
 const PROJECT_KEY: &str = "0123456789abcdef0123456789abcdef";
 
@@ -186,8 +186,8 @@ async fn registered_themselves(s: &Server, key: &Key, pid: &str) -> i64 {
 #[tokio::test]
 async fn a_device_string_that_breaks_its_rule_is_named_and_nothing_is_stored() {
     let s = Server::unthrottled_with(|c| {
-        c.max_request_bytes = teleoscope::config::MAX_TC3_BODY;
-        c.max_report_bytes = teleoscope::config::MAX_TC3_BODY;
+        c.max_request_bytes = teleoscope_server::config::MAX_TC3_BODY;
+        c.max_report_bytes = teleoscope_server::config::MAX_TC3_BODY;
     })
     .await;
     let key = s.new_key().await;
@@ -229,8 +229,8 @@ async fn a_device_string_that_breaks_its_rule_is_named_and_nothing_is_stored() {
 #[tokio::test]
 async fn a_device_status_that_breaks_its_rule_is_named_and_changes_nothing() {
     let s = Server::unthrottled_with(|c| {
-        c.max_request_bytes = teleoscope::config::MAX_TC3_BODY;
-        c.max_report_bytes = teleoscope::config::MAX_TC3_BODY;
+        c.max_request_bytes = teleoscope_server::config::MAX_TC3_BODY;
+        c.max_report_bytes = teleoscope_server::config::MAX_TC3_BODY;
     })
     .await;
     let key = s.new_key().await;
@@ -266,8 +266,8 @@ async fn a_device_status_that_breaks_its_rule_is_named_and_changes_nothing() {
 #[tokio::test]
 async fn device_strings_within_the_rules_read_back_exactly() {
     let s = Server::unthrottled_with(|c| {
-        c.max_request_bytes = teleoscope::config::MAX_TC3_BODY;
-        c.max_report_bytes = teleoscope::config::MAX_TC3_BODY;
+        c.max_request_bytes = teleoscope_server::config::MAX_TC3_BODY;
+        c.max_report_bytes = teleoscope_server::config::MAX_TC3_BODY;
     })
     .await;
     let key = s.new_key().await;

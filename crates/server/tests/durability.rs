@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use serde_json::json;
-use teleoscope::config::Secret;
+use teleoscope_server::config::Secret;
 
 const MASTER_KEY: &str = "correct horse battery staple";
 
@@ -38,13 +38,13 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 }
 
 /// A second Domain on the same store, as `teleoscope keys ...` opens it.
-fn cli_domain(s: &Server, master_key: Option<&str>) -> teleoscope::domain::Domain {
+fn cli_domain(s: &Server, master_key: Option<&str>) -> teleoscope_server::domain::Domain {
     let mut config = s.config.clone();
     config.master_key = master_key.map(|k| Secret(k.to_owned()));
-    teleoscope::open_domain(&config).expect("the command opens the server's store")
+    teleoscope_server::open_domain(&config).expect("the command opens the server's store")
 }
 
-fn key_of(k: teleoscope::domain::accounts::NewKey) -> Key {
+fn key_of(k: teleoscope_server::domain::accounts::NewKey) -> Key {
     Key {
         account_id: k.account_id,
         secret_id: k.secret_id,
@@ -88,7 +88,7 @@ async fn keys_made_and_deleted_by_the_command_act_on_the_running_server() {
     );
 
     // `teleoscope keys delete`: the next request with that key is refused.
-    teleoscope::cli::keys::delete(&cli, &from_cli.secret_id)
+    teleoscope_server::cli::keys::delete(&cli, &from_cli.secret_id)
         .await
         .unwrap();
     let reply = s
@@ -107,9 +107,11 @@ async fn keys_made_and_deleted_by_the_command_act_on_the_running_server() {
     );
     s.ok(&from_server, "DescribeProjectList", json!({})).await;
     // Deleting it again fails.
-    assert!(teleoscope::cli::keys::delete(&cli, &from_cli.secret_id)
-        .await
-        .is_err());
+    assert!(
+        teleoscope_server::cli::keys::delete(&cli, &from_cli.secret_id)
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -68,7 +68,7 @@ async fn closed_within(conn: &mut TcpStream, wait: Duration) -> bool {
 }
 
 async fn server_with(
-    configure: impl FnOnce(&mut teleoscope::config::Config) + Send + 'static,
+    configure: impl FnOnce(&mut teleoscope_server::config::Config) + Send + 'static,
 ) -> Server {
     Server::start_with(Options {
         configure: Some(Box::new(configure)),
@@ -485,8 +485,9 @@ async fn why_a_device_login_is_refused_is_told_only_to_the_key_holder() {
     )
     .await;
     let expired = s.now() - 60;
-    let password =
-        |key: &str| teleoscope::domain::device_login::project_key_password(key, "truck_1", expired);
+    let password = |key: &str| {
+        teleoscope_server::domain::device_login::project_key_password(key, "truck_1", expired)
+    };
     let shared = |secret_key: String| Key {
         account_id: String::new(),
         secret_id: format!("{pid}:truck_1:{expired}"),

@@ -44,8 +44,8 @@ async fn device_exists(s: &Server, key: &Key, pid: &str) -> bool {
 async fn server_taking_10_mb() -> Server {
     Server::start_with(Options {
         configure: Some(Box::new(|c| {
-            c.max_request_bytes = teleoscope::config::MAX_TC3_BODY;
-            c.max_report_bytes = teleoscope::config::MAX_TC3_BODY;
+            c.max_request_bytes = teleoscope_server::config::MAX_TC3_BODY;
+            c.max_report_bytes = teleoscope_server::config::MAX_TC3_BODY;
         })),
         ..Default::default()
     })

@@ -11,13 +11,13 @@ use chrono::FixedOffset;
 use common::{Key, Server};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
-use teleoscope::domain::clock::LATEST;
-use teleoscope::domain::sessions::{columns_from_samples, ImportedPart, SampleIn};
-use teleoscope::domain::usage::{bucket, Interval, MAX_BUCKETS};
-use teleoscope::model::samples::Metric;
-use teleoscope::model::sessions::{PartMeta, SessionFacts};
-use teleoscope::model::usage::Totals;
-use teleoscope::model::{AccountId, DeviceType};
+use teleoscope_server::domain::clock::LATEST;
+use teleoscope_server::domain::sessions::{columns_from_samples, ImportedPart, SampleIn};
+use teleoscope_server::domain::usage::{bucket, Interval, MAX_BUCKETS};
+use teleoscope_server::model::samples::Metric;
+use teleoscope_server::model::sessions::{PartMeta, SessionFacts};
+use teleoscope_server::model::usage::Totals;
+use teleoscope_server::model::{AccountId, DeviceType};
 
 async fn project(s: &Server, key: &Key) -> String {
     s.project(key, "fleet").await

@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
-use teleoscope::model::AccountId;
+use teleoscope_server::model::AccountId;
 
 /// A well-formed project id that nobody owns (16 lowercase characters, like the generated ones).
 const MADE_UP: &str = "zzzzzzzzzzzzzzzz";

@@ -9,34 +9,22 @@ mod common;
 use common::*;
 use serde_json::json;
 use std::time::Duration;
-use teleoscope_protocol::sign::{self, tc3};
+use teleoscope_fleet::client::Tc3Request;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// `r` signed over `content-type;host;x-tc-action` (as the vendor's documentation allows), the
 /// action as signed being `signed_action` whatever `r.action` then says.
 fn sign_with_action(r: &Tc3, signed_action: &str) -> Tc3 {
-    let date = sign::utc_date(r.timestamp);
-    let canonical = tc3::canonical_request(
-        &r.method,
-        &r.query,
-        &[
-            ("content-type", r.content_type.as_str()),
-            ("host", r.host.as_str()),
-            ("x-tc-action", &signed_action.to_ascii_lowercase()),
-        ],
-        "content-type;host;x-tc-action",
-        &tc3::payload_hash(&r.body, false),
-        false,
-    );
-    let sts = tc3::string_to_sign(&r.timestamp.to_string(), &date, SERVICE, &canonical);
-    let signature = tc3::signature(&tc3::signing_key(&r.secret_key, &date, SERVICE), &sts);
-    let mut signed = r.clone();
-    signed.authorization = Auth::Raw(format!(
-        "TC3-HMAC-SHA256 Credential={}/{date}/{SERVICE}/tc3_request, SignedHeaders=content-type;host;x-tc-action, Signature={signature}",
-        r.secret_id
-    ));
-    signed
+    let authorization = Tc3Request {
+        signed_action: Some(signed_action),
+        ..r.signed()
+    }
+    .authorization();
+    Tc3 {
+        authorization: Auth::Raw(authorization),
+        ..r.clone()
+    }
 }
 
 async fn project(s: &Server, k: &Key) -> String {

@@ -7,8 +7,8 @@ mod common;
 
 use common::{Key, Server};
 use serde_json::{json, Value};
-use teleoscope::model::sessions::{SessionFilter, SessionSamples};
-use teleoscope::model::AccountId;
+use teleoscope_server::model::sessions::{SessionFilter, SessionSamples};
+use teleoscope_server::model::AccountId;
 
 fn report(session: &str, peer: &str, start: i64, offsets: &[i64], last: bool) -> Value {
     let samples: Vec<Value> = offsets
@@ -169,7 +169,7 @@ async fn every_page_of_the_fast_list_equals_the_plain_ordered_query() {
         from: Some(1),
         ..Default::default()
     };
-    let page = |number| teleoscope::model::Page { number, size: 7 };
+    let page = |number| teleoscope_server::model::Page { number, size: 7 };
     let mut seen = 0;
     for number in 1..=10 {
         let (total, fast) = s
@@ -183,7 +183,7 @@ async fn every_page_of_the_fast_list_equals_the_plain_ordered_query() {
             .await
             .unwrap();
         assert_eq!((total, plain_total), (60, 60));
-        let ids = |rows: &[teleoscope::model::sessions::SessionRow]| {
+        let ids = |rows: &[teleoscope_server::model::sessions::SessionRow]| {
             rows.iter()
                 .map(|r| r.session_id.clone())
                 .collect::<Vec<_>>()
@@ -218,8 +218,8 @@ async fn every_page_of_the_fast_list_equals_the_plain_ordered_query() {
 
 #[tokio::test]
 async fn statistics_from_quarter_sums_equal_statistics_from_every_session() {
-    use teleoscope::domain::usage::Scope;
-    use teleoscope::model::usage::Totals;
+    use teleoscope_server::domain::usage::Scope;
+    use teleoscope_server::model::usage::Totals;
     let s = Server::unthrottled().await;
     let key = s.new_key().await;
     let (pid, field, remote) = s.project_with_pair(&key).await;
@@ -367,8 +367,8 @@ async fn many_small_reports_are_compacted_into_one_chunk_without_changing_the_de
 async fn bucket_statistics_equal_a_direct_count_in_any_time_zone() {
     use chrono::FixedOffset;
     use std::collections::{BTreeMap, HashSet};
-    use teleoscope::domain::usage::{bucket, Interval, Scope};
-    use teleoscope::model::usage::Totals;
+    use teleoscope_server::domain::usage::{bucket, Interval, Scope};
+    use teleoscope_server::model::usage::Totals;
     let s = Server::unthrottled().await;
     let key = s.new_key().await;
     let (pid, _, _) = s.project_with_pair(&key).await;
@@ -488,7 +488,7 @@ async fn bucket_statistics_equal_a_direct_count_in_any_time_zone() {
     }
     // The same database opened for UTC-05:30: its local days are counted again.
     let url = format!("sqlite://{}", s.db_path().display());
-    let other = teleoscope::store::open(&url, -(5 * 3600 + 1800)).unwrap();
+    let other = teleoscope_server::store::open(&url, -(5 * 3600 + 1800)).unwrap();
     let west = FixedOffset::west_opt(5 * 3600 + 1800).unwrap();
     let days: Vec<(i64, i64)> = (0..5)
         .map(|d| bucket(west, Interval::Day, t0 + d * 86_400).unwrap())

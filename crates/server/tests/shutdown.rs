@@ -10,7 +10,7 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-use teleoscope::model::{AccountId, Page};
+use teleoscope_server::model::{AccountId, Page};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

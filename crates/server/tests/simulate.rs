@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 use std::time::Duration;
-use teleoscope::cli::simulate::{self, SimConfig};
+use teleoscope_fleet::simulate::{self, SimConfig};
 
 fn config(s: &Server, key: &Key, project: &str, secs: u64, seed: u64) -> SimConfig {
     let mut cfg = SimConfig::new(

@@ -12,7 +12,7 @@ use common::{Key, Options, Server};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use teleoscope::model::AccountId;
+use teleoscope_server::model::AccountId;
 
 /// Everything the server logs, as text.
 #[derive(Clone, Default)]
@@ -278,7 +278,7 @@ async fn a_full_store_says_so_reports_not_ready_keeps_what_it_acknowledged_and_r
         );
     }
     // Also as a new process would find them on disk.
-    let reopened = teleoscope::open_domain(&s.config).unwrap();
+    let reopened = teleoscope_server::open_domain(&s.config).unwrap();
     for (session, stored) in &acknowledged {
         let parts = reopened
             .session_details(&AccountId(key.account_id.clone()), session, None, None)

@@ -1,7 +1,5 @@
-//! The commands besides `serve`: key management and the demo.
+//! The commands besides `serve` that work on the store directly: key management and the import.
+//! The ones that talk to a server over HTTP (`simulate`, `bench`) are in `teleoscope-fleet`.
 
-pub mod bench;
-pub mod demo;
 pub mod import;
 pub mod keys;
-pub mod simulate;

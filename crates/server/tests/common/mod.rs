@@ -1,7 +1,8 @@
 //! Integration-test harness: the real server, in process, on `127.0.0.1:0` with a temporary SQLite
 //! store, and an HTTP client that signs requests the way the vendor's SDKs do (TC3 POST JSON, TC3 GET,
 //! v1 form POST / GET), with every part of the request overridable so tests can break one thing at a
-//! time.
+//! time. TC3 signatures are the fleet's (`teleoscope_fleet::client::Tc3Request`); v1 ones are built
+//! here from the protocol crate's.
 //!
 //! Every reply goes through [`Reply::new`], which asserts what every API answer must be
 //! (docs/protocol.md §4, §7 items 1–3): HTTP 200, `Content-Type: application/json` exactly, and a
@@ -22,11 +23,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use teleoscope::config::{Config, Secret};
-use teleoscope::domain::clock::ManualClock;
-use teleoscope::domain::Domain;
-use teleoscope::http::Running;
-use teleoscope_protocol::sign::{self, tc3, v1};
+use teleoscope_fleet::client::Tc3Request;
+use teleoscope_protocol::sign::v1;
+use teleoscope_server::config::{Config, Secret};
+use teleoscope_server::domain::clock::ManualClock;
+use teleoscope_server::domain::Domain;
+use teleoscope_server::http::Running;
 
 pub const SERVICE: &str = "trro";
 pub const VERSION: &str = "2022-03-25";
@@ -117,7 +119,7 @@ impl Server {
         if let Some(configure) = options.configure {
             configure(&mut config);
         }
-        let mut domain = teleoscope::open_domain(&config).expect("open domain");
+        let mut domain = teleoscope_server::open_domain(&config).expect("open domain");
         let clock = if options.system_clock {
             None
         } else {
@@ -126,7 +128,7 @@ impl Server {
             Some(clock)
         };
         let started_before = Instant::now();
-        let running = teleoscope::http::start(config.clone(), domain.clone())
+        let running = teleoscope_server::http::start(config.clone(), domain.clone())
             .await
             .expect("server starts");
         let started_after = Instant::now();
@@ -443,38 +445,24 @@ impl Tc3 {
         match &self.authorization {
             Auth::Absent => None,
             Auth::Raw(v) => Some(v.clone()),
-            Auth::Signed => {
-                let date = self
-                    .scope_date
-                    .clone()
-                    .unwrap_or_else(|| sign::utc_date(self.timestamp));
-                let signed_body = self.signed_body.as_deref().unwrap_or(&self.body);
-                let canonical = tc3::canonical_request(
-                    &self.method,
-                    &self.query,
-                    &[
-                        ("content-type", self.content_type.as_str()),
-                        ("host", self.host.as_str()),
-                    ],
-                    "content-type;host",
-                    &tc3::payload_hash(signed_body, false),
-                    false,
-                );
-                let sts = tc3::string_to_sign(
-                    &self.timestamp.to_string(),
-                    &date,
-                    &self.service,
-                    &canonical,
-                );
-                let sig = tc3::signature(
-                    &tc3::signing_key(&self.secret_key, &date, &self.service),
-                    &sts,
-                );
-                Some(format!(
-                    "TC3-HMAC-SHA256 Credential={}/{date}/{}/tc3_request, SignedHeaders=content-type;host, Signature={sig}",
-                    self.secret_id, self.service
-                ))
-            }
+            Auth::Signed => Some(self.signed().authorization()),
+        }
+    }
+
+    /// What the signature covers, honouring the signing overrides.
+    pub fn signed(&self) -> Tc3Request<'_> {
+        Tc3Request {
+            secret_id: &self.secret_id,
+            secret_key: &self.secret_key,
+            service: &self.service,
+            timestamp: self.timestamp,
+            date: self.scope_date.as_deref(),
+            method: &self.method,
+            query: &self.query,
+            host: &self.host,
+            content_type: &self.content_type,
+            body: self.signed_body.as_deref().unwrap_or(&self.body),
+            signed_action: None,
         }
     }
 

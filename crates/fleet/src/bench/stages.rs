@@ -3,12 +3,12 @@
 //! encoding, and the decoding a read does. It explains the decode-only ceiling.
 
 use super::generate::Series;
-use crate::actions::device::sample_in;
-use crate::domain::sessions::{columns_from_samples, SampleIn};
-use crate::store::codec;
 use std::time::{Duration, Instant};
 use teleoscope_protocol::sign::{tc3, utc_date};
 use teleoscope_protocol::wire::{decode_json, ReportSessionMetricsRequest};
+use teleoscope_server::actions::device::sample_in;
+use teleoscope_server::domain::sessions::{columns_from_samples, SampleIn};
+use teleoscope_server::store::codec;
 
 /// (stage, microseconds per request) for requests of `batch` samples.
 pub struct Stage {
@@ -41,10 +41,13 @@ pub fn measure(series: &Series, batch: usize) -> anyhow::Result<Vec<Stage>> {
         key,
         "trro",
         ts,
+        &utc_date(ts),
         "POST",
         "",
-        "127.0.0.1:1",
-        "application/json",
+        &[
+            ("content-type", "application/json"),
+            ("host", "127.0.0.1:1"),
+        ],
         &body,
         false,
     );

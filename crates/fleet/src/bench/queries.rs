@@ -1,14 +1,10 @@
 //! The read side: timed signed calls of the query actions, the load of a year of history into the
 //! store, and the on-disk size of what was stored.
 
-use super::client::{Connection, Credentials};
 use super::fixture::Fixture;
-use super::generate::{Device, Rng};
-use crate::model::samples::Columns;
-use crate::model::sessions::{Append, PartMeta};
-use crate::model::DeviceType;
-use crate::store::codec;
-use crate::store::sqlite::COMPACT_LIVE_CHUNKS;
+use super::generate::Device;
+use crate::client::{Connection, Credentials};
+use crate::rng::Rng;
 use anyhow::Context;
 use r2d2_sqlite::rusqlite::Connection as Db;
 use serde_json::Value;
@@ -17,6 +13,11 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use teleoscope_server::model::samples::Columns;
+use teleoscope_server::model::sessions::{Append, PartMeta};
+use teleoscope_server::model::DeviceType;
+use teleoscope_server::store::codec;
+use teleoscope_server::store::sqlite::COMPACT_LIVE_CHUNKS;
 
 /// Latencies of one kind of call.
 #[derive(Debug, Default)]
@@ -116,7 +117,7 @@ impl Parts {
         let variants = (0..64)
             .map(|i| {
                 // Durations from a minute to two hours, as TimeOffset of the part's one sample.
-                let d = 2 * rng.range(30, 3600);
+                let d = 2 * rng.int(30, 3600);
                 let field = Device::new(1000 + i, 2).next(d).to_columns();
                 let remote = Device::new(2000 + i, 1).next(d).to_columns();
                 (d, field, remote)

@@ -1,10 +1,14 @@
-//! The `teleoscope` binary: parses the command line and runs one command.
+//! The `teleoscope` binary: parses the command line and runs one command. The server is
+//! `teleoscope-server`; `simulate` and `bench` are `teleoscope-fleet`'s; `demo` runs both.
+
+mod demo;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::time::Duration;
-use teleoscope::config::{Config, ServeArgs, StoreArgs};
-use teleoscope::{cli, http, open_domain};
+use teleoscope_fleet::{bench, simulate};
+use teleoscope_server::config::{Config, ServeArgs, StoreArgs};
+use teleoscope_server::{cli, http, open_domain};
 
 #[derive(Parser)]
 #[command(
@@ -37,10 +41,10 @@ enum Command {
     #[command(subcommand)]
     Keys(KeysCommand),
     /// Simulate a fleet: field/remote device pairs reporting realistic sessions through the device API.
-    Simulate(cli::simulate::SimulateArgs),
+    Simulate(simulate::SimulateArgs),
     /// The benchmark: ingest, query latencies, bytes per value, peak RSS, with two baselines
     /// (docs/benchmark.md). Runs on its own temporary stores.
-    Bench(cli::bench::BenchArgs),
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -86,7 +90,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(serve) => {
             init_logging("info");
-            teleoscope::config::raise_open_file_limit();
+            teleoscope_server::config::raise_open_file_limit();
             let config = Config::load(&cli.store, &serve)?;
             let domain =
                 open_domain(&config).with_context(|| format!("opening {}", config.database))?;
@@ -104,7 +108,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Demo(serve) => {
             // The demo's terminal is for a person: session starts and ends, not a line per request.
             init_logging(&format!("info,{}=warn", http::gateway::REQUEST_LOG));
-            teleoscope::config::raise_open_file_limit();
+            teleoscope_server::config::raise_open_file_limit();
             let mut config = Config::load(&cli.store, &serve)?;
             // A fresh store each run unless the user named one.
             let _dir = match cli.store.database {
@@ -118,18 +122,18 @@ async fn main() -> anyhow::Result<()> {
                 }
             };
             let domain = open_domain(&config)?;
-            let setup = cli::demo::seed(&domain).await?;
+            let setup = demo::seed(&domain).await?;
             let running = http::start(config.clone(), domain).await?;
-            cli::demo::print(&setup, &config, running.addr);
-            let fleet = cli::demo::start_fleet(&setup, &config, running.addr);
+            demo::print(&setup, &config, running.addr);
+            let fleet = demo::start_fleet(&setup, &config, running.addr);
             http::shutdown_signal().await;
             if let Some(fleet) = fleet {
                 fleet.stop().await;
             }
             running.shutdown(Duration::from_secs(5)).await;
         }
-        Command::Simulate(args) => cli::simulate::main(args).await?,
-        Command::Bench(args) => cli::bench::run(args).await?,
+        Command::Simulate(args) => simulate::main(args).await?,
+        Command::Bench(args) => bench::run(args).await?,
         Command::Import { project, files } => {
             let config = Config::load(&cli.store, &ServeArgs::default())?;
             let domain =

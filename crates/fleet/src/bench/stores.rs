@@ -9,24 +9,24 @@
 //!
 //! Every other method goes to the real store underneath (device and project look-ups, upkeep).
 
-use crate::errors::StoreError;
-use crate::model::quality::Assessment;
-use crate::model::samples::{Columns, Metric};
-use crate::model::sessions::{
-    Append, AppendOutcome, AppendRejection, FleetOverviewRow, ReportContext, SessionFacts,
-    SessionFilter, SessionRow, SessionSamples,
-};
-use crate::model::usage::{Grain, Totals};
-use crate::model::{
-    AccountId, ApiKey, Callback, ConsoleSession, Device, DeviceChanges, DeviceFilter, DeviceStatus,
-    Page, PolicyChange, PolicyEdit, PolicyEntry, PolicyMode, PolicySearch, Project, ProjectChanges,
-    SecMode,
-};
-use crate::store::{Result, Store};
 use async_trait::async_trait;
 use r2d2_sqlite::rusqlite::{self, params, Connection};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use teleoscope_server::errors::StoreError;
+use teleoscope_server::model::quality::Assessment;
+use teleoscope_server::model::samples::{Columns, Metric};
+use teleoscope_server::model::sessions::{
+    Append, AppendOutcome, AppendRejection, FleetOverviewRow, ReportContext, SessionFacts,
+    SessionFilter, SessionRow, SessionSamples,
+};
+use teleoscope_server::model::usage::{Grain, Totals};
+use teleoscope_server::model::{
+    AccountId, ApiKey, Callback, ConsoleSession, Device, DeviceChanges, DeviceFilter, DeviceStatus,
+    Page, PolicyChange, PolicyEdit, PolicyEntry, PolicyMode, PolicySearch, Project, ProjectChanges,
+    SecMode,
+};
+use teleoscope_server::store::{Result, Store};
 
 type AppendResult = Result<std::result::Result<AppendOutcome, AppendRejection>>;
 
@@ -35,13 +35,13 @@ type AppendResult = Result<std::result::Result<AppendOutcome, AppendRejection>>;
 macro_rules! delegate_store {
     ($t:ty) => {
         #[async_trait]
-        impl crate::store::Store for $t {
+        impl teleoscope_server::store::Store for $t {
             async fn ping(&self) -> Result<()> {
                 self.inner.ping().await
             }
         }
         #[async_trait]
-        impl crate::store::Accounts for $t {
+        impl teleoscope_server::store::Accounts for $t {
             async fn create_account(&self, account: &AccountId, now: i64) -> Result<()> {
                 self.inner.create_account(account, now).await
             }
@@ -75,7 +75,7 @@ macro_rules! delegate_store {
             }
         }
         #[async_trait]
-        impl crate::store::Projects for $t {
+        impl teleoscope_server::store::Projects for $t {
             async fn insert_project(&self, project: &Project) -> Result<()> {
                 self.inner.insert_project(project).await
             }
@@ -134,7 +134,7 @@ macro_rules! delegate_store {
             }
         }
         #[async_trait]
-        impl crate::store::Devices for $t {
+        impl teleoscope_server::store::Devices for $t {
             async fn insert_device(&self, device: &Device) -> Result<()> {
                 self.inner.insert_device(device).await
             }
@@ -203,7 +203,7 @@ macro_rules! delegate_store {
             }
         }
         #[async_trait]
-        impl crate::store::Policies for $t {
+        impl teleoscope_server::store::Policies for $t {
             async fn policy_fields(
                 &self,
                 account: &AccountId,
@@ -251,7 +251,7 @@ macro_rules! delegate_store {
             }
         }
         #[async_trait]
-        impl crate::store::Sessions for $t {
+        impl teleoscope_server::store::Sessions for $t {
             async fn report_context(
                 &self,
                 account: &AccountId,
@@ -305,7 +305,7 @@ macro_rules! delegate_store {
             }
         }
         #[async_trait]
-        impl crate::store::Rollups for $t {
+        impl teleoscope_server::store::Rollups for $t {
             async fn session_facts(
                 &self,
                 account: &AccountId,
@@ -348,7 +348,7 @@ macro_rules! delegate_store {
             }
         }
         #[async_trait]
-        impl crate::store::Upkeep for $t {
+        impl teleoscope_server::store::Upkeep for $t {
             async fn end_idle_parts(
                 &self,
                 cutoff: i64,
@@ -535,7 +535,7 @@ impl Naive {
             if c.nets.is_empty() {
                 c.nets = nets
                     .iter()
-                    .map(|n| crate::model::samples::NetColumns {
+                    .map(|n| teleoscope_server::model::samples::NetColumns {
                         net_id: n.NetId,
                         net_ip: n.NetIp.clone(),
                         ..Default::default()

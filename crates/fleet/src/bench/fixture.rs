@@ -2,18 +2,18 @@
 //! baseline decorator), the real HTTP server on `127.0.0.1:0` with rate limits lifted, an account
 //! with an API key, a project, and device pairs with their credentials.
 
-use super::client::Credentials;
 use super::stores::{DecodeOnly, Naive};
-use crate::config::Config;
-use crate::domain::devices::NewDevice;
-use crate::domain::{ids, Domain};
-use crate::http::{self, Running};
-use crate::model::AccountId;
+use crate::client::Credentials;
 use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+use teleoscope_server::config::Config;
+use teleoscope_server::domain::devices::NewDevice;
+use teleoscope_server::domain::{ids, Domain};
+use teleoscope_server::http::{self, Running};
+use teleoscope_server::model::AccountId;
 
 /// Which store the server runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,7 +90,7 @@ impl Fixture {
             Some(dir)
         };
         let config = config(&db_path);
-        let mut domain = crate::open_domain(&config)?;
+        let mut domain = teleoscope_server::open_domain(&config)?;
         let mut naive = None;
         match variant {
             Variant::Server => {}
@@ -105,7 +105,7 @@ impl Fixture {
                 naive = Some(n);
             }
         }
-        let err = |e: crate::errors::DomainError| anyhow::anyhow!("{e}");
+        let err = |e: teleoscope_server::errors::DomainError| anyhow::anyhow!("{e}");
         let key = domain.create_key(None, None, None).await.map_err(err)?;
         let account = AccountId(key.account_id.clone());
         let project = domain

@@ -1,15 +1,15 @@
 //! `teleoscope demo`: the server on a fresh embedded store with a demo account, a project and a few
 //! devices, so a new user can point the vendor's SDK or `tccli` at it at once; and a simulated fleet
-//! (`cli::simulate`, in process, over HTTP) in which the demo's own devices report live sessions:
+//! (`teleoscope_fleet::simulate`, in process, over HTTP) in which the demo's own devices report live sessions:
 //! truck_01 with console_a, truck_02 with console_b.
 
-use super::simulate::{self, SessionLengths, SimConfig, SimPair, SimSummary};
-use crate::config::Config;
-use crate::domain::devices::NewDevice;
-use crate::domain::{ids, Domain};
-use crate::model::AccountId;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
+use teleoscope_fleet::simulate::{self, SessionLengths, SimConfig, SimPair, SimSummary};
+use teleoscope_server::config::Config;
+use teleoscope_server::domain::devices::NewDevice;
+use teleoscope_server::domain::{ids, Domain};
+use teleoscope_server::model::AccountId;
 use tokio::sync::watch;
 
 pub struct DemoSetup {
@@ -22,7 +22,7 @@ pub struct DemoSetup {
 
 /// Create the demo account, project and devices.
 pub async fn seed(domain: &Domain) -> anyhow::Result<DemoSetup> {
-    let err = |e: crate::errors::DomainError| anyhow::anyhow!("{e}");
+    let err = |e: teleoscope_server::errors::DomainError| anyhow::anyhow!("{e}");
     let key = domain.create_key(None, None, None).await.map_err(err)?;
     let account = AccountId(key.account_id.clone());
     let project = domain

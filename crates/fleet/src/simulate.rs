@@ -26,18 +26,19 @@
 //!   a report that could not be delivered stay buffered and go out with the next report (the server
 //!   counts the ones it already had as duplicates).
 
-use crate::domain::ids;
+use crate::client::{ApiError, Credentials, Endpoint, Pool, Timeouts};
+use crate::rng::Rng;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use teleoscope_protocol::sign::tc3;
 use teleoscope_protocol::wire::{
     DescribeDeviceListResponse, Float, NetSample, ReportSessionMetricsRequest,
     ReportSessionMetricsResponse, Sample,
 };
+use teleoscope_server::domain::ids;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -46,9 +47,13 @@ pub const BAD_SESSION_RATE: f64 = 0.10;
 /// Share of sessions in which link 1 of the field device fails mid-session.
 pub const LINK_FAILURE_RATE: f64 = 0.125;
 
-const REGION: &str = "ap-guangzhou";
 const SDK_VER: &str = "2.4";
 const SDK_MODE: &str = "server2";
+/// How long one attempt may take.
+const TIMEOUTS: Timeouts = Timeouts {
+    connect: Duration::from_secs(5),
+    call: Duration::from_secs(10),
+};
 /// Attempts per call (the first one included) on network errors and transient API errors.
 const MAX_ATTEMPTS: u32 = 5;
 /// Samples a device keeps while the server cannot be reached; older ones are dropped.
@@ -250,58 +255,6 @@ impl fmt::Display for SimSummary {
 // ---------------------------------------------------------------------------------------------
 // The sample generator (pure)
 // ---------------------------------------------------------------------------------------------
-
-/// SplitMix64: small, fast, and the same stream on every platform and version.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// Uniform in [lo, hi).
-    pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.unit()
-    }
-
-    /// Uniform in [lo, hi] (integers).
-    pub fn int(&mut self, lo: i64, hi: i64) -> i64 {
-        if hi <= lo {
-            return lo;
-        }
-        lo + (self.next_u64() % (hi - lo + 1) as u64) as i64
-    }
-
-    pub fn chance(&mut self, p: f64) -> bool {
-        self.unit() < p
-    }
-
-    /// Standard normal (Box-Muller).
-    pub fn normal(&mut self) -> f64 {
-        let u1 = self.unit().max(1e-12);
-        let u2 = self.unit();
-        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-    }
-
-    /// An independent stream.
-    pub fn fork(&mut self) -> Rng {
-        Rng(self.next_u64() ^ 0xD1B5_4A32_D192_ED03)
-    }
-}
 
 /// Two decimals, as devices report CPU, memory, loss and stutter rates.
 fn round2(x: f64) -> f64 {
@@ -884,15 +837,8 @@ impl SessionGen {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The API client
+// Calls: retries, and every error counted
 // ---------------------------------------------------------------------------------------------
-
-/// A secret pair (account key, or device credentials).
-#[derive(Debug, Clone)]
-struct Creds {
-    secret_id: String,
-    secret_key: String,
-}
 
 #[derive(Debug, Clone)]
 enum CallError {
@@ -911,54 +857,16 @@ impl fmt::Display for CallError {
     }
 }
 
-/// Outcome of one attempt.
-enum Attempt {
-    Ok(Value),
-    Api(String, String),
-    Network(String),
-}
-
 #[derive(Clone)]
 struct Api {
-    client: reqwest::Client,
-    url: String,
-    host: String,
+    pool: Pool,
     stats: Arc<Mutex<SimSummary>>,
 }
 
 impl Api {
     fn new(endpoint: &str, stats: Arc<Mutex<SimSummary>>) -> anyhow::Result<Api> {
-        let mut url = reqwest::Url::parse(endpoint)
-            .map_err(|e| anyhow::anyhow!("endpoint `{endpoint}`: {e}"))?;
-        match url.scheme() {
-            "http" => {}
-            "https" => anyhow::bail!(
-                "endpoint `{endpoint}`: the simulator speaks plain http only; use an http:// listener"
-            ),
-            s => anyhow::bail!("endpoint `{endpoint}`: unsupported scheme `{s}`"),
-        }
-        let host = url
-            .host_str()
-            .ok_or_else(|| anyhow::anyhow!("endpoint `{endpoint}` has no host"))?
-            .to_owned();
-        // What the client sends as Host, and so what is signed: the port only when not the default.
-        let host = match url.port() {
-            Some(port) => format!("{host}:{port}"),
-            None => host,
-        };
-        url.set_path("/");
-        url.set_query(None);
-        let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-        let mut builder = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .connect_timeout(Duration::from_secs(5));
-        if loopback {
-            builder = builder.no_proxy();
-        }
         Ok(Api {
-            client: builder.build()?,
-            url: url.to_string(),
-            host,
+            pool: Pool::new(Endpoint::parse(endpoint)?, TIMEOUTS),
             stats,
         })
     }
@@ -967,61 +875,12 @@ impl Api {
         f(&mut self.stats.lock().expect("stats lock"));
     }
 
-    async fn attempt(&self, creds: &Creds, action: &str, body: &[u8]) -> Attempt {
-        let headers = tc3::json_post_headers(
-            &creds.secret_id,
-            &creds.secret_key,
-            &self.host,
-            action,
-            chrono::Utc::now().timestamp(),
-            body,
-        );
-        let mut request = self.client.post(&self.url);
-        for (name, value) in headers {
-            request = request.header(name, value);
-        }
-        let sent = request
-            .header("X-TC-Region", REGION)
-            .header("X-TC-Language", "en-US")
-            .body(body.to_vec())
-            .send()
-            .await;
-        let resp = match sent {
-            Ok(r) => r,
-            Err(e) => return Attempt::Network(error_chain(&e)),
-        };
-        let status = resp.status();
-        let bytes = match resp.bytes().await {
-            Ok(b) => b,
-            Err(e) => return Attempt::Network(error_chain(&e)),
-        };
-        if !status.is_success() {
-            return Attempt::Network(format!(
-                "HTTP {status}: {}",
-                String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
-            ));
-        }
-        let mut json: Value = match serde_json::from_slice(&bytes) {
-            Ok(v) => v,
-            Err(e) => return Attempt::Network(format!("the answer is not JSON: {e}")),
-        };
-        let Some(response) = json.get_mut("Response").map(Value::take) else {
-            return Attempt::Network("the answer has no Response".into());
-        };
-        if let Some(error) = response.get("Error") {
-            let code = error["Code"].as_str().unwrap_or("<no code>").to_owned();
-            let message = error["Message"].as_str().unwrap_or_default().to_owned();
-            return Attempt::Api(code, message);
-        }
-        Attempt::Ok(response)
-    }
-
     /// One call, retried on network errors, `RequestLimitExceeded` and `InternalError` (bounded
     /// exponential backoff). Every API error is printed and counted; so is a call given up.
     async fn call(
         &self,
         who: &str,
-        creds: &Creds,
+        creds: &Credentials,
         action: &str,
         body: &impl Serialize,
     ) -> Result<Value, CallError> {
@@ -1029,17 +888,18 @@ impl Api {
         let mut backoff = Duration::from_millis(250);
         for attempt in 1..=MAX_ATTEMPTS {
             let last = attempt == MAX_ATTEMPTS;
-            match self.attempt(creds, action, &body).await {
-                Attempt::Ok(v) => return Ok(v),
-                Attempt::Api(code, message) => {
+            match self.pool.answer(creds, action, body.clone()).await {
+                Ok(Ok(v)) => return Ok(v),
+                Ok(Err(ApiError { code, message })) => {
                     eprintln!("simulate: {who}: {action} failed: {code}: {message}");
                     self.stat(|s| *s.errors.entry(code.clone()).or_default() += 1);
                     if last || !matches!(code.as_str(), "RequestLimitExceeded" | "InternalError") {
                         return Err(CallError::Api { code, message });
                     }
                 }
-                Attempt::Network(e) => {
+                Err(e) => {
                     if last {
+                        let e = format!("{e:#}");
                         eprintln!(
                             "simulate: {who}: {action} failed after {MAX_ATTEMPTS} attempts: NetworkError: {e}"
                         );
@@ -1056,24 +916,13 @@ impl Api {
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
-}
-
 // ---------------------------------------------------------------------------------------------
 // Provisioning
 // ---------------------------------------------------------------------------------------------
 
 /// Creates `sim_field_<i>`/`sim_remote_<i>` with fresh tokens, or gives existing ones a fresh token.
 async fn provision(api: &Api, cfg: &SimConfig) -> anyhow::Result<Vec<SimPair>> {
-    let creds = Creds {
+    let creds = Credentials {
         secret_id: cfg.secret_id.clone(),
         secret_key: cfg.secret_key.clone(),
     };
@@ -1263,7 +1112,7 @@ pub async fn run(cfg: SimConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
 struct DeviceRun {
     id: String,
     peer: String,
-    creds: Creds,
+    creds: Credentials,
     /// Samples not yet acknowledged by the server.
     pending: Vec<Sample>,
     /// Whether the device has reported in the current session.
@@ -1276,7 +1125,7 @@ impl DeviceRun {
         DeviceRun {
             id: id.to_owned(),
             peer: peer.to_owned(),
-            creds: Creds {
+            creds: Credentials {
                 secret_id: format!("{project_id}:{id}"),
                 secret_key: token.to_owned(),
             },
@@ -1611,7 +1460,7 @@ pub async fn main(args: SimulateArgs) -> anyhow::Result<()> {
     );
     let (stop_tx, stop_rx) = watch::channel(false);
     let signal = tokio::spawn(async move {
-        crate::http::shutdown_signal().await;
+        teleoscope_server::http::shutdown_signal().await;
         eprintln!("simulate: stopping: ending open sessions");
         let _ = stop_tx.send(true);
     });
@@ -1628,11 +1477,11 @@ pub async fn main(args: SimulateArgs) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::actions::device::sample_in;
-    use crate::domain::quality::{score_part, score_session, QualityConfig};
-    use crate::domain::sessions::columns_from_samples;
-    use crate::model::quality::Grade;
-    use crate::model::DeviceType;
+    use teleoscope_server::actions::device::sample_in;
+    use teleoscope_server::domain::quality::{score_part, score_session, QualityConfig};
+    use teleoscope_server::domain::sessions::columns_from_samples;
+    use teleoscope_server::model::quality::Grade;
+    use teleoscope_server::model::DeviceType;
 
     fn lengths(min_s: u64, max_s: u64) -> SessionLengths {
         SessionLengths {

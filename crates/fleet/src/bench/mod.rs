@@ -11,7 +11,6 @@
 //! Not a test: nothing here asserts a time. Layout: `client` (signed HTTP), `generate` (samples),
 //! `stores` (baseline decorators), `fixture` (one server under test), `ingest`, `queries`, `report`.
 
-mod client;
 mod fixture;
 mod generate;
 mod ingest;
@@ -20,8 +19,7 @@ mod report;
 mod stages;
 mod stores;
 
-use crate::store::sqlite::COMPACT_LIVE_CHUNKS;
-use client::Connection;
+use crate::client::Connection;
 use fixture::{Fixture, Variant};
 use ingest::{IngestRun, Tally, Workload, POINTS};
 use queries::{Footprint, Timed, Year};
@@ -31,6 +29,7 @@ use serde_json::json;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use teleoscope_server::store::sqlite::COMPACT_LIVE_CHUNKS;
 
 /// The targets.
 const INGEST_TARGET: f64 = 100_000.0;

@@ -3,13 +3,15 @@
 //! one-hour sessions one after the other. Throughput counts only what the server acknowledged as
 //! accepted; every answer is checked and errors are counted and kept for the report.
 
-use super::client::{Connection, Ingested};
 use super::fixture::{BenchDevice, Fixture};
 use super::generate::{self, Series};
+use crate::client::Connection;
+use crate::rng::Rng;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use teleoscope_protocol::wire::ReportSessionMetricsResponse;
 
 /// One hour at one sample every two seconds.
 pub const POINTS: usize = 1800;
@@ -237,7 +239,7 @@ async fn device_loop(
         let chunks = series.samples.len().div_ceil(batch);
         // A fleet is not in lockstep: each pair joins the benchmark somewhere in its first hour.
         let skip = match (only, session_no) {
-            (None, 0) => generate::Rng::new(pair as u64).range(0, chunks as i64 - 1) as usize,
+            (None, 0) => Rng::new(pair as u64).int(0, chunks as i64 - 1) as usize,
             _ => 0,
         };
         for (k, chunk) in series.samples.chunks(batch).enumerate().skip(skip) {
@@ -247,14 +249,16 @@ async fn device_loop(
             let body = generate::report_body(&session_id, &head, chunk, k + 1 == chunks);
             t.requests += 1;
             t.body_bytes += body.len() as u64;
-            match conn.ingest(&plan.device.creds, body).await {
-                Ok((
-                    Ingested::Ok {
-                        accepted,
-                        duplicates,
-                    },
-                    took,
-                )) => {
+            let answer = conn
+                .answer::<ReportSessionMetricsResponse>(
+                    &plan.device.creds,
+                    "ReportSessionMetrics",
+                    body,
+                )
+                .await;
+            match answer {
+                Ok((Ok(r), took)) => {
+                    let (accepted, duplicates) = (r.Accepted as u64, r.Duplicates as u64);
                     t.accepted += accepted;
                     t.duplicates += duplicates;
                     t.values += accepted * series.values_per_sample;
@@ -266,7 +270,7 @@ async fn device_loop(
                         ));
                     }
                 }
-                Ok((Ingested::Refused(e), _)) => {
+                Ok((Err(e), _)) => {
                     let mut msg = e.message;
                     msg.truncate(160);
                     t.error(format!("{}: {msg}", e.code));

@@ -4,31 +4,9 @@
 //! latencies with rare spikes). Deterministic: a seed gives the same hour every run, so figures
 //! compare across runs and across the server and its baselines.
 
-use crate::model::samples::{Columns, Metric, NetColumns};
+use crate::rng::Rng;
 use teleoscope_protocol::wire::{Float, NetSample, Sample};
-
-/// SplitMix64: small, fast and good enough for test data.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed ^ 0x9e37_79b9_7f4a_7c15)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    /// Uniform in `lo..=hi`.
-    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + (self.next_u64() % (hi - lo + 1) as u64) as i64
-    }
-    pub fn chance(&mut self, p: f64) -> bool {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= p
-    }
-}
+use teleoscope_server::model::samples::{Columns, Metric, NetColumns};
 
 /// One sample's values: the 21 metrics in `Metric::ALL` order, and per link Rtt, Lost, SendBps,
 /// RecvBps.
@@ -59,26 +37,26 @@ pub struct Device {
 }
 
 fn wander(rng: &mut Rng, v: i64, step: i64, lo: i64, hi: i64) -> i64 {
-    (v + rng.range(-step, step)).clamp(lo, hi)
+    (v + rng.int(-step, step)).clamp(lo, hi)
 }
 
 impl Device {
     pub fn new(seed: u64, links: usize) -> Device {
         let mut rng = Rng::new(seed);
         Device {
-            rate: rng.range(1800, 3200),
+            rate: rng.int(1800, 3200),
             fps: 30,
-            net_latency: rng.range(25, 60),
-            video_latency: rng.range(90, 160),
-            cpu_centi: rng.range(2500, 4500),
-            mem_centi: rng.range(6000, 7500),
-            bwe: rng.range(800, 1200),
-            total_bwe: rng.range(2200, 3000),
+            net_latency: rng.int(25, 60),
+            video_latency: rng.int(90, 160),
+            cpu_centi: rng.int(2500, 4500),
+            mem_centi: rng.int(6000, 7500),
+            bwe: rng.int(800, 1200),
+            total_bwe: rng.int(2200, 3000),
             frame_delta: 33,
             lost_burst: 0,
-            rtt: (0..links).map(|_| rng.range(20, 70)).collect(),
-            send: (0..links).map(|_| rng.range(800, 1600)).collect(),
-            recv: (0..links).map(|_| rng.range(30, 90)).collect(),
+            rtt: (0..links).map(|_| rng.int(20, 70)).collect(),
+            send: (0..links).map(|_| rng.int(800, 1600)).collect(),
+            recv: (0..links).map(|_| rng.int(30, 90)).collect(),
             links,
             rng,
         }
@@ -89,7 +67,7 @@ impl Device {
         let r = &mut self.rng;
         self.rate = wander(r, self.rate, 60, 300, 8000);
         self.fps = if r.chance(0.02) {
-            r.range(15, 29)
+            r.int(15, 29)
         } else if r.chance(0.3) {
             wander(r, self.fps, 1, 25, 30)
         } else {
@@ -97,17 +75,17 @@ impl Device {
         };
         // Loss comes in bursts of a few samples.
         if self.lost_burst == 0 && r.chance(0.02) {
-            self.lost_burst = r.range(1, 6);
+            self.lost_burst = r.int(1, 6);
         }
         let lost_centi = if self.lost_burst > 0 {
             self.lost_burst -= 1;
-            r.range(1, 400)
+            r.int(1, 400)
         } else {
             0
         };
         self.net_latency = wander(r, self.net_latency, 3, 10, 150);
         let net_latency = if r.chance(0.01) {
-            r.range(200, 900)
+            r.int(200, 900)
         } else {
             self.net_latency
         };
@@ -123,58 +101,58 @@ impl Device {
         } else {
             33
         };
-        let frame_delta = self.frame_delta + r.range(-2, 2);
+        let frame_delta = self.frame_delta + r.int(-2, 2);
         let stall = r.chance(0.015);
-        let lag100 = if stall { r.range(100, 900) } else { 0 };
+        let lag100 = if stall { r.int(100, 900) } else { 0 };
         let lag150 = if stall && r.chance(0.5) {
-            r.range(150, lag100.max(150))
+            r.int(150, lag100.max(150))
         } else {
             0
         };
         let k100 = if stall {
-            r.range(1, 50) as f64 / 10.0
+            r.int(1, 50) as f64 / 10.0
         } else {
             0.0
         };
         let k150 = if lag150 > 0 {
-            r.range(1, 30) as f64 / 10.0
+            r.int(1, 30) as f64 / 10.0
         } else {
             0.0
         };
         let nack = if lost_centi > 0 || r.chance(0.03) {
-            r.range(1, 25)
+            r.int(1, 25)
         } else {
             0
         };
         let metrics = [
-            self.rate as f64,                          // Rate
-            self.fps as f64,                           // Fps
-            lost_centi as f64 / 100.0,                 // Lost
-            net_latency as f64,                        // NetworkLatency
-            self.video_latency as f64,                 // VideoLatency
-            self.cpu_centi as f64 / 100.0,             // CpuUsed
-            self.mem_centi as f64 / 100.0,             // MemUsed
-            r.range(3, 9) as f64,                      // DecodeCost
-            k100,                                      // K100
-            k150,                                      // K150
-            nack as f64,                               // NACK
-            self.bwe as f64,                           // BitRateEstimate
-            r.range(4, 12) as f64,                     // EncodeCost
-            r.range(1, 3) as f64,                      // CaptureCost
-            r.range(1, 5) as f64,                      // RenderCost
-            frame_delta as f64,                        // FrameDelta
-            (frame_delta + r.range(0, 25)) as f64,     // MaxFrameDelta
-            self.total_bwe as f64,                     // TotalBitrateEstimate
-            lag100 as f64,                             // Lag100Duration
-            lag150 as f64,                             // Lag150Duration
-            (net_latency / 2 + r.range(5, 20)) as f64, // ControlLatency
+            self.rate as f64,                        // Rate
+            self.fps as f64,                         // Fps
+            lost_centi as f64 / 100.0,               // Lost
+            net_latency as f64,                      // NetworkLatency
+            self.video_latency as f64,               // VideoLatency
+            self.cpu_centi as f64 / 100.0,           // CpuUsed
+            self.mem_centi as f64 / 100.0,           // MemUsed
+            r.int(3, 9) as f64,                      // DecodeCost
+            k100,                                    // K100
+            k150,                                    // K150
+            nack as f64,                             // NACK
+            self.bwe as f64,                         // BitRateEstimate
+            r.int(4, 12) as f64,                     // EncodeCost
+            r.int(1, 3) as f64,                      // CaptureCost
+            r.int(1, 5) as f64,                      // RenderCost
+            frame_delta as f64,                      // FrameDelta
+            (frame_delta + r.int(0, 25)) as f64,     // MaxFrameDelta
+            self.total_bwe as f64,                   // TotalBitrateEstimate
+            lag100 as f64,                           // Lag100Duration
+            lag150 as f64,                           // Lag150Duration
+            (net_latency / 2 + r.int(5, 20)) as f64, // ControlLatency
         ];
         let mut nets = Vec::with_capacity(self.links);
         for i in 0..self.links {
             self.rtt[i] = wander(r, self.rtt[i], 4, 5, 300);
             self.send[i] = wander(r, self.send[i], 80, 50, 20000);
             self.recv[i] = wander(r, self.recv[i], 6, 5, 500);
-            let lost = if lost_centi > 0 { r.range(0, 5) } else { 0 };
+            let lost = if lost_centi > 0 { r.int(0, 5) } else { 0 };
             nets.push([self.rtt[i], lost, self.send[i], self.recv[i]]);
         }
         Values {
