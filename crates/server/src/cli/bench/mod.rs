@@ -13,7 +13,7 @@
 
 mod client;
 mod fixture;
-mod generate;
+pub mod generate;
 mod ingest;
 mod queries;
 mod report;
