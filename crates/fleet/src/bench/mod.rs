@@ -12,7 +12,7 @@
 //! `stores` (baseline decorators), `fixture` (one server under test), `ingest`, `queries`, `report`.
 
 mod fixture;
-mod generate;
+pub mod generate;
 mod ingest;
 mod queries;
 mod report;
