@@ -13,7 +13,7 @@
 mod conformance;
 
 use conformance::{Fresh, DAY_OFFSET};
-use teleoscope::store::sqlite::SqliteStore;
+use teleoscope_server::store::sqlite::SqliteStore;
 
 /// A new SQLite store in its own temporary directory.
 async fn open_sqlite(day_offset: i64) -> Fresh {

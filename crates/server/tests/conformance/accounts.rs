@@ -2,7 +2,7 @@
 //! sessions, which go when they expire (on the next sign-in) or with their key.
 
 use super::*;
-use teleoscope::model::{ApiKey, ConsoleSession};
+use teleoscope_server::model::{ApiKey, ConsoleSession};
 
 async fn account(store: &dyn Store, name: &str) -> AccountId {
     let account = AccountId(name.to_owned());

@@ -3,7 +3,9 @@
 //! API, and the statuses a heartbeat or a log-out sets.
 
 use super::*;
-use teleoscope::model::{DeviceChanges, DeviceFilter, ModifyMode, Page, PolicyEdit, StatusFilter};
+use teleoscope_server::model::{
+    DeviceChanges, DeviceFilter, ModifyMode, Page, PolicyEdit, StatusFilter,
+};
 
 async fn listed(store: &dyn Store, scope: &Scope, filter: DeviceFilter) -> Vec<String> {
     let (total, rows) = store

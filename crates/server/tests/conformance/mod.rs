@@ -16,14 +16,16 @@ pub mod upkeep;
 use std::any::Any;
 use std::fmt::Debug;
 use std::sync::Arc;
-use teleoscope::errors::StoreError;
-use teleoscope::model::quality::{Assessment, Grade, Reason};
-use teleoscope::model::samples::{Columns, Metric, NetColumns};
-use teleoscope::model::sessions::{
+use teleoscope_server::errors::StoreError;
+use teleoscope_server::model::quality::{Assessment, Grade, Reason};
+use teleoscope_server::model::samples::{Columns, Metric, NetColumns};
+use teleoscope_server::model::sessions::{
     Append, AppendOutcome, AppendRejection, PartMeta, SessionSamples,
 };
-use teleoscope::model::{AccountId, Device, DeviceStatus, DeviceType, Page, PolicyMode, Project};
-use teleoscope::store::Store;
+use teleoscope_server::model::{
+    AccountId, Device, DeviceStatus, DeviceType, Page, PolicyMode, Project,
+};
+use teleoscope_server::store::Store;
 
 /// The UTC offset of the store's local days: +08:00, the default time zone.
 pub const DAY_OFFSET: i64 = 8 * 3600;

@@ -2,7 +2,7 @@
 //! add, remove and set with the ids that failed, listed by remote id, searched literally.
 
 use super::*;
-use teleoscope::model::{ModifyMode, PolicyChange, PolicyEdit, PolicyEntry, PolicySearch};
+use teleoscope_server::model::{ModifyMode, PolicyChange, PolicyEdit, PolicyEntry, PolicySearch};
 
 use ModifyMode::{Add, Remove, Set};
 use PolicyMode::{Black, White};

@@ -3,9 +3,9 @@
 //! removes everything it owns.
 
 use super::*;
-use teleoscope::model::sessions::SessionFilter;
-use teleoscope::model::usage::{Grain, Totals};
-use teleoscope::model::{
+use teleoscope_server::model::sessions::SessionFilter;
+use teleoscope_server::model::usage::{Grain, Totals};
+use teleoscope_server::model::{
     AutoRegister, Callback, DeviceFilter, ModifyMode, Page, PolicyEdit, ProjectChanges, SecMode,
 };
 

@@ -5,9 +5,9 @@
 
 use super::*;
 use std::collections::{BTreeMap, BTreeSet};
-use teleoscope::model::quality::Grade;
-use teleoscope::model::sessions::SessionFacts;
-use teleoscope::model::usage::{Grain, Totals};
+use teleoscope_server::model::quality::Grade;
+use teleoscope_server::model::sessions::SessionFacts;
+use teleoscope_server::model::usage::{Grain, Totals};
 
 /// Video sizes of every usage class: none, SD, HD, FHD, 2K, 4K.
 const SIZES: [(i64, i64); 6] = [

@@ -4,9 +4,9 @@
 //! are newest first with every filter; the fleet overview counts and orders a window's sessions.
 
 use super::*;
-use teleoscope::model::quality::Grade;
-use teleoscope::model::sessions::{DeviceBadSessionsRow, SessionFilter};
-use teleoscope::model::Page;
+use teleoscope_server::model::quality::Grade;
+use teleoscope_server::model::sessions::{DeviceBadSessionsRow, SessionFilter};
+use teleoscope_server::model::Page;
 
 /// A start time in the middle of a local day.
 const T: i64 = MIDNIGHT + 10 * 3600;

@@ -3,7 +3,7 @@
 //! whose grade is stale until a final grade of an ended, unchanged session; and `ping`.
 
 use super::*;
-use teleoscope::model::quality::Grade;
+use teleoscope_server::model::quality::Grade;
 
 /// A start time in the middle of a local day.
 const T: i64 = MIDNIGHT + 10 * 3600;
