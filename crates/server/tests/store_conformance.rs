@@ -37,6 +37,7 @@ macro_rules! conformance {
             accounts::storing_a_console_session_removes_expired_ones,
             accounts::deleting_a_key_ends_its_console_sessions,
             projects::projects_read_back_as_inserted,
+            projects::projects_keep_their_settings_from_the_insert,
             projects::project_ids_are_unique,
             projects::projects_list_oldest_first,
             projects::project_changes_keep_what_they_do_not_name,

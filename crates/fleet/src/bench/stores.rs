@@ -196,7 +196,7 @@ macro_rules! delegate_store {
                 device_id: &str,
                 status: DeviceStatus,
                 now: i64,
-            ) -> Result<DeviceStatus> {
+            ) -> Result<Option<DeviceStatus>> {
                 self.inner
                     .report_status(account, project_id, device_id, status, now)
                     .await

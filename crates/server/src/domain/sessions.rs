@@ -319,7 +319,9 @@ impl Domain {
                 status,
                 self.clock.now(),
             )
-            .await?)
+            .await?
+            // Deleted since it logged in: as if it had never been registered.
+            .ok_or_else(|| DomainError::not_found(Resource::Device, &device.device_id))?)
     }
 
     pub async fn report_metrics(

@@ -54,6 +54,8 @@ pub trait Accounts: Send + Sync {
 /// Projects and their settings; deleting one removes everything it owns.
 #[async_trait]
 pub trait Projects: Send + Sync {
+    /// Stores the project as given, its settings included; `Conflict` if the id is taken in any
+    /// account (a device credential names the project alone).
     async fn insert_project(&self, project: &Project) -> Result<()>;
     async fn project(&self, account: &AccountId, project_id: &str) -> Result<Option<Project>>;
     /// Oldest first; returns (total, page).
@@ -130,7 +132,8 @@ pub trait Devices: Send + Sync {
     ) -> Result<Option<(Project, Option<Device>)>>;
     /// Registers a device that logged in with the project key (`AutoRegister`); `Conflict` if taken.
     async fn insert_auto_device(&self, device: &Device) -> Result<()>;
-    /// A heartbeat (`ready`) or a log-out (`offline`); returns the status after it.
+    /// A heartbeat (`ready`) or a log-out (`offline`); returns the status after it, or `None` (and
+    /// no change) if the account's project has no such device (deleted since it logged in).
     async fn report_status(
         &self,
         account: &AccountId,
@@ -138,7 +141,7 @@ pub trait Devices: Send + Sync {
         device_id: &str,
         status: DeviceStatus,
         now: i64,
-    ) -> Result<DeviceStatus>;
+    ) -> Result<Option<DeviceStatus>>;
 }
 
 /// Permission policies: per remote device and mode, a list of field devices.

@@ -389,10 +389,13 @@ pub async fn foreign_accounts_see_no_device(store: &dyn Store) {
         .await
         .unwrap()
         .is_empty());
-    // What it answers for a device it does not have is not specified; it changes nothing.
-    let _ = store
-        .report_status(r, p, FIELD, DeviceStatus::Ready, MIDNIGHT + 2)
-        .await;
+    assert_eq!(
+        store
+            .report_status(r, p, FIELD, DeviceStatus::Ready, MIDNIGHT + 2)
+            .await
+            .unwrap(),
+        None
+    );
     for (id, ty) in [(FIELD, DeviceType::Field), (REMOTE, DeviceType::Remote)] {
         assert_same(&acme.stored_device(store, id).await, &acme.device(id, ty));
     }
@@ -434,6 +437,7 @@ async fn report(
     store
         .report_status(&scope.account, &scope.project_id, device_id, status, now)
         .await
+        .unwrap()
         .unwrap()
 }
 

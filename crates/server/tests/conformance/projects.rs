@@ -28,6 +28,29 @@ pub async fn projects_read_back_as_inserted(store: &dyn Store) {
     assert!(store.project_by_id("acme_2").await.unwrap().is_none());
 }
 
+/// Its settings too: a project inserted with its shared-key mode and callback (as an import or a
+/// migration would) reads back with them.
+pub async fn projects_keep_their_settings_from_the_insert(store: &dyn Store) {
+    let acme = AccountId("acme".into());
+    store.create_account(&acme, MIDNIGHT).await.unwrap();
+    let mut inserted = project(&acme, "acme_1", MIDNIGHT);
+    inserted.sec_mode = SecMode {
+        enabled: true,
+        key_sealed: Some("sealed-key".into()),
+        auto_register: AutoRegister::Both,
+        field_list_enable: true,
+    };
+    inserted.callback = Some(Callback {
+        url: "https://ops.example/hook".into(),
+        sign_key_sealed: Some("sealed-sign".into()),
+    });
+    store.insert_project(&inserted).await.unwrap();
+    assert_same(
+        &store.project(&acme, "acme_1").await.unwrap(),
+        &Some(inserted),
+    );
+}
+
 /// A project id is taken once, whatever the account (`project_by_id` answers one project); a
 /// second insert is a `Conflict` and changes nothing.
 pub async fn project_ids_are_unique(store: &dyn Store) {

@@ -79,7 +79,7 @@ pub async fn idle_parts_end(store: &dyn Store) {
         )
         .await
         .unwrap();
-    assert_eq!(heartbeat, DeviceStatus::Connected);
+    assert_eq!(heartbeat, Some(DeviceStatus::Connected));
 
     let (cutoff, heartbeat_cutoff, now) = (T + 150, T + 130, T + 300);
     assert_eq!(

@@ -236,7 +236,7 @@ impl Devices for SqliteStore {
         device_id: &str,
         status: DeviceStatus,
         now: i64,
-    ) -> Result<DeviceStatus> {
+    ) -> Result<Option<DeviceStatus>> {
         let (a, p, d) = (
             account.0.clone(),
             project_id.to_owned(),
@@ -264,14 +264,19 @@ impl Devices for SqliteStore {
                     .map_err(db)?;
                 }
             }
-            let s: String = tx
+            let s: Option<String> = tx
                 .query_row(
                     "SELECT status FROM devices WHERE project_id = ?1 AND device_id = ?2 AND account_id = ?3",
                     params![p, d, a],
                     |r| r.get(0),
                 )
+                .optional()
                 .map_err(db)?;
-            DeviceStatus::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("device status {s}")))
+            s.map(|s| {
+                DeviceStatus::parse(&s)
+                    .ok_or_else(|| StoreError::Corrupt(format!("device status {s}")))
+            })
+            .transpose()
         })
         .await
     }

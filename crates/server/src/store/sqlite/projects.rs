@@ -58,8 +58,9 @@ impl Projects for SqliteStore {
         let p = p.clone();
         self.write(move |tx| {
             tx.execute(
-                "INSERT INTO projects (project_id, account_id, name, description, policy_mode, modify_time, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO projects (project_id, account_id, name, description, policy_mode, modify_time, created_at,
+                 sec_enabled, sec_key, auto_register, field_list_enable, callback_url, callback_sign_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 params![
                     p.project_id,
                     p.account_id.0,
@@ -67,7 +68,13 @@ impl Projects for SqliteStore {
                     p.description,
                     p.policy_mode.as_str(),
                     p.modify_time,
-                    p.created_at
+                    p.created_at,
+                    p.sec_mode.enabled,
+                    p.sec_mode.key_sealed,
+                    p.sec_mode.auto_register.code(),
+                    p.sec_mode.field_list_enable,
+                    p.callback.as_ref().map(|c| &c.url),
+                    p.callback.as_ref().and_then(|c| c.sign_key_sealed.as_ref()),
                 ],
             )
             .map_err(conflict_or_db)?;
