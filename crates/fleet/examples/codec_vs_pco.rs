@@ -1,4 +1,4 @@
-//! Our chunk codec (`domain::codec`) against pco (pcodec, a library made for numeric columns) on the
+//! Our chunk codec (`store::codec`) against pco (pcodec, a library made for numeric columns) on the
 //! bench's data: bytes per value, encode and decode time per value, for the chunks the store really
 //! holds: a live report's chunk (1 or 15 samples; the store encodes it at `Effort::Quick`) and an
 //! ended part compacted into one chunk (an hour at one sample every 2 s: 1,800 samples, at
