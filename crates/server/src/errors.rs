@@ -1,11 +1,25 @@
-//! The three error layers and the one place they are mapped:
-//! `StoreError` (what the database said) -> `DomainError` (what went wrong for the product) ->
-//! `ApiError` (the vendor code and message the client sees). The matches are exhaustive on purpose:
-//! a new variant must be given a code here. Internal causes are logged under the RequestId and never
-//! shown to clients (they get `InternalError`).
+//! The error edge: every mapping of an error to the vendor code and message the client sees, in one
+//! place. The three layers `StoreError` (what the database said) -> `DomainError` (what went wrong
+//! for the product) -> `ApiError`, and the refusals of the request path: business parameters
+//! (`ParamError`), an action the caller may not call (`NotCallable`), a body not read (`Refused`),
+//! a rate limit (`Exceeded`), the brake on guessing (`Blocked`), a device login (`LoginRefusal`).
+//! The matches are exhaustive on purpose: a new variant must be given a code here.
+//!
+//! An internal cause is logged where it becomes `InternalError` (`From<DomainError>`), never shown to
+//! the client; the gateway runs every request in a span carrying its RequestId, so the log line is
+//! found from the RequestId the client got.
 
+use crate::actions::{ActionError, NotCallable};
+use crate::config::Config;
+use crate::domain::device_login::LoginRefusal;
+use crate::http::auth_failures::Blocked;
+use crate::http::bodies::Refused;
+use crate::http::ratelimit::Exceeded;
+use crate::model::sessions::AppendRejection;
 use std::borrow::Cow;
 use teleoscope_protocol::error::{ApiError, Code};
+use teleoscope_protocol::params::ParamError;
+use teleoscope_protocol::wire::VENDOR_ACTIONS;
 
 /// Values longer than this many characters are cut in messages.
 const SHOWN_CHARS: usize = 64;
@@ -115,27 +129,45 @@ impl DomainError {
         }
     }
 
-    /// Whether the cause must be hidden from the client and logged instead.
-    pub fn is_internal(&self) -> bool {
-        match self {
-            DomainError::Store(StoreError::Conflict)
-            | DomainError::Store(StoreError::Database(_))
-            | DomainError::Store(StoreError::Corrupt(_))
-            | DomainError::Secret(_) => true,
-            // Logged once by the store, with its cause, not once per request.
-            DomainError::Store(StoreError::Full(_))
-            | DomainError::NotFound { .. }
-            | DomainError::InvalidValue { .. }
-            | DomainError::InvalidHttpUrl { .. }
-            | DomainError::AlreadyExists { .. }
-            | DomainError::Denied(_) => false,
+    /// Samples the store refused to append to a session (`AppendRejection`), as the parameter that
+    /// caused it.
+    pub fn append_rejected(r: AppendRejection, session_id: &str, peer_device_id: &str) -> Self {
+        match r {
+            AppendRejection::SessionInOtherProject => DomainError::invalid(
+                "SessionId",
+                session_id,
+                "a session id not used by another project",
+            ),
+            AppendRejection::OtherDevice {
+                device_type,
+                existing,
+            } => DomainError::invalid(
+                "SessionId",
+                session_id,
+                format!(
+                    "a session has one {} device, and this one's is `{existing}`",
+                    device_type.as_str()
+                ),
+            ),
+            AppendRejection::PeerMismatch { expected } => DomainError::invalid(
+                "PeerDeviceId",
+                peer_device_id,
+                format!("the session's other device, `{expected}`"),
+            ),
+            AppendRejection::SchemaMismatch { expected, got } => DomainError::invalid(
+                "Samples",
+                format!("metrics/links {got}"),
+                format!("the same metrics and links as this device's earlier samples of the session ({expected})"),
+            ),
         }
     }
 }
 
-impl From<&DomainError> for ApiError {
-    fn from(err: &DomainError) -> ApiError {
-        match err {
+/// The client's view of a domain error: its own code, or `InternalError` with the cause logged (a
+/// full store is logged once by the store, with its cause, not once per request).
+impl From<DomainError> for ApiError {
+    fn from(err: DomainError) -> ApiError {
+        match &err {
             DomainError::NotFound { kind, id } => {
                 let (en, zh) = kind.names();
                 ApiError::not_found(en, zh, &shown(id))
@@ -172,7 +204,103 @@ impl From<&DomainError> for ApiError {
             DomainError::Store(StoreError::Conflict)
             | DomainError::Store(StoreError::Database(_))
             | DomainError::Store(StoreError::Corrupt(_))
-            | DomainError::Secret(_) => ApiError::internal(),
+            | DomainError::Secret(_) => {
+                tracing::error!(error = %err, "internal error");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+/// A request's business parameters refused (`ApiError` and `ParamError` are both the protocol
+/// crate's, so this is a function rather than a `From`).
+pub fn param_error(e: &ParamError) -> ApiError {
+    match e {
+        ParamError::Malformed(detail) => ApiError::malformed(detail),
+        ParamError::Unknown(path) => ApiError::unknown_parameter(path),
+        ParamError::TooMany { path, count, max } => ApiError::invalid_value(
+            path,
+            &format!("{count} elements"),
+            &format!("at most {max} elements"),
+        ),
+        ParamError::TooManyPairs { count, max } => ApiError::new(
+            Code::InvalidParameter,
+            format!("The request has {count} parameters; at most {max} are allowed."),
+            format!("请求参数共 {count} 个，最多允许 {max} 个。"),
+        ),
+        ParamError::Missing(path) => ApiError::missing_parameter(path),
+        ParamError::Type { path, expected } => ApiError::parameter_type(path, expected),
+    }
+}
+
+impl From<ActionError> for ApiError {
+    fn from(e: ActionError) -> ApiError {
+        match e {
+            ActionError::Params(p) => param_error(&p),
+            ActionError::Domain(d) => d.into(),
+        }
+    }
+}
+
+/// Step 9 (docs/protocol.md §8): an action not served is unsupported if the vendor has it (media
+/// and billing), invalid otherwise; device credentials reach only the device API, and API keys
+/// only the control plane.
+impl From<NotCallable> for ApiError {
+    fn from(e: NotCallable) -> ApiError {
+        match e {
+            NotCallable::Unknown(action) if VENDOR_ACTIONS.contains(&action.as_str()) => {
+                ApiError::unsupported_action(&action)
+            }
+            NotCallable::Unknown(action) => ApiError::invalid_action(&action),
+            NotCallable::AccountsOnly => ApiError::unauthorized(
+                "device credentials may call only ReportDeviceStatus and ReportSessionMetrics",
+            ),
+            NotCallable::DevicesOnly => ApiError::unauthorized(
+                "device actions need device credentials (SecretId `<ProjectId>:<DeviceId>`)",
+            ),
+        }
+    }
+}
+
+/// The answer to a body that could not be read, `limit` the cap it was read under.
+pub fn body_refused(why: Refused, limit: usize, config: &Config) -> ApiError {
+    match why {
+        Refused::TooLarge => ApiError::request_size_limit(limit),
+        Refused::Busy => ApiError::bodies_busy(),
+        Refused::TimedOut | Refused::Broken => {
+            ApiError::body_timeout(config.body_read_timeout_seconds)
+        }
+    }
+}
+
+/// The same for a v1 request, whose body over the cap gets the vendor's answer: SignatureFailure,
+/// naming TC3 (docs/protocol.md §5.2).
+pub fn v1_body_refused(why: Refused, limit: usize, config: &Config) -> ApiError {
+    match why {
+        Refused::TooLarge => ApiError::v1_size_limit(),
+        Refused::Busy | Refused::TimedOut | Refused::Broken => body_refused(why, limit, config),
+    }
+}
+
+impl From<Exceeded> for ApiError {
+    fn from(e: Exceeded) -> ApiError {
+        ApiError::request_limit(e.count, e.limit)
+    }
+}
+
+/// The brake on guessing (docs/security.md): a SecretId or address in cool-down.
+impl From<Blocked> for ApiError {
+    fn from(b: Blocked) -> ApiError {
+        ApiError::too_many_failed_signatures(b.who, b.retry_after.as_secs().max(1))
+    }
+}
+
+/// Told only to a caller whose signature with the credential's key is valid (`LoginRefusal`).
+impl From<LoginRefusal> for ApiError {
+    fn from(r: LoginRefusal) -> ApiError {
+        match r {
+            LoginRefusal::Expired { expire_time } => ApiError::device_password_expired(expire_time),
+            LoginRefusal::ProjectKeyOnly => ApiError::project_key_only(),
         }
     }
 }
@@ -188,7 +316,7 @@ mod tests {
         let cut = shown(&"a".repeat(9_000_000)).into_owned();
         assert_eq!(cut, format!("{}… (9000000 characters)", "a".repeat(32)));
         assert_eq!(shown("v1\u{7}\n"), "v1\\u{7}\\u{a}");
-        let e = ApiError::from(&DomainError::invalid("Ver", "x".repeat(100), "at most 32"));
+        let e = ApiError::from(DomainError::invalid("Ver", "x".repeat(100), "at most 32"));
         assert!(e.en.contains("… (100 characters)"), "{}", e.en);
     }
 }

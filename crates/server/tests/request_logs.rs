@@ -1,7 +1,8 @@
 //! Every log line of a request carries its RequestId (a tracing span per request), so the RequestId
 //! a client got finds the server's story — internal errors included, whose cause the client never
-//! sees; and never a secret key, console sign-in included. One test in its own binary: it installs
-//! the process's global log subscriber.
+//! sees, whether at authentication or in an action's handler, on the API and on the device API; and
+//! never a secret key, console sign-in included. One test in its own binary: it installs the
+//! process's global log subscriber.
 
 mod common;
 
@@ -70,6 +71,34 @@ async fn every_line_of_a_request_carries_the_request_id_the_client_got() {
         .await;
     failed.err("InternalError");
 
+    // The device API: a report, then a device whose stored token cannot be opened (its login fails
+    // inside the server), then a handler's internal error: the report's samples no longer decode.
+    let (_, field, remote) = s.project_with_pair(&good).await;
+    let report = json!({"SessionId": "s-1", "PeerDeviceId": "desk_1", "StartTime": s.now(),
+                        "Samples": [{"TimeOffset": 0, "Rate": 800}]});
+    let reported = s.tc3(&field, "ReportSessionMetrics", report).send().await;
+    reported.ok();
+    db.execute(
+        "UPDATE devices SET token = 'enc1:AAAA' WHERE device_id = 'desk_1'",
+        [],
+    )
+    .unwrap();
+    let device_failed = s
+        .tc3(&remote, "ReportDeviceStatus", json!({"Status": "ready"}))
+        .send()
+        .await;
+    device_failed.err("InternalError");
+    db.execute("UPDATE chunks SET data = x'00'", []).unwrap();
+    let handler_failed = s
+        .tc3(
+            &good,
+            "DescribeDeviceSessionDetails",
+            json!({"SessionId": "s-1"}),
+        )
+        .send()
+        .await;
+    handler_failed.err("InternalError");
+
     // A console sign-in: logged as a request like any other, its secret nowhere.
     let signin = s
         .client
@@ -120,10 +149,34 @@ async fn every_line_of_a_request_carries_the_request_id_the_client_got() {
             .is_some_and(|e| e.contains("master key")),
         "{cause}"
     );
-    // The good request has its own line, under its own id.
-    let story = of(ok.request_id());
-    assert_eq!(story.len(), 1, "{story:?}");
-    assert_eq!(story[0]["fields"]["code"], "Success");
+    // The good requests have their own line each, under their own ids.
+    for (reply, action) in [
+        (&ok, "DescribeProjectList"),
+        (&reported, "ReportSessionMetrics"),
+    ] {
+        let story = of(reply.request_id());
+        assert_eq!(story.len(), 1, "{story:?}");
+        assert_eq!(story[0]["fields"]["code"], "Success");
+        assert_eq!(story[0]["fields"]["action"], action);
+    }
+    // The device's and the handler's internal errors: each cause under the RequestId its client got.
+    for (reply, action, cause) in [
+        (&device_failed, "ReportDeviceStatus", "master key"),
+        (&handler_failed, "DescribeDeviceSessionDetails", "corrupt"),
+    ] {
+        let story = of(reply.request_id());
+        let line = |message: &str| story.iter().find(|l| l["fields"]["message"] == message);
+        let request = line("request").unwrap_or_else(|| panic!("{action}: {story:?}"));
+        assert_eq!(request["fields"]["action"], action);
+        assert_eq!(request["fields"]["code"], "InternalError");
+        let error = line("internal error").unwrap_or_else(|| panic!("{action}: {story:?}"));
+        assert!(
+            error["fields"]["error"]
+                .as_str()
+                .is_some_and(|e| e.contains(cause)),
+            "{action}: {error}"
+        );
+    }
     // And no line of a request is written outside a request's span.
     for line in &lines {
         if line["fields"]["message"] == "request" || line["fields"]["message"] == "internal error" {

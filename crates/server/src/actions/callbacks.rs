@@ -11,7 +11,7 @@ impl Handler for ModifyCallbackUrlRequest {
     async fn handle(self, ctx: &Ctx<'_>) -> Result<Self::Response, DomainError> {
         ctx.domain
             .set_callback(
-                ctx.account,
+                ctx.caller,
                 &self.ProjectId,
                 &self.CallbackUrl,
                 self.SignKey.as_deref(),

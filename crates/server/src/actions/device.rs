@@ -1,21 +1,15 @@
 //! The device API (docs/api.md §4): ReportDeviceStatus and ReportSessionMetrics, answered only to
-//! device credentials.
+//! device credentials. Their JSON bodies are decoded strictly typed first, the lenient path only if
+//! that fails (`wire::decode_json`): a report is large and sent every few seconds.
 
-use super::{serialize, ActionError, Input};
+use super::{Ctx, Handler};
 use crate::domain::device_login::DeviceLogin;
 use crate::domain::sessions::{MetricsReport, NetIn, SampleIn};
-use crate::domain::Domain;
+use crate::errors::DomainError;
 use crate::model::sessions::PartMeta;
-use teleoscope_protocol::params::{self, Params};
+use async_trait::async_trait;
+use teleoscope_protocol::params::ParamError;
 use teleoscope_protocol::wire::*;
-
-fn decode<R: Params>(input: Input<'_>) -> Result<R, ActionError> {
-    match input {
-        Input::Json(body) => decode_json(body),
-        Input::Pairs(pairs) => params::from_pairs(pairs),
-    }
-    .map_err(ActionError::Params)
-}
 
 /// A decoded sample in domain terms. The wire's metric fields and `Metric` share the model's
 /// order (tested below), so values move by position.
@@ -37,61 +31,57 @@ pub fn sample_in(s: &Sample) -> SampleIn {
     }
 }
 
-/// Runs a device action; `None` if `action` is not one.
-pub async fn dispatch(
-    action: &str,
-    input: Input<'_>,
-    domain: &Domain,
-    login: &DeviceLogin,
-) -> Option<Result<Vec<u8>, ActionError>> {
-    let domain_err = ActionError::Domain;
-    Some(match action {
-        "ReportDeviceStatus" => {
-            async {
-                let req: ReportDeviceStatusRequest = decode(input)?;
-                let status = domain
-                    .report_status(login, &req.Status, req.DeviceType.as_deref())
-                    .await
-                    .map_err(domain_err)?;
-                serialize(&ReportDeviceStatusResponse {
-                    DeviceStatus: status.as_str().to_owned(),
-                })
-            }
-            .await
-        }
-        "ReportSessionMetrics" => {
-            async {
-                let req: ReportSessionMetricsRequest = decode(input)?;
-                let report = MetricsReport {
-                    session_id: req.SessionId,
-                    peer_device_id: req.PeerDeviceId,
-                    start_time: req.StartTime,
-                    meta: PartMeta {
-                        ver: req.Ver.unwrap_or_default(),
-                        sdk_mode: req.SdkMode.unwrap_or_default(),
-                        width: req.Width.unwrap_or(0),
-                        height: req.Height.unwrap_or(0),
-                        config_width: req.ConfigWidth.unwrap_or(0),
-                        config_height: req.ConfigHeight.unwrap_or(0),
-                        multi_mode: req.MultiMode.unwrap_or(0),
-                    },
-                    device_type: req.DeviceType,
-                    samples: req.Samples.iter().map(sample_in).collect(),
-                    last: req.Final.unwrap_or(false),
-                };
-                let outcome = domain
-                    .report_metrics(login, report)
-                    .await
-                    .map_err(domain_err)?;
-                serialize(&ReportSessionMetricsResponse {
-                    Accepted: outcome.accepted as i64,
-                    Duplicates: outcome.duplicates as i64,
-                })
-            }
-            .await
-        }
-        _ => return None,
-    })
+#[async_trait]
+impl Handler<DeviceLogin> for ReportDeviceStatusRequest {
+    type Response = ReportDeviceStatusResponse;
+
+    fn from_json(body: &[u8]) -> Result<Self, ParamError> {
+        decode_json(body)
+    }
+
+    async fn handle(self, ctx: &Ctx<'_, DeviceLogin>) -> Result<Self::Response, DomainError> {
+        let status = ctx
+            .domain
+            .report_status(ctx.caller, &self.Status, self.DeviceType.as_deref())
+            .await?;
+        Ok(ReportDeviceStatusResponse {
+            DeviceStatus: status.as_str().to_owned(),
+        })
+    }
+}
+
+#[async_trait]
+impl Handler<DeviceLogin> for ReportSessionMetricsRequest {
+    type Response = ReportSessionMetricsResponse;
+
+    fn from_json(body: &[u8]) -> Result<Self, ParamError> {
+        decode_json(body)
+    }
+
+    async fn handle(self, ctx: &Ctx<'_, DeviceLogin>) -> Result<Self::Response, DomainError> {
+        let report = MetricsReport {
+            session_id: self.SessionId,
+            peer_device_id: self.PeerDeviceId,
+            start_time: self.StartTime,
+            meta: PartMeta {
+                ver: self.Ver.unwrap_or_default(),
+                sdk_mode: self.SdkMode.unwrap_or_default(),
+                width: self.Width.unwrap_or(0),
+                height: self.Height.unwrap_or(0),
+                config_width: self.ConfigWidth.unwrap_or(0),
+                config_height: self.ConfigHeight.unwrap_or(0),
+                multi_mode: self.MultiMode.unwrap_or(0),
+            },
+            device_type: self.DeviceType,
+            samples: self.Samples.iter().map(sample_in).collect(),
+            last: self.Final.unwrap_or(false),
+        };
+        let outcome = ctx.domain.report_metrics(ctx.caller, report).await?;
+        Ok(ReportSessionMetricsResponse {
+            Accepted: outcome.accepted as i64,
+            Duplicates: outcome.duplicates as i64,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ impl Handler for CreateDeviceRequest {
             token: &self.DeviceToken,
         };
         ctx.domain
-            .create_device(ctx.account, &self.ProjectId, new)
+            .create_device(ctx.caller, &self.ProjectId, new)
             .await?;
         Ok(CreateDeviceResponse {})
     }
@@ -72,7 +72,7 @@ impl Handler for DescribeDeviceListRequest {
         };
         let (total, devices) = ctx
             .domain
-            .list_devices(ctx.account, &self.ProjectId, &filter, page)
+            .list_devices(ctx.caller, &self.ProjectId, &filter, page)
             .await?;
         let devices: Vec<DeviceInfo> = devices
             .into_iter()
@@ -100,7 +100,7 @@ impl Handler for DescribeDeviceInfoRequest {
     async fn handle(self, ctx: &Ctx<'_>) -> Result<Self::Response, DomainError> {
         let d = ctx
             .domain
-            .device(ctx.account, &self.ProjectId, &self.DeviceId)
+            .device(ctx.caller, &self.ProjectId, &self.DeviceId)
             .await?;
         Ok(DescribeDeviceInfoResponse {
             DeviceName: d.name,
@@ -118,7 +118,7 @@ impl Handler for ModifyDeviceRequest {
     async fn handle(self, ctx: &Ctx<'_>) -> Result<Self::Response, DomainError> {
         ctx.domain
             .modify_device(
-                ctx.account,
+                ctx.caller,
                 &self.ProjectId,
                 &self.DeviceId,
                 self.DeviceName.as_deref(),
@@ -135,7 +135,7 @@ impl Handler for BatchDeleteDevicesRequest {
     async fn handle(self, ctx: &Ctx<'_>) -> Result<Self::Response, DomainError> {
         let failed = ctx
             .domain
-            .delete_devices(ctx.account, &self.ProjectId, &self.DeviceIds)
+            .delete_devices(ctx.caller, &self.ProjectId, &self.DeviceIds)
             .await?;
         Ok(BatchDeleteDevicesResponse {
             FailedDeviceIds: failed,

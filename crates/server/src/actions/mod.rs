@@ -1,7 +1,8 @@
 //! The served actions: one handler per request type (`impl Handler for XRequest`), grouped by area
-//! (`projects`, `devices`, `policy`, `callbacks`, `sessions`, `statistics`), the extension actions
-//! beside their vendor siblings. `dispatch` is the one list of what is served; the gateway calls it
-//! after authentication. Handlers translate wire types to domain calls and back.
+//! (`projects`, `devices`, `policy`, `callbacks`, `sessions`, `statistics`, and `device`, the device
+//! API), the extension actions beside their vendor siblings. `ACTIONS` is the one list of what is
+//! served and to whom; the gateway finds a request's action in it once the caller is authenticated
+//! (`call`, step 9) and runs it (step 13). Handlers translate wire types to domain calls and back.
 
 mod callbacks;
 pub mod device;
@@ -11,24 +12,27 @@ mod projects;
 mod sessions;
 mod statistics;
 
+use crate::domain::device_login::DeviceLogin;
 use crate::domain::Domain;
 use crate::errors::DomainError;
 use crate::model::{AccountId, Page};
 use async_trait::async_trait;
 use chrono::{FixedOffset, SecondsFormat, TimeZone};
+use futures_util::future::BoxFuture;
 use serde::Serialize;
 use teleoscope_protocol::params::{self, ParamError, Params};
 use teleoscope_protocol::wire::*;
 
-/// What a handler knows about its call.
-pub struct Ctx<'a> {
+/// What a handler knows about its call. `C` is who calls: an account (`AccountId`, signed with an
+/// API key or a console session) or a device (`DeviceLogin`, signed with device credentials).
+pub struct Ctx<'a, C = AccountId> {
     pub domain: &'a Domain,
-    pub account: &'a AccountId,
+    pub caller: &'a C,
     /// The configured time zone of ISO-8601 times and day buckets (docs/api.md §2.10, default +08:00).
     pub tz: FixedOffset,
 }
 
-impl Ctx<'_> {
+impl<C> Ctx<'_, C> {
     /// `2022-03-22T13:08:04+08:00`, the vendor's `datetime_iso`.
     pub fn iso(&self, ts: i64) -> String {
         self.tz
@@ -39,10 +43,17 @@ impl Ctx<'_> {
     }
 }
 
+/// A request type the server answers; `C` is the caller it answers to (an account unless said).
 #[async_trait]
-pub trait Handler: Params + Send {
+pub trait Handler<C: Sync = AccountId>: Params + Send {
     type Response: Serialize;
-    async fn handle(self, ctx: &Ctx<'_>) -> Result<Self::Response, DomainError>;
+
+    /// Decodes a JSON body (the device API decodes strictly typed first: `device`).
+    fn from_json(body: &[u8]) -> Result<Self, ParamError> {
+        params::from_json(body)
+    }
+
+    async fn handle(self, ctx: &Ctx<'_, C>) -> Result<Self::Response, DomainError>;
 }
 
 /// The business parameters as they arrived.
@@ -59,15 +70,91 @@ pub enum ActionError {
     Domain(DomainError),
 }
 
-/// Decodes, handles and serializes (the JSON object the envelope wraps).
-async fn run<R: Handler>(input: Input<'_>, ctx: &Ctx<'_>) -> Result<Vec<u8>, ActionError> {
-    let req: R = match input {
-        Input::Json(body) => params::from_json(body),
-        Input::Pairs(pairs) => params::from_pairs(pairs),
+/// Who signed a request.
+pub enum Caller {
+    Account(AccountId),
+    Device(Box<DeviceLogin>),
+}
+
+/// An action run for a caller of type `C`: decode, handle, serialize.
+type Run<C> = for<'a> fn(Input<'a>, &'a Ctx<'a, C>) -> BoxFuture<'a, Result<Vec<u8>, ActionError>>;
+
+/// A served action: its name, and how it runs for the caller it answers to.
+struct Action {
+    name: &'static str,
+    runner: Runner,
+}
+
+/// How an action runs, by the caller it answers to.
+#[derive(Clone, Copy)]
+enum Runner {
+    Account(Run<AccountId>),
+    Device(Run<DeviceLogin>),
+}
+
+/// An action answered to accounts (their API keys and console sessions).
+const fn account<R: Handler>(name: &'static str) -> Action {
+    Action {
+        name,
+        runner: Runner::Account(run::<AccountId, R>),
     }
-    .map_err(ActionError::Params)?;
-    let out = req.handle(ctx).await.map_err(ActionError::Domain)?;
-    serialize(&out)
+}
+
+/// An action answered to devices only (the device API, docs/api.md §4).
+const fn device<R: Handler<DeviceLogin>>(name: &'static str) -> Action {
+    Action {
+        name,
+        runner: Runner::Device(run::<DeviceLogin, R>),
+    }
+}
+
+/// What is served, and to whom: the one list of actions.
+const ACTIONS: &[Action] = &[
+    account::<CreateProjectRequest>("CreateProject"),
+    account::<DescribeProjectListRequest>("DescribeProjectList"),
+    account::<DescribeProjectInfoRequest>("DescribeProjectInfo"),
+    account::<ModifyProjectRequest>("ModifyProject"),
+    account::<DeleteProjectRequest>("DeleteProject"),
+    account::<ModifyProjectSecModeRequest>("ModifyProjectSecMode"),
+    account::<CreateDeviceRequest>("CreateDevice"),
+    account::<DescribeDeviceListRequest>("DescribeDeviceList"),
+    account::<DescribeDeviceInfoRequest>("DescribeDeviceInfo"),
+    account::<ModifyDeviceRequest>("ModifyDevice"),
+    account::<BatchDeleteDevicesRequest>("BatchDeleteDevices"),
+    account::<ModifyPolicyRequest>("ModifyPolicy"),
+    account::<DescribePolicyRequest>("DescribePolicy"),
+    account::<BatchDeletePolicyRequest>("BatchDeletePolicy"),
+    account::<ModifyCallbackUrlRequest>("ModifyCallbackUrl"),
+    account::<DescribeDeviceSessionListRequest>("DescribeDeviceSessionList"),
+    account::<DescribeDeviceSessionDetailsRequest>("DescribeDeviceSessionDetails"),
+    account::<DescribeRecentSessionListRequest>("DescribeRecentSessionList"),
+    account::<DescribeSessionStatisticsRequest>("DescribeSessionStatistics"),
+    account::<DescribeSessionStatisticsByIntervalRequest>("DescribeSessionStatisticsByInterval"),
+    account::<GetTotalDurationRequest>("GetTotalDuration"),
+    account::<GetDurationDetailsRequest>("GetDurationDetails"),
+    // Teleoscope's extension actions (EXTENSION_ACTIONS, docs/api.md §8).
+    account::<DescribeSessionsRequest>("DescribeSessions"),
+    account::<DescribeSessionQualityRequest>("DescribeSessionQuality"),
+    account::<DescribeFleetOverviewRequest>("DescribeFleetOverview"),
+    // The device API (docs/api.md §4).
+    device::<ReportDeviceStatusRequest>("ReportDeviceStatus"),
+    device::<ReportSessionMetricsRequest>("ReportSessionMetrics"),
+];
+
+/// Decodes, handles and serializes (the JSON object the envelope wraps).
+fn run<'a, C: Sync, R: Handler<C>>(
+    input: Input<'a>,
+    ctx: &'a Ctx<'a, C>,
+) -> BoxFuture<'a, Result<Vec<u8>, ActionError>> {
+    Box::pin(async move {
+        let req: R = match input {
+            Input::Json(body) => R::from_json(body),
+            Input::Pairs(pairs) => params::from_pairs(pairs),
+        }
+        .map_err(ActionError::Params)?;
+        let out = req.handle(ctx).await.map_err(ActionError::Domain)?;
+        serialize(&out)
+    })
 }
 
 /// A response serialized; serde_json fails only on non-string map keys, which no wire type has.
@@ -75,46 +162,49 @@ pub fn serialize<T: serde::Serialize>(out: &T) -> Result<Vec<u8>, ActionError> {
     serde_json::to_vec(out).map_err(|e| ActionError::Params(ParamError::Malformed(e.to_string())))
 }
 
-/// Runs a served action; `None` if `action` is not one (the gateway decides between
-/// `UnsupportedOperation` and `InvalidAction`).
-pub async fn dispatch(
-    action: &str,
-    input: Input<'_>,
-    ctx: &Ctx<'_>,
-) -> Option<Result<Vec<u8>, ActionError>> {
-    Some(match action {
-        "CreateProject" => run::<CreateProjectRequest>(input, ctx).await,
-        "DescribeProjectList" => run::<DescribeProjectListRequest>(input, ctx).await,
-        "DescribeProjectInfo" => run::<DescribeProjectInfoRequest>(input, ctx).await,
-        "ModifyProject" => run::<ModifyProjectRequest>(input, ctx).await,
-        "DeleteProject" => run::<DeleteProjectRequest>(input, ctx).await,
-        "ModifyProjectSecMode" => run::<ModifyProjectSecModeRequest>(input, ctx).await,
-        "CreateDevice" => run::<CreateDeviceRequest>(input, ctx).await,
-        "DescribeDeviceList" => run::<DescribeDeviceListRequest>(input, ctx).await,
-        "DescribeDeviceInfo" => run::<DescribeDeviceInfoRequest>(input, ctx).await,
-        "ModifyDevice" => run::<ModifyDeviceRequest>(input, ctx).await,
-        "BatchDeleteDevices" => run::<BatchDeleteDevicesRequest>(input, ctx).await,
-        "ModifyPolicy" => run::<ModifyPolicyRequest>(input, ctx).await,
-        "DescribePolicy" => run::<DescribePolicyRequest>(input, ctx).await,
-        "BatchDeletePolicy" => run::<BatchDeletePolicyRequest>(input, ctx).await,
-        "ModifyCallbackUrl" => run::<ModifyCallbackUrlRequest>(input, ctx).await,
-        "DescribeDeviceSessionList" => run::<DescribeDeviceSessionListRequest>(input, ctx).await,
-        "DescribeDeviceSessionDetails" => {
-            run::<DescribeDeviceSessionDetailsRequest>(input, ctx).await
+/// Why a caller cannot call an action (the gateway's step 9).
+#[derive(Debug, PartialEq, Eq)]
+pub enum NotCallable {
+    /// No action of this name is served.
+    Unknown(String),
+    /// An account's action, called with device credentials.
+    AccountsOnly,
+    /// A device action, called by an account.
+    DevicesOnly,
+}
+
+/// An action paired with a caller it answers to, ready to run.
+pub enum Call<'a> {
+    Account(Run<AccountId>, &'a AccountId),
+    Device(Run<DeviceLogin>, &'a DeviceLogin),
+}
+
+/// The action named `action`, if `caller` may call it.
+pub fn call<'a>(action: &str, caller: &'a Caller) -> Result<Call<'a>, NotCallable> {
+    let Some(found) = ACTIONS.iter().find(|a| a.name == action) else {
+        return Err(NotCallable::Unknown(action.to_owned()));
+    };
+    match (found.runner, caller) {
+        (Runner::Account(run), Caller::Account(account)) => Ok(Call::Account(run, account)),
+        (Runner::Device(run), Caller::Device(login)) => Ok(Call::Device(run, login)),
+        (Runner::Account(_), Caller::Device(_)) => Err(NotCallable::AccountsOnly),
+        (Runner::Device(_), Caller::Account(_)) => Err(NotCallable::DevicesOnly),
+    }
+}
+
+impl Call<'_> {
+    /// Runs the action on `input`; `tz` is the configured time zone (`Ctx::tz`).
+    pub async fn run(
+        self,
+        input: Input<'_>,
+        domain: &Domain,
+        tz: FixedOffset,
+    ) -> Result<Vec<u8>, ActionError> {
+        match self {
+            Call::Account(run, caller) => run(input, &Ctx { domain, caller, tz }).await,
+            Call::Device(run, caller) => run(input, &Ctx { domain, caller, tz }).await,
         }
-        "DescribeRecentSessionList" => run::<DescribeRecentSessionListRequest>(input, ctx).await,
-        "DescribeSessionStatistics" => run::<DescribeSessionStatisticsRequest>(input, ctx).await,
-        "DescribeSessionStatisticsByInterval" => {
-            run::<DescribeSessionStatisticsByIntervalRequest>(input, ctx).await
-        }
-        "GetTotalDuration" => run::<GetTotalDurationRequest>(input, ctx).await,
-        "GetDurationDetails" => run::<GetDurationDetailsRequest>(input, ctx).await,
-        // Teleoscope's extension actions (EXTENSION_ACTIONS, docs/api.md §8).
-        "DescribeSessions" => run::<DescribeSessionsRequest>(input, ctx).await,
-        "DescribeSessionQuality" => run::<DescribeSessionQualityRequest>(input, ctx).await,
-        "DescribeFleetOverview" => run::<DescribeFleetOverviewRequest>(input, ctx).await,
-        _ => return None,
-    })
+    }
 }
 
 /// Paging of docs/api.md §2.5: number from 1, size 1..=100, defaults 1 and 10; zero means "not set"
@@ -181,28 +271,39 @@ mod tests {
         assert!(page(None, Some(-5), "PageNumber").is_err());
     }
 
-    #[tokio::test]
-    async fn every_action_of_the_scope_is_dispatched() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = crate::config::Config {
-            database: format!("sqlite://{}", dir.path().join("t.db").display()),
-            ..Default::default()
-        };
-        let domain = crate::open_domain(&config).unwrap();
-        let account = crate::model::AccountId("1".into());
-        let ctx = Ctx {
-            domain: &domain,
-            account: &account,
-            tz: config.time_zone,
-        };
+    #[test]
+    fn the_list_serves_the_scope_each_action_to_its_callers() {
+        let account = Caller::Account(AccountId("1".into()));
+        let device = Caller::Device(Box::new(DeviceLogin {
+            account: AccountId("1".into()),
+            project_id: "p".into(),
+            device_id: "d".into(),
+            device: None,
+            auto_register: crate::model::AutoRegister::Off,
+        }));
         for action in SERVED_ACTIONS.iter().chain(EXTENSION_ACTIONS) {
             assert!(
-                dispatch(action, Input::Json(b"{}"), &ctx).await.is_some(),
-                "{action} is not dispatched"
+                matches!(call(action, &account), Ok(Call::Account(..))),
+                "{action} is not served to accounts"
             );
+            assert_eq!(call(action, &device).err(), Some(NotCallable::AccountsOnly));
         }
-        assert!(dispatch("GetLicenses", Input::Json(b"{}"), &ctx)
-            .await
-            .is_none());
+        for action in DEVICE_ACTIONS {
+            assert!(
+                matches!(call(action, &device), Ok(Call::Device(..))),
+                "{action} is not served to devices"
+            );
+            assert_eq!(call(action, &account).err(), Some(NotCallable::DevicesOnly));
+        }
+        let scope = SERVED_ACTIONS.len() + EXTENSION_ACTIONS.len() + DEVICE_ACTIONS.len();
+        assert_eq!(
+            ACTIONS.len(),
+            scope,
+            "the list serves actions outside the scope"
+        );
+        assert_eq!(
+            call("GetLicenses", &account).err(),
+            Some(NotCallable::Unknown("GetLicenses".into()))
+        );
     }
 }

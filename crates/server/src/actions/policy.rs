@@ -17,7 +17,7 @@ impl Handler for ModifyPolicyRequest {
         let change = ctx
             .domain
             .modify_policy(
-                ctx.account,
+                ctx.caller,
                 &self.ProjectId,
                 &self.RemoteDeviceId,
                 &self.FieldDeviceIds,
@@ -40,7 +40,7 @@ impl Handler for DescribePolicyRequest {
         let result = ctx
             .domain
             .describe_policy(
-                ctx.account,
+                ctx.caller,
                 &self.ProjectId,
                 self.PolicyMode.as_deref().filter(|m| !m.is_empty()),
                 self.SearchMode.as_deref().filter(|m| !m.is_empty()),
@@ -74,7 +74,7 @@ impl Handler for BatchDeletePolicyRequest {
         let pmode = policy::policy_mode(&self.PolicyMode)?;
         let failed = ctx
             .domain
-            .delete_policies(ctx.account, &self.ProjectId, &self.RemoteDeviceIds, pmode)
+            .delete_policies(ctx.caller, &self.ProjectId, &self.RemoteDeviceIds, pmode)
             .await?;
         Ok(BatchDeletePolicyResponse {
             FailedRemoteDeviceIds: failed,

@@ -25,7 +25,7 @@ impl Handler for CreateProjectRequest {
         let p = ctx
             .domain
             .create_project(
-                ctx.account,
+                ctx.caller,
                 &self.ProjectName,
                 self.ProjectDescription.as_deref(),
                 self.PolicyMode.as_deref(),
@@ -42,7 +42,7 @@ impl Handler for DescribeProjectListRequest {
     type Response = DescribeProjectListResponse;
     async fn handle(self, ctx: &Ctx<'_>) -> Result<Self::Response, DomainError> {
         let page = page(self.PageNumber, self.PageSize, "PageNumber")?;
-        let (total, projects) = ctx.domain.list_projects(ctx.account, page).await?;
+        let (total, projects) = ctx.domain.list_projects(ctx.caller, page).await?;
         let projects: Vec<ProjectInfo> = projects.into_iter().map(|p| info(ctx, p)).collect();
         Ok(DescribeProjectListResponse {
             Num: projects.len() as i64,
@@ -56,7 +56,7 @@ impl Handler for DescribeProjectListRequest {
 impl Handler for DescribeProjectInfoRequest {
     type Response = DescribeProjectInfoResponse;
     async fn handle(self, ctx: &Ctx<'_>) -> Result<Self::Response, DomainError> {
-        let p = ctx.domain.project(ctx.account, &self.ProjectId).await?;
+        let p = ctx.domain.project(ctx.caller, &self.ProjectId).await?;
         Ok(DescribeProjectInfoResponse {
             ModifyTime: ctx.iso(p.modify_time),
             ProjectName: p.name,
@@ -72,7 +72,7 @@ impl Handler for ModifyProjectRequest {
     async fn handle(self, ctx: &Ctx<'_>) -> Result<Self::Response, DomainError> {
         ctx.domain
             .modify_project(
-                ctx.account,
+                ctx.caller,
                 &self.ProjectId,
                 self.ProjectName.as_deref(),
                 self.ProjectDescription.as_deref(),
@@ -88,7 +88,7 @@ impl Handler for DeleteProjectRequest {
     type Response = DeleteProjectResponse;
     async fn handle(self, ctx: &Ctx<'_>) -> Result<Self::Response, DomainError> {
         ctx.domain
-            .delete_project(ctx.account, &self.ProjectId)
+            .delete_project(ctx.caller, &self.ProjectId)
             .await?;
         Ok(DeleteProjectResponse {})
     }
@@ -105,7 +105,7 @@ impl Handler for ModifyProjectSecModeRequest {
             field_list_enable: self.FieldListEnable,
         };
         ctx.domain
-            .set_sec_mode(ctx.account, &self.ProjectId, req)
+            .set_sec_mode(ctx.caller, &self.ProjectId, req)
             .await?;
         Ok(ModifyProjectSecModeResponse {})
     }

@@ -40,7 +40,7 @@ impl Handler for DescribeDeviceSessionListRequest {
         };
         let (total, rows) = ctx
             .domain
-            .list_sessions(ctx.account, &self.ProjectId, &filter, page)
+            .list_sessions(ctx.caller, &self.ProjectId, &filter, page)
             .await?;
         let list: Vec<SessionInfo> = rows
             .iter()
@@ -85,7 +85,7 @@ impl Handler for DescribeRecentSessionListRequest {
         };
         let (total, rows) = ctx
             .domain
-            .list_sessions(ctx.account, &self.ProjectId, &filter, page)
+            .list_sessions(ctx.caller, &self.ProjectId, &filter, page)
             .await?;
         let list: Vec<RecentSessionInfo> = rows
             .iter()
@@ -183,7 +183,7 @@ impl Handler for DescribeDeviceSessionDetailsRequest {
         let to = clock::time_opt("EndTime", self.EndTime)?;
         let SessionSamples { session, parts } = ctx
             .domain
-            .session_details(ctx.account, &self.SessionId, from, to)
+            .session_details(ctx.caller, &self.SessionId, from, to)
             .await?;
         // Field first, then remote (docs/api.md §2.7): the store returns them in that order.
         let details = parts
@@ -279,7 +279,7 @@ impl Handler for DescribeSessionsRequest {
         };
         let (total, rows) = ctx
             .domain
-            .list_sessions(ctx.account, &self.ProjectId, &filter, page)
+            .list_sessions(ctx.caller, &self.ProjectId, &filter, page)
             .await?;
         let sessions: Vec<SessionSummary> = rows.iter().map(summary).collect();
         Ok(DescribeSessionsResponse {
@@ -318,7 +318,7 @@ impl Handler for DescribeSessionQualityRequest {
     async fn handle(self, ctx: &Ctx<'_>) -> Result<Self::Response, DomainError> {
         let found = ctx
             .domain
-            .session_quality(ctx.account, &self.SessionId)
+            .session_quality(ctx.caller, &self.SessionId)
             .await?;
         let settings = &ctx.domain.settings;
         let s = &found.session;

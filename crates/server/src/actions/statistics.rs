@@ -73,10 +73,7 @@ impl Handler for DescribeSessionStatisticsRequest {
         let (from, to) = window(ctx, self.StartTime, self.EndTime)?;
         let s = ctx
             .domain
-            .statistics(
-                ctx.account,
-                scope(&self.ProjectId, &self.DeviceId, from, to),
-            )
+            .statistics(ctx.caller, scope(&self.ProjectId, &self.DeviceId, from, to))
             .await?;
         Ok(DescribeSessionStatisticsResponse {
             SessionNum: s.session_num,
@@ -108,7 +105,7 @@ impl Handler for DescribeSessionStatisticsByIntervalRequest {
         let rows = ctx
             .domain
             .statistics_by_interval(
-                ctx.account,
+                ctx.caller,
                 scope(&self.ProjectId, &self.DeviceId, from, to),
                 interval,
                 ctx.tz,
@@ -138,10 +135,7 @@ impl Handler for GetTotalDurationRequest {
         let (from, to) = window(ctx, Some(self.StartTime), Some(self.EndTime))?;
         let u = ctx
             .domain
-            .usage(
-                ctx.account,
-                scope(&self.ProjectId, &self.DeviceId, from, to),
-            )
+            .usage(ctx.caller, scope(&self.ProjectId, &self.DeviceId, from, to))
             .await?;
         Ok(usage!(GetTotalDurationResponse {}, u))
     }
@@ -165,7 +159,7 @@ impl Handler for GetDurationDetailsRequest {
         let (total, days) = ctx
             .domain
             .usage_by_day(
-                ctx.account,
+                ctx.caller,
                 scope(&self.ProjectId, &self.DeviceId, from, to),
                 ctx.tz,
                 page,
@@ -188,7 +182,7 @@ impl Handler for DescribeFleetOverviewRequest {
         let window = window(ctx, self.StartTime, self.EndTime)?;
         let o = ctx
             .domain
-            .fleet_overview(ctx.account, &self.ProjectId, window)
+            .fleet_overview(ctx.caller, &self.ProjectId, window)
             .await?;
         Ok(DescribeFleetOverviewResponse {
             SessionNum: (o.good + o.normal + o.bad) as i64,

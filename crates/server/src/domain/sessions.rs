@@ -13,8 +13,7 @@ use crate::errors::{DomainError, Resource, StoreError};
 use crate::model::quality::Assessment;
 use crate::model::samples::{Columns, Metric, NetColumns};
 use crate::model::sessions::{
-    Append, AppendOutcome, AppendRejection, FleetOverviewRow, PartMeta, SessionFilter, SessionRow,
-    SessionSamples,
+    Append, AppendOutcome, FleetOverviewRow, PartMeta, SessionFilter, SessionRow, SessionSamples,
 };
 use crate::model::{AccountId, Device, DeviceStatus, DeviceType, Page};
 
@@ -214,34 +213,6 @@ pub fn columns_from_samples(mut samples: Vec<SampleIn>) -> Result<Columns, Domai
     Ok(c)
 }
 
-fn rejection(
-    r: AppendRejection,
-    session_id: &str,
-    peer_device_id: &str,
-    device_type: DeviceType,
-) -> DomainError {
-    match r {
-        AppendRejection::SessionInOtherProject => {
-            DomainError::invalid("SessionId", session_id, "a session id not used by another project")
-        }
-        AppendRejection::OtherDevice { existing, .. } => DomainError::invalid(
-            "SessionId",
-            session_id,
-            format!("a session has one {} device, and this one's is `{existing}`", device_type.as_str()),
-        ),
-        AppendRejection::PeerMismatch { expected } => DomainError::invalid(
-            "PeerDeviceId",
-            peer_device_id,
-            format!("the session's other device, `{expected}`"),
-        ),
-        AppendRejection::SchemaMismatch { expected, got } => DomainError::invalid(
-            "Samples",
-            format!("metrics/links {got}"),
-            format!("the same metrics and links as this device's earlier samples of the session ({expected})"),
-        ),
-    }
-}
-
 impl Domain {
     /// The device of a login, registering it first when the project allows it (`AutoRegister`).
     async fn login_device(
@@ -433,11 +404,10 @@ impl Domain {
         };
         match self.store.append(append).await? {
             Ok(outcome) => Ok(outcome),
-            Err(r) => Err(rejection(
+            Err(r) => Err(DomainError::append_rejected(
                 r,
                 &report.session_id,
                 &report.peer_device_id,
-                device.device_type,
             )),
         }
     }
@@ -516,10 +486,9 @@ impl Domain {
                 now: end,
                 from_device: false,
             };
-            let device_type = append.device_type;
             match self.store.append(append).await? {
                 Ok(outcome) => stored += outcome.accepted,
-                Err(r) => return Err(rejection(r, session_id, peer, device_type)),
+                Err(r) => return Err(DomainError::append_rejected(r, session_id, peer)),
             }
         }
         Ok(stored)

@@ -12,7 +12,9 @@
 use super::bodies;
 use super::gateway::{self, Exchange};
 use super::AppState;
+use crate::actions::{self, Caller, Input};
 use crate::domain::console_sessions::{csrf_matches, csrf_token};
+use crate::errors::body_refused;
 use crate::model::ConsoleSession;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -159,7 +161,7 @@ async fn sign_in(State(state): State<Arc<AppState>>, req: axum::extract::Request
                 gateway::body_deadline(&state),
             )
             .await
-            .map_err(|r| gateway::refused(&state, MAX_SIGN_IN_BYTES, r))?;
+            .map_err(|r| body_refused(r, MAX_SIGN_IN_BYTES, &state.config))?;
             let form: SignIn = serde_json::from_slice(&held.bytes)
                 .map_err(|e| ApiError::malformed(&e.to_string()))?;
             if form.secret_id.is_empty() {
@@ -169,18 +171,12 @@ async fn sign_in(State(state): State<Arc<AppState>>, req: axum::extract::Request
                 return Err(ApiError::missing_parameter("SecretKey"));
             }
             // The same brake as a wrong signature (docs/security.md §4).
-            if let Err(b) = state.auth_failures.check(&form.secret_id, peer) {
-                return Err(ApiError::too_many_failed_signatures(
-                    b.who,
-                    b.retry_after.as_secs().max(1),
-                ));
-            }
+            state.auth_failures.check(&form.secret_id, peer)?;
             let lifetime = state.config.console_session_hours.saturating_mul(3600);
             let signed_in = state
                 .domain
                 .console_sign_in(&form.secret_id, &form.secret_key, lifetime)
-                .await
-                .map_err(|e| gateway::domain_error(&e))?;
+                .await?;
             let Some(signed_in) = signed_in else {
                 state.auth_failures.failed(Some(&form.secret_id), peer);
                 return Err(ApiError::signature_failure());
@@ -213,8 +209,7 @@ async fn signed_in<'a>(
     let session = state
         .domain
         .console_session(token)
-        .await
-        .map_err(|e| gateway::domain_error(&e))?
+        .await?
         .ok_or_else(not_signed_in)?;
     Ok((session, token))
 }
@@ -263,11 +258,7 @@ async fn sign_out(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Res
             trace.lang = Language::parse(gateway::header_str(&headers, "x-tc-language"));
             let (session, token) = signed_in_with_csrf(&state, &headers).await?;
             trace.account = Some(session.account_id.0.clone());
-            state
-                .domain
-                .console_sign_out(token)
-                .await
-                .map_err(|e| gateway::domain_error(&e))?;
+            state.domain.console_sign_out(token).await?;
             Ok(b"{}".to_vec())
         })
         .await;
@@ -294,13 +285,17 @@ async fn action(
             trace.account = Some(session.account_id.0.clone());
             // The gateway's steps 9, 11, 12 and 13 for an account (docs/protocol.md §8): the
             // console is one more client of the same handlers.
-            gateway::check_action(&action, false)?;
+            let caller = Caller::Account(session.account_id.clone());
+            let call = actions::call(&action, &caller)?;
             gateway::account_rate_limit(&state, &session.account_id, &action)?;
             let limit = state.config.max_request_bytes;
             let held = bodies::read(body, limit, &state.bodies, gateway::body_deadline(&state))
                 .await
-                .map_err(|r| gateway::refused(&state, limit, r))?;
-            gateway::execute_json(&state, session.account_id, &action, &held.bytes).await
+                .map_err(|r| body_refused(r, limit, &state.config))?;
+            let input = Input::Json(&held.bytes);
+            Ok(call
+                .run(input, &state.domain, state.config.time_zone)
+                .await?)
         })
         .await;
     no_store(exchange.respond(&state, result))

@@ -15,9 +15,8 @@
 
 use super::bodies::{self, Held, Refused};
 use super::AppState;
-use crate::actions::{self, ActionError, Ctx, Input};
-use crate::domain::device_login::{DeviceLogin, LoginRefusal};
-use crate::errors::DomainError;
+use crate::actions::{self, Caller, Input};
+use crate::errors::{body_refused, param_error, v1_body_refused};
 use crate::model::AccountId;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -28,12 +27,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 use teleoscope_protocol::envelope;
-use teleoscope_protocol::error::{ApiError, Code, Language};
+use teleoscope_protocol::error::{ApiError, Language};
 use teleoscope_protocol::params::{self, ParamError};
 use teleoscope_protocol::sign::{self, tc3, v1};
-use teleoscope_protocol::wire::{
-    DEVICE_ACTIONS, EXTENSION_ACTIONS, SERVED_ACTIONS, VENDOR_ACTIONS,
-};
+use teleoscope_protocol::wire::{DEVICE_ACTIONS, EXTENSION_ACTIONS, VENDOR_ACTIONS};
 use tracing::Instrument;
 
 /// The API version served.
@@ -267,19 +264,15 @@ struct Unread {
 
 impl Unread {
     /// Read the body, at most `limit` bytes, before the body deadline and within the memory budget.
-    async fn read(&mut self, state: &AppState, limit: usize) -> Result<Held, ApiError> {
+    async fn read(&mut self, state: &AppState, limit: usize) -> Result<Held, Refused> {
         let body = self.body.take().expect("a body is read once");
-        bodies::read(body, limit, &state.bodies, self.deadline)
-            .await
-            .map_err(|r| refused(state, limit, r))
+        bodies::read(body, limit, &state.bodies, self.deadline).await
     }
 
     /// Read the body to its end under the same rules, keeping only its SHA-256.
-    async fn discard(&mut self, state: &AppState, limit: usize) -> Result<[u8; 32], ApiError> {
+    async fn discard(&mut self, state: &AppState, limit: usize) -> Result<[u8; 32], Refused> {
         let body = self.body.take().expect("a body is read once");
-        bodies::discard(body, limit, &state.bodies, self.deadline)
-            .await
-            .map_err(|r| refused(state, limit, r))
+        bodies::discard(body, limit, &state.bodies, self.deadline).await
     }
 }
 
@@ -294,17 +287,6 @@ pub(super) fn peer_address(extensions: &axum::http::Extensions) -> Option<IpAddr
 pub(super) fn body_deadline(state: &AppState) -> tokio::time::Instant {
     tokio::time::Instant::now()
         + std::time::Duration::from_secs(state.config.body_read_timeout_seconds)
-}
-
-/// The answer to a body that could not be read.
-pub(super) fn refused(state: &AppState, limit: usize, why: Refused) -> ApiError {
-    match why {
-        Refused::TooLarge => ApiError::request_size_limit(limit),
-        Refused::Busy => ApiError::bodies_busy(),
-        Refused::TimedOut | Refused::Broken => {
-            ApiError::body_timeout(state.config.body_read_timeout_seconds)
-        }
-    }
 }
 
 impl Drop for Unread {
@@ -418,13 +400,9 @@ async fn process(
                 Held::empty()
             } else {
                 let cap = MAX_V1_POST.min(state.config.max_request_bytes);
-                body.read(state, cap).await.map_err(|e| {
-                    if e.code == teleoscope_protocol::error::Code::RequestSizeLimitExceeded {
-                        ApiError::v1_size_limit()
-                    } else {
-                        e
-                    }
-                })?
+                body.read(state, cap)
+                    .await
+                    .map_err(|r| v1_body_refused(r, cap, &state.config))?
             };
             let params = parse_pairs(if is_get {
                 query.as_bytes()
@@ -497,30 +475,25 @@ async fn process(
         });
     }
     // The brake on guessing (docs/security.md): a SecretId or address in cool-down is not checked.
-    if let Err(b) = state.auth_failures.check(secret_id, peer) {
-        return Err(ApiError::too_many_failed_signatures(
-            b.who,
-            b.retry_after.as_secs().max(1),
-        ));
-    }
+    state.auth_failures.check(secret_id, peer)?;
     // Device credentials name a project and a device (`<ProjectId>:<DeviceId>[:<ExpireTime>]`,
     // docs/api.md §4.1); API keys never contain ':'. An unknown device answers like a wrong token,
     // after the same work (docs/security.md): its signature is checked against a key that matches
     // nothing.
     let (principal, secret_key, refusal) = if secret_id.contains(':') {
         match state.domain.device_login(secret_id).await {
-            Ok(Some(c)) => (Some(Principal::Device(Box::new(c.login))), c.key, c.refusal),
+            Ok(Some(c)) => (Some(Caller::Device(Box::new(c.login))), c.key, c.refusal),
             Ok(None) => (None, NO_SUCH_DEVICE_KEY.clone(), None),
-            Err(e) => return Err(domain_error(&e)),
+            Err(e) => return Err(e.into()),
         }
     } else {
         match state.domain.key_secret(secret_id).await {
-            Ok(Some((account, key))) => (Some(Principal::Account(account)), key, None),
+            Ok(Some((account, key))) => (Some(Caller::Account(account)), key, None),
             Ok(None) => {
                 state.auth_failures.failed(None, peer);
                 return Err(ApiError::secret_id_not_found());
             }
-            Err(e) => return Err(domain_error(&e)),
+            Err(e) => return Err(e.into()),
         }
     };
     if common.token.is_some() {
@@ -538,9 +511,13 @@ async fn process(
     let mut discarded = None;
     let tc3_body = match (&scheme, &principal) {
         (Scheme::Tc3(_), _) if is_get => Held::empty(),
-        (Scheme::Tc3(_), Some(_)) => body.read(state, limit).await?,
+        (Scheme::Tc3(_), Some(_)) => body
+            .read(state, limit)
+            .await
+            .map_err(|r| body_refused(r, limit, &state.config))?,
         (Scheme::Tc3(_), None) => {
-            discarded = Some(body.discard(state, limit).await?);
+            let digest = body.discard(state, limit).await;
+            discarded = Some(digest.map_err(|r| body_refused(r, limit, &state.config))?);
             Held::empty()
         }
         (Scheme::V1 { .. }, _) => Held::empty(),
@@ -599,24 +576,20 @@ async fn process(
             signature,
         ),
     };
-    let principal = match principal {
-        Some(p) if valid => p,
+    let caller = match principal {
+        Some(c) if valid => c,
         _ => {
             state.auth_failures.failed(Some(secret_id), peer);
             return Err(ApiError::signature_failure());
         }
     };
     // Only a caller who signed with the credential's key learns why its login is refused.
-    match refusal {
-        Some(LoginRefusal::Expired { expire_time }) => {
-            return Err(ApiError::device_password_expired(expire_time))
-        }
-        Some(LoginRefusal::ProjectKeyOnly) => return Err(ApiError::project_key_only()),
-        None => {}
+    if let Some(refusal) = refusal {
+        return Err(refusal.into());
     }
-    trace.account = Some(match &principal {
-        Principal::Account(a) => a.0.clone(),
-        Principal::Device(d) => format!("{}/{}:{}", d.account.0, d.project_id, d.device_id),
+    trace.account = Some(match &caller {
+        Caller::Account(a) => a.0.clone(),
+        Caller::Device(d) => format!("{}/{}:{}", d.account.0, d.project_id, d.device_id),
     });
 
     // 9. Version and action.
@@ -627,7 +600,7 @@ async fn process(
         ));
     }
     let action = common.action.as_str();
-    check_action(action, matches!(principal, Principal::Device(_)))?;
+    let call = actions::call(action, &caller)?;
 
     // 10. Region: optional here (some TRRO pages say it "will not take effect even if passed").
     if let Some(region) = &common.region {
@@ -645,15 +618,12 @@ async fn process(
     }
 
     // 11. Rate limit per (account, action); per device for the device API (docs/api.md §4.7).
-    match &principal {
-        Principal::Account(account) => account_rate_limit(state, account, action)?,
-        Principal::Device(d) => state
-            .device_limiter
-            .check(
-                &(d.project_id.clone(), d.device_id.clone()),
-                state.config.device_rate_limit_per_second,
-            )
-            .map_err(|e| ApiError::request_limit(e.count, e.limit))?,
+    match &caller {
+        Caller::Account(account) => account_rate_limit(state, account, action)?,
+        Caller::Device(d) => state.device_limiter.check(
+            &(d.project_id.clone(), d.device_id.clone()),
+            state.config.device_rate_limit_per_second,
+        )?,
     }
 
     // 12 and 13. Business parameters and execution.
@@ -667,31 +637,9 @@ async fn process(
         None => Input::Json(&tc3_body.bytes),
         Some(pairs) => Input::Pairs(pairs),
     };
-    execute(state, &principal, action, input).await
-}
-
-/// Step 9's action check: the action must be served, and device credentials reach only the device
-/// API while API keys reach only the control plane.
-pub(super) fn check_action(action: &str, device: bool) -> Result<(), ApiError> {
-    let is_device_action = DEVICE_ACTIONS.contains(&action);
-    // Teleoscope's extension actions (docs/api.md §8) are served to account keys like the vendor's.
-    let served = SERVED_ACTIONS.contains(&action) || EXTENSION_ACTIONS.contains(&action);
-    if !is_device_action && !served {
-        return Err(if VENDOR_ACTIONS.contains(&action) {
-            ApiError::unsupported_action(action)
-        } else {
-            ApiError::invalid_action(action)
-        });
-    }
-    match (device, is_device_action) {
-        (true, false) => Err(ApiError::unauthorized(
-            "device credentials may call only ReportDeviceStatus and ReportSessionMetrics",
-        )),
-        (false, true) => Err(ApiError::unauthorized(
-            "device actions need device credentials (SecretId `<ProjectId>:<DeviceId>`)",
-        )),
-        _ => Ok(()),
-    }
+    Ok(call
+        .run(input, &state.domain, state.config.time_zone)
+        .await?)
 }
 
 /// Step 11 for an account: per (account, action) in one-second windows.
@@ -706,30 +654,7 @@ pub(super) fn account_rate_limit(
             &(account.0.clone(), action.to_owned()),
             state.config.rate_limit(action),
         )
-        .map_err(|e| ApiError::request_limit(e.count, e.limit))
-}
-
-/// Steps 12 and 13 for an account whose request is a JSON body: the console's path to the same
-/// handlers as the SDK's.
-pub(super) async fn execute_json(
-    state: &AppState,
-    account: AccountId,
-    action: &str,
-    body: &[u8],
-) -> Result<Vec<u8>, ApiError> {
-    execute(
-        state,
-        &Principal::Account(account),
-        action,
-        Input::Json(body),
-    )
-    .await
-}
-
-/// Who signed the request.
-enum Principal {
-    Account(AccountId),
-    Device(Box<DeviceLogin>),
+        .map_err(ApiError::from)
 }
 
 enum BusinessInput {
@@ -756,84 +681,42 @@ fn host_of(parts: &axum::http::request::Parts) -> &str {
         .unwrap_or("")
 }
 
-async fn execute(
-    state: &AppState,
-    principal: &Principal,
-    action: &str,
-    input: Input<'_>,
-) -> Result<Vec<u8>, ApiError> {
-    let outcome = match principal {
-        Principal::Account(account) => {
-            let ctx = Ctx {
-                domain: &state.domain,
-                account,
-                tz: state.config.time_zone,
-            };
-            actions::dispatch(action, input, &ctx).await
-        }
-        Principal::Device(login) => {
-            actions::device::dispatch(action, input, &state.domain, login).await
-        }
-    };
-    match outcome {
-        None => Err(ApiError::invalid_action(action)),
-        Some(Ok(value)) => Ok(value),
-        Some(Err(ActionError::Params(p))) => Err(param_error(&p)),
-        Some(Err(ActionError::Domain(d))) => Err(domain_error(&d)),
-    }
-}
-
-fn param_error(e: &ParamError) -> ApiError {
-    match e {
-        ParamError::Malformed(detail) => ApiError::malformed(detail),
-        ParamError::Unknown(path) => ApiError::unknown_parameter(path),
-        ParamError::TooMany { path, count, max } => ApiError::invalid_value(
-            path,
-            &format!("{count} elements"),
-            &format!("at most {max} elements"),
-        ),
-        ParamError::TooManyPairs { count, max } => ApiError::new(
-            Code::InvalidParameter,
-            format!("The request has {count} parameters; at most {max} are allowed."),
-            format!("请求参数共 {count} 个，最多允许 {max} 个。"),
-        ),
-        ParamError::Missing(path) => ApiError::missing_parameter(path),
-        ParamError::Type { path, expected } => ApiError::parameter_type(path, expected),
-    }
-}
-
-/// The client's view of a domain error: its own code, or `InternalError` with the cause logged.
-pub(super) fn domain_error(e: &DomainError) -> ApiError {
-    if e.is_internal() {
-        internal(e)
-    } else {
-        ApiError::from(e)
-    }
-}
-
-/// Log the cause under the request's span and give the client `InternalError` only.
-pub(super) fn internal(e: &DomainError) -> ApiError {
-    tracing::error!(error = %e, "internal error");
-    ApiError::internal()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The answer is `InternalError`, and the log line saying what panicked is written in the
+    /// request's span: found from the RequestId the client got.
     #[tokio::test]
-    async fn a_panic_below_the_gateway_is_an_internal_error_answer() {
-        let answer = caught(async {
-            if std::hint::black_box(true) {
-                panic!("a day of the calendar");
-            }
-            Ok(Vec::new())
-        })
-        .await;
+    async fn a_panic_below_the_gateway_is_an_internal_error_answer_logged_under_its_request_id() {
+        use std::io::{Read, Seek};
+        let log = Arc::new(tempfile::tempfile().unwrap());
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_writer(log.clone())
+            .finish();
+        let _logging = tracing::subscriber::set_default(subscriber);
+
+        let mut exchange = Exchange::start();
+        let answer = exchange
+            .run(|_| async {
+                if std::hint::black_box(true) {
+                    panic!("a day of the calendar");
+                }
+                Ok(Vec::new())
+            })
+            .await;
         assert_eq!(answer, Err(ApiError::internal()));
-        assert_eq!(
-            caught(async { Ok(b"{}".to_vec()) }).await,
-            Ok(b"{}".to_vec())
-        );
+        let mut logged = String::new();
+        (&*log).rewind().unwrap();
+        (&*log).read_to_string(&mut logged).unwrap();
+        let line: serde_json::Value = serde_json::from_str(logged.trim()).unwrap();
+        assert_eq!(line["fields"]["message"], "request handler panicked");
+        assert_eq!(line["fields"]["panic"], "a day of the calendar");
+        assert_eq!(line["span"]["request_id"], exchange.request_id.as_str());
+
+        let mut exchange = Exchange::start();
+        let answer = exchange.run(|_| async { Ok(b"{}".to_vec()) }).await;
+        assert_eq!(answer, Ok(b"{}".to_vec()));
     }
 }
