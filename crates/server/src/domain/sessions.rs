@@ -281,8 +281,7 @@ impl Domain {
         };
         let wanted = device_type.map(parse_type).transpose()?;
         let device = self.login_device(login, wanted).await?;
-        Ok(self
-            .store
+        self.store
             .report_status(
                 &login.account,
                 &login.project_id,
@@ -292,7 +291,7 @@ impl Domain {
             )
             .await?
             // Deleted since it logged in: as if it had never been registered.
-            .ok_or_else(|| DomainError::not_found(Resource::Device, &device.device_id))?)
+            .ok_or_else(|| DomainError::not_found(Resource::Device, &device.device_id))
     }
 
     pub async fn report_metrics(

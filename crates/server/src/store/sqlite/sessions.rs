@@ -280,10 +280,7 @@ pub fn apply(
         } else {
             let mut stored = HashSet::new();
             for chunk in chunks_of(c, part_key)? {
-                stored.extend(
-                    codec::decode_offsets(&chunk)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                );
+                stored.extend(codec::decode_offsets(&chunk).map_err(corrupt_chunk)?);
             }
             let fresh = a.columns.retain(|o| !stored.contains(&o));
             fresh_blob = codec::encode(&fresh);
