@@ -3,9 +3,10 @@
 //!
 //! The request path reads in one direction, and so do the modules:
 //! `http` (listener, gateway) -> `teleoscope_protocol` (signatures, envelope, params) -> `actions`
-//! (one handler per vendor action) -> `domain` (rules, scoped by account) -> `store` (SQLite today).
-//! Lower modules never import upper ones. `cli` holds the commands that work on the store directly
-//! (keys, import).
+//! (one handler per action) -> `domain` (rules, scoped by account) -> `store` (persistence, SQLite
+//! today) -> `model` (the values every layer speaks). Lower modules never import upper ones
+//! (`tools/check_layers.sh`; `docs/architecture.md`). `cli` holds the commands that work on the store
+//! directly (keys, import).
 
 pub mod actions;
 pub mod cli;

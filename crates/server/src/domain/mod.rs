@@ -1,6 +1,7 @@
-//! The product's concepts and rules, independent of the wire and of the database: accounts and keys,
-//! projects, devices, policies. Sits between `actions` (which speak the vendor's wire types) and
-//! `store` (which persists). Every operation takes the caller's account and scopes by it.
+//! The product's rules, independent of the wire and of the database: accounts and keys, projects,
+//! devices, policies, device login, sessions (ingest, reads, upkeep), quality, statistics. Sits
+//! between `actions` (which speak the vendor's wire types) and `store` (which persists the `model`'s
+//! values). Every operation takes the caller's account and scopes by it.
 
 pub mod accounts;
 pub mod clock;

@@ -1,9 +1,10 @@
 //! The storage traits: operations in the model's terms, each backend writing the best SQL for its
 //! dialect and owning how it keeps samples (`codec`). Nothing above this module sees SQL, a connection
-//! or an encoded chunk. Every method that reads or writes a tenant's
-//! data takes the account, and every query filters by it (docs/api.md §2.9: a foreign id is a missing id).
+//! or an encoded chunk. Every method that reads or writes a tenant's data takes the account, and every
+//! query filters by it (docs/api.md §2.9: a foreign id is a missing id).
 //!
-//! Backends: `sqlite` (embedded, the default). PostgreSQL comes later behind the same trait.
+//! Backends: `sqlite` (embedded, the default). Every backend passes the conformance suite
+//! (`tests/store_conformance.rs`), one line per backend.
 
 pub mod codec;
 pub mod sqlite;
