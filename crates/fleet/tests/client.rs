@@ -16,7 +16,9 @@ async fn server(dir: &tempfile::TempDir) -> (Running, Credentials) {
         connection_idle_timeout_seconds: 1,
         ..Config::default()
     };
-    let domain = teleoscope_server::open_domain(&config).expect("open domain");
+    let domain = teleoscope_server::open_domain(&config)
+        .await
+        .expect("open domain");
     let key = domain.create_key(None, None, None).await.expect("key");
     let running = http::start(config, domain).await.expect("server starts");
     let creds = Credentials {

@@ -323,6 +323,16 @@ impl ApiError {
         )
     }
 
+    /// The store is unreachable (its database restarting, or the network to it down). Retryable,
+    /// like [`ApiError::store_full`]: nothing of the request was stored.
+    pub fn store_unavailable() -> ApiError {
+        ApiError::new(
+            Code::ServiceUnavailable,
+            "The service cannot reach its database right now. Nothing of this request was stored; retry later.",
+            "服务暂时无法连接数据库。本次请求未存储任何内容，请稍后重试。",
+        )
+    }
+
     /// A well-typed value that breaks a rule: names the parameter, the value and what is allowed.
     pub fn invalid_value(name: &str, value: &str, allowed: &str) -> ApiError {
         ApiError::new(

@@ -58,6 +58,10 @@ pub enum StoreError {
     Full(String),
     #[error("data store is corrupt or unreadable: {0}")]
     Corrupt(String),
+    /// The database cannot be reached (restarting, or the network to it down). Retryable; `/readyz`
+    /// reports not ready while it lasts, and the store reconnects by itself.
+    #[error("the store's database is unreachable: {0}")]
+    Unavailable(String),
 }
 
 /// The kind of object a caller asked for; names the object in `ResourceNotFound` messages.
@@ -201,6 +205,10 @@ impl From<DomainError> for ApiError {
                 format!("操作被拒绝：{reason}。"),
             ),
             DomainError::Store(StoreError::Full(_)) => ApiError::store_full(),
+            DomainError::Store(StoreError::Unavailable(e)) => {
+                tracing::warn!(error = %e, "the store is unreachable");
+                ApiError::store_unavailable()
+            }
             DomainError::Store(StoreError::Conflict)
             | DomainError::Store(StoreError::Database(_))
             | DomainError::Store(StoreError::Corrupt(_))

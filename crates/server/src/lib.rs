@@ -22,8 +22,8 @@ use domain::{clock::SystemClock, Domain, Sealer, Settings};
 use std::sync::Arc;
 
 /// Open the store and build the domain for a configuration.
-pub fn open_domain(config: &Config) -> anyhow::Result<Domain> {
-    let store = store::open(&config.database, config.time_zone.local_minus_utc().into())?;
+pub async fn open_domain(config: &Config) -> anyhow::Result<Domain> {
+    let store = store::open(&config.database, config.time_zone.local_minus_utc().into()).await?;
     Ok(Domain {
         store,
         sealer: Sealer::new(config.master_key.as_ref().map(|k| k.0.as_str())),

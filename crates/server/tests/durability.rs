@@ -38,10 +38,12 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 }
 
 /// A second Domain on the same store, as `teleoscope keys ...` opens it.
-fn cli_domain(s: &Server, master_key: Option<&str>) -> teleoscope_server::domain::Domain {
+async fn cli_domain(s: &Server, master_key: Option<&str>) -> teleoscope_server::domain::Domain {
     let mut config = s.config.clone();
     config.master_key = master_key.map(|k| Secret(k.to_owned()));
-    teleoscope_server::open_domain(&config).expect("the command opens the server's store")
+    teleoscope_server::open_domain(&config)
+        .await
+        .expect("the command opens the server's store")
 }
 
 fn key_of(k: teleoscope_server::domain::accounts::NewKey) -> Key {
@@ -55,7 +57,7 @@ fn key_of(k: teleoscope_server::domain::accounts::NewKey) -> Key {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_made_and_deleted_by_the_command_act_on_the_running_server() {
     let s = Server::start().await;
-    let cli = cli_domain(&s, None);
+    let cli = cli_domain(&s, None).await;
 
     // Made by the command while the server runs: the server accepts it at once.
     let from_cli = key_of(cli.create_key(None, None, None).await.unwrap());
@@ -122,7 +124,7 @@ async fn with_a_master_key_secrets_are_not_in_the_database_in_clear() {
     })
     .await;
     let by_server = s.new_key().await;
-    let cli = cli_domain(&s, Some(MASTER_KEY));
+    let cli = cli_domain(&s, Some(MASTER_KEY)).await;
     let by_cli = key_of(cli.create_key(None, None, None).await.unwrap());
 
     // Requests signed with either key work.
@@ -176,9 +178,9 @@ async fn with_a_master_key_secrets_are_not_in_the_database_in_clear() {
     }
 
     // Without the master key the command cannot read the sealed secret.
-    let no_key = cli_domain(&s, None);
+    let no_key = cli_domain(&s, None).await;
     assert!(no_key.key_secret(&by_server.secret_id).await.is_err());
-    let wrong_key = cli_domain(&s, Some("another key"));
+    let wrong_key = cli_domain(&s, Some("another key")).await;
     assert!(wrong_key.key_secret(&by_server.secret_id).await.is_err());
     // And the server still answers with the right one.
     s.ok(&by_server, "DescribeProjectList", json!({})).await;

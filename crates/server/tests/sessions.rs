@@ -488,7 +488,9 @@ async fn bucket_statistics_equal_a_direct_count_in_any_time_zone() {
     }
     // The same database opened for UTC-05:30: its local days are counted again.
     let url = format!("sqlite://{}", s.db_path().display());
-    let other = teleoscope_server::store::open(&url, -(5 * 3600 + 1800)).unwrap();
+    let other = teleoscope_server::store::open(&url, -(5 * 3600 + 1800))
+        .await
+        .unwrap();
     let west = FixedOffset::west_opt(5 * 3600 + 1800).unwrap();
     let days: Vec<(i64, i64)> = (0..5)
         .map(|d| bucket(west, Interval::Day, t0 + d * 86_400).unwrap())

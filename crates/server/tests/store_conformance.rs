@@ -11,8 +11,10 @@
 //! `<backend>::<contract>`.
 
 mod conformance;
+mod pg;
 
 use conformance::{Fresh, DAY_OFFSET};
+use teleoscope_server::store::postgres::PgStore;
 use teleoscope_server::store::sqlite::SqliteStore;
 
 /// A new SQLite store in its own temporary directory.
@@ -22,6 +24,15 @@ async fn open_sqlite(day_offset: i64) -> Fresh {
     let store = SqliteStore::open(path.to_str().unwrap(), day_offset, Default::default())
         .expect("a new SQLite store");
     Fresh::new(store, dir)
+}
+
+/// A new PostgreSQL store in a schema of its own (`pg.rs`).
+async fn open_postgres(day_offset: i64) -> Fresh {
+    let schema = pg::FreshSchema::new().await;
+    let store = PgStore::open(&schema.url, day_offset)
+        .await
+        .expect("a new PostgreSQL store");
+    Fresh::new(store, schema)
 }
 
 /// One `#[tokio::test]` per contract for the backend `$backend`, each on a fresh store from
@@ -103,3 +114,4 @@ macro_rules! conformance {
 }
 
 conformance!(sqlite, open_sqlite(DAY_OFFSET));
+conformance!(postgres, open_postgres(DAY_OFFSET));

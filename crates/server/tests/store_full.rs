@@ -278,7 +278,7 @@ async fn a_full_store_says_so_reports_not_ready_keeps_what_it_acknowledged_and_r
         );
     }
     // Also as a new process would find them on disk.
-    let reopened = teleoscope_server::open_domain(&s.config).unwrap();
+    let reopened = teleoscope_server::open_domain(&s.config).await.unwrap();
     for (session, stored) in &acknowledged {
         let parts = reopened
             .session_details(&AccountId(key.account_id.clone()), session, None, None)

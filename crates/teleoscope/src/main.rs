@@ -92,8 +92,9 @@ async fn main() -> anyhow::Result<()> {
             init_logging("info");
             teleoscope_server::config::raise_open_file_limit();
             let config = Config::load(&cli.store, &serve)?;
-            let domain =
-                open_domain(&config).with_context(|| format!("opening {}", config.database))?;
+            let domain = open_domain(&config)
+                .await
+                .with_context(|| format!("opening {}", config.database))?;
             if !domain.sealer.is_sealing() {
                 tracing::warn!(
                     "no master key configured: secret keys and device tokens are stored unsealed"
@@ -121,7 +122,7 @@ async fn main() -> anyhow::Result<()> {
                     Some(dir)
                 }
             };
-            let domain = open_domain(&config)?;
+            let domain = open_domain(&config).await?;
             let setup = demo::seed(&domain).await?;
             let running = http::start(config.clone(), domain).await?;
             demo::print(&setup, &config, running.addr);
@@ -136,14 +137,16 @@ async fn main() -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(args).await?,
         Command::Import { project, files } => {
             let config = Config::load(&cli.store, &ServeArgs::default())?;
-            let domain =
-                open_domain(&config).with_context(|| format!("opening {}", config.database))?;
+            let domain = open_domain(&config)
+                .await
+                .with_context(|| format!("opening {}", config.database))?;
             cli::import::run(&domain, &project, &files).await?;
         }
         Command::Keys(cmd) => {
             let config = Config::load(&cli.store, &ServeArgs::default())?;
-            let domain =
-                open_domain(&config).with_context(|| format!("opening {}", config.database))?;
+            let domain = open_domain(&config)
+                .await
+                .with_context(|| format!("opening {}", config.database))?;
             match cmd {
                 KeysCommand::Create {
                     account,

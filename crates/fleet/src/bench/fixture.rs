@@ -90,7 +90,7 @@ impl Fixture {
             Some(dir)
         };
         let config = config(&db_path);
-        let mut domain = teleoscope_server::open_domain(&config)?;
+        let mut domain = teleoscope_server::open_domain(&config).await?;
         let mut naive = None;
         match variant {
             Variant::Server => {}

@@ -543,8 +543,10 @@ impl Domain {
     /// much it did: none of either when it found nothing due.
     pub async fn upkeep(&self) -> Result<Upkept, DomainError> {
         match self.upkeep_round().await {
-            // The store has logged it once and reports not-ready; the next round tries again.
-            Err(DomainError::Store(StoreError::Full(_))) => Ok(Upkept::default()),
+            // The store is full or unreachable: it reports not-ready; the next round tries again.
+            Err(DomainError::Store(StoreError::Full(_) | StoreError::Unavailable(_))) => {
+                Ok(Upkept::default())
+            }
             other => other,
         }
     }

@@ -3,10 +3,12 @@
 //! or an encoded chunk. Every method that reads or writes a tenant's data takes the account, and every
 //! query filters by it (docs/api.md §2.9: a foreign id is a missing id).
 //!
-//! Backends: `sqlite` (embedded, the default). Every backend passes the conformance suite
+//! Backends: `sqlite` (embedded, the default) and `postgres` (shared by many nodes). Every backend passes the conformance suite
 //! (`tests/store_conformance.rs`), one line per backend.
 
+pub mod calendar;
 pub mod codec;
+pub mod postgres;
 pub mod sqlite;
 
 use crate::errors::StoreError;
@@ -305,9 +307,10 @@ pub trait Upkeep: Send + Sync {
 }
 
 /// Open the store a URL names: `sqlite://PATH`, optionally `?max_database_bytes=N`
-/// ([`sqlite::Options`]). `day_offset`: the configured time zone's UTC offset
-/// in seconds (statistics count active devices by its local days).
-pub fn open(url: &str, day_offset: i64) -> anyhow::Result<Arc<dyn Store>> {
+/// ([`sqlite::Options`]), or `postgres://...` / `postgresql://...` ([`postgres::Options`]).
+/// `day_offset`: the configured time zone's UTC offset in seconds (statistics count active
+/// devices by its local days).
+pub async fn open(url: &str, day_offset: i64) -> anyhow::Result<Arc<dyn Store>> {
     if let Some(rest) = url.strip_prefix("sqlite://") {
         let (path, options) = sqlite::Options::parse(rest)?;
         return Ok(Arc::new(sqlite::SqliteStore::open(
@@ -315,7 +318,7 @@ pub fn open(url: &str, day_offset: i64) -> anyhow::Result<Arc<dyn Store>> {
         )?));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        anyhow::bail!("PostgreSQL is not available in this build yet; use sqlite://PATH");
+        return Ok(Arc::new(postgres::PgStore::open(url, day_offset).await?));
     }
-    anyhow::bail!("unsupported database URL `{url}`: expected sqlite://PATH")
+    anyhow::bail!("unsupported database URL `{url}`: expected sqlite://PATH or postgres://...")
 }

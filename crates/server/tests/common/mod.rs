@@ -119,7 +119,9 @@ impl Server {
         if let Some(configure) = options.configure {
             configure(&mut config);
         }
-        let mut domain = teleoscope_server::open_domain(&config).expect("open domain");
+        let mut domain = teleoscope_server::open_domain(&config)
+            .await
+            .expect("open domain");
         let clock = if options.system_clock {
             None
         } else {

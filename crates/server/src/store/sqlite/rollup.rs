@@ -20,28 +20,16 @@ use crate::model::sessions::SessionFacts;
 use crate::model::usage::Grain;
 use crate::model::usage::{Totals, Usage};
 use crate::model::AccountId;
+use crate::store::calendar::{
+    day_of, day_start, month_of, month_start, push_piece, range_of, split_by_days, values, COLUMNS,
+    DAY, FIELD, QUARTER, REMOTE,
+};
 use crate::store::Rollups;
 use crate::store::{Result, StoreError};
 use async_trait::async_trait;
-use chrono::{Datelike, NaiveDate};
 use r2d2_sqlite::rusqlite::{self, params, Connection, OptionalExtension};
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
-
-pub const QUARTER: i64 = 900;
-
-const COLUMNS: &str = "sessions, minutes, not_bad, voice, sd, hd, fhd, two_k, four_k, online, \
-     multi_voice, multi_sd, multi_hd, multi_fhd, multi_two_k, multi_four_k, multi_online";
-
-fn values(t: &Totals) -> [i64; 17] {
-    let u = t.usage.to_columns();
-    let mut v = [0; 17];
-    v[0] = t.sessions;
-    v[1] = t.minutes;
-    v[2] = t.not_bad;
-    v[3..].copy_from_slice(&u);
-    v
-}
 
 /// `INSERT ... ON CONFLICT DO UPDATE` adding a session's share to its row of `table`, keyed by
 /// `bucket`.
@@ -109,49 +97,6 @@ pub fn update(c: &Connection, session_key: i64, before: Option<Share>) -> Result
         }
     }
     Ok(())
-}
-
-/// Adds `[from, to)` to `pieces` (sorted), joined to the last piece when they touch.
-fn push_piece(pieces: &mut Vec<(i64, i64)>, from: i64, to: i64) {
-    if from < to {
-        match pieces.last_mut() {
-            Some(last) if last.1 == from => last.1 = to,
-            _ => pieces.push((from, to)),
-        }
-    }
-}
-
-/// The index of the range (sorted, disjoint) holding `t`, if any.
-fn range_of(ranges: &[(i64, i64)], t: i64) -> Option<usize> {
-    let i = ranges.partition_point(|(_, to)| *to <= t);
-    (i < ranges.len() && ranges[i].0 <= t).then_some(i)
-}
-
-/// Each range's whole local days `[first, last)` (empty when `first >= last`), and the span of
-/// all of them (`None` when no range holds a whole day); the parts of ranges outside their whole
-/// days go to `piece`, in order.
-type DaySplit = (Vec<(i64, i64)>, Option<(i64, i64)>);
-
-fn split_by_days(ranges: &[(i64, i64)], offset: i64, mut piece: impl FnMut(i64, i64)) -> DaySplit {
-    let mut whole = Vec::with_capacity(ranges.len());
-    for &(from, to) in ranges {
-        let (first, last) = (
-            day_of(from.saturating_sub(1), offset) + 1,
-            day_of(to, offset),
-        );
-        if first < last {
-            piece(from, day_start(first, offset));
-            piece(day_start(last, offset), to);
-        } else {
-            piece(from, to);
-        }
-        whole.push((first, last));
-    }
-    let mut spanned = whole.iter().filter(|(f, l)| f < l);
-    let span = spanned
-        .next()
-        .map(|lo| (lo.0, spanned.next_back().unwrap_or(lo).1));
-    (whole, span)
 }
 
 /// Totals of the sessions starting in each of `ranges` (sorted and disjoint): whole local days
@@ -281,55 +226,11 @@ fn totals_at(r: &rusqlite::Row<'_>) -> rusqlite::Result<Totals> {
     })
 }
 
-/// The local day (days since the epoch at the store's `day_offset`) holding `t`. Saturating: the
-/// actions keep request times within years 0..9999 (`domain::clock::LATEST`), and nothing here
-/// may panic on a time that slipped past them.
-fn day_of(t: i64, offset: i64) -> i64 {
-    t.saturating_add(offset).div_euclid(DAY)
-}
-
-fn day_start(day: i64, offset: i64) -> i64 {
-    day.saturating_mul(DAY).saturating_sub(offset)
-}
-
-pub const DAY: i64 = 86_400;
-
 /// The UTC offset (seconds) whose local days the day and month rollups count.
 fn day_offset(c: &Connection) -> Result<i64> {
     c.prepare_cached("SELECT day_offset FROM rollup_settings")
         .and_then(|mut s| s.query_row([], |r| r.get(0)))
         .map_err(db)
-}
-
-/// Days from 0001-01-01 (chrono's day numbers) to 1970-01-01.
-const EPOCH_FROM_CE: i64 = 719_163;
-
-/// The local month (`year * 12 + month - 1`) of a local day, and the day's bit in that month's
-/// `device_months.days`. A day outside chrono's calendar (about ±262,000 years) is an error, not a
-/// panic: the actions refuse such times first (`domain::clock::LATEST`).
-fn month_of(day: i64) -> Result<(i64, i64)> {
-    let d = day
-        .checked_add(EPOCH_FROM_CE)
-        .and_then(|n| i32::try_from(n).ok())
-        .and_then(NaiveDate::from_num_days_from_ce_opt)
-        .ok_or_else(|| outside("day", day))?;
-    Ok((
-        i64::from(d.year()) * 12 + i64::from(d.month0()),
-        1 << d.day0(),
-    ))
-}
-
-/// The first local day of a month of [`month_of`].
-fn month_start(month: i64) -> Result<i64> {
-    let first = i32::try_from(month.div_euclid(12))
-        .ok()
-        .and_then(|y| NaiveDate::from_ymd_opt(y, month.rem_euclid(12) as u32 + 1, 1))
-        .ok_or_else(|| outside("month", month))?;
-    Ok(i64::from(first.num_days_from_ce()) - EPOCH_FROM_CE)
-}
-
-fn outside(what: &str, n: i64) -> StoreError {
-    StoreError::Database(format!("local {what} {n} is outside the calendar"))
 }
 
 /// The devices of a session: (role, device id, the `sessions` column holding it).
@@ -390,9 +291,6 @@ fn unmark_day(c: &Connection, s: &Share, offset: i64) -> Result<()> {
     }
     Ok(())
 }
-
-const FIELD: i64 = 0;
-const REMOTE: i64 = 1;
 
 /// Counts the day and month rollups again for the local days of `offset` (the configured time
 /// zone), when it differs from the one they were counted for: `session_days` from the quarters,
