@@ -1,5 +1,6 @@
-//! Integration-test harness: the real server, in process, on `127.0.0.1:0` with a temporary SQLite
-//! store, and an HTTP client that signs requests the way the vendor's SDKs do (TC3 POST JSON, TC3 GET,
+//! Integration-test harness: the real server, in process, on `127.0.0.1:0` with a store of its own —
+//! a temporary SQLite file, or with `TELEOSCOPE_TEST_BACKEND=postgres` a fresh schema in the
+//! PostgreSQL database of `TELEOSCOPE_TEST_POSTGRES` (`pg/mod.rs`; `.ci/run` runs the suite on both), and an HTTP client that signs requests the way the vendor's SDKs do (TC3 POST JSON, TC3 GET,
 //! v1 form POST / GET), with every part of the request overridable so tests can break one thing at a
 //! time. TC3 signatures are the fleet's (`teleoscope_fleet::client::Tc3Request`); v1 ones are built
 //! here from the protocol crate's.
@@ -30,6 +31,9 @@ use teleoscope_server::domain::clock::ManualClock;
 use teleoscope_server::domain::Domain;
 use teleoscope_server::http::Running;
 
+#[path = "../pg/mod.rs"]
+pub mod pg;
+
 pub const SERVICE: &str = "trro";
 pub const VERSION: &str = "2022-03-25";
 
@@ -45,6 +49,33 @@ pub struct Options {
     pub master_key: Option<String>,
     /// Any other change to the default configuration (listen and database are set by the harness).
     pub configure: Option<Configure>,
+    /// SQLite whatever `TELEOSCOPE_TEST_BACKEND` says: for the tests that look inside the SQLite
+    /// file or use its options (the conformance suite checks the same contracts on PostgreSQL).
+    pub sqlite_only: bool,
+}
+
+impl Options {
+    /// No per-second limits for accounts and devices, then `configure`.
+    pub fn unthrottled(configure: impl FnOnce(&mut Config) + Send + 'static) -> Options {
+        Options {
+            configure: Some(Box::new(move |c| {
+                c.rate_limit_per_second = 100_000;
+                c.rate_limits.clear();
+                c.device_rate_limit_per_second = 100_000;
+                configure(c);
+            })),
+            ..Default::default()
+        }
+    }
+}
+
+/// Whether this run's servers keep their data in PostgreSQL (`TELEOSCOPE_TEST_BACKEND=postgres`).
+pub fn on_postgres() -> bool {
+    match std::env::var("TELEOSCOPE_TEST_BACKEND").as_deref() {
+        Ok("postgres") => true,
+        Ok("sqlite") | Err(_) => false,
+        Ok(other) => panic!("TELEOSCOPE_TEST_BACKEND={other}: expected sqlite or postgres"),
+    }
 }
 
 /// An API key pair of one account.
@@ -71,7 +102,8 @@ pub struct Server {
     pub started_before: Instant,
     pub started_after: Instant,
     running: Option<Running>,
-    // Last: the directory outlives the server.
+    // Last: the store outlives the server.
+    pg: Option<pg::FreshSchema>,
     dir: tempfile::TempDir,
 }
 
@@ -91,14 +123,15 @@ impl Server {
     /// A server whose accounts and devices may call as fast as a test sends (no per-second limits),
     /// with `configure` applied after.
     pub async fn unthrottled_with(configure: impl FnOnce(&mut Config) + Send + 'static) -> Server {
+        Server::start_with(Options::unthrottled(configure)).await
+    }
+
+    /// [`Server::unthrottled`] on SQLite whatever the run's backend: for tests that look inside
+    /// the SQLite file.
+    pub async fn unthrottled_sqlite() -> Server {
         Server::start_with(Options {
-            configure: Some(Box::new(move |c| {
-                c.rate_limit_per_second = 100_000;
-                c.rate_limits.clear();
-                c.device_rate_limit_per_second = 100_000;
-                configure(c);
-            })),
-            ..Default::default()
+            sqlite_only: true,
+            ..Options::unthrottled(|_| {})
         })
         .await
     }
@@ -110,9 +143,17 @@ impl Server {
 
     pub async fn start_with(options: Options) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
+        let pg = match !options.sqlite_only && on_postgres() {
+            true => Some(pg::FreshSchema::new().await),
+            false => None,
+        };
+        let database = match &pg {
+            Some(schema) => schema.url.clone(),
+            None => format!("sqlite://{}", dir.path().join("t.db").display()),
+        };
         let mut config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
-            database: format!("sqlite://{}", dir.path().join("t.db").display()),
+            database,
             master_key: options.master_key.map(Secret),
             ..Config::default()
         };
@@ -145,6 +186,7 @@ impl Server {
             started_before,
             started_after,
             running: Some(running),
+            pg,
             dir,
         }
     }
@@ -154,8 +196,12 @@ impl Server {
         self.domain.clock.now()
     }
 
-    /// Path of the SQLite file.
+    /// Path of the SQLite file (of a server started with `sqlite_only`).
     pub fn db_path(&self) -> PathBuf {
+        assert!(
+            self.pg.is_none(),
+            "db_path: this server keeps its data in PostgreSQL"
+        );
         self.dir.path().join("t.db")
     }
 
