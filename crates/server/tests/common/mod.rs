@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use teleoscope_fleet::client::Tc3Request;
 use teleoscope_protocol::sign::v1;
 use teleoscope_server::config::{Config, Secret};
@@ -52,6 +52,10 @@ pub struct Options {
     /// SQLite whatever `TELEOSCOPE_TEST_BACKEND` says: for the tests that look inside the SQLite
     /// file or use its options (the conformance suite checks the same contracts on PostgreSQL).
     pub sqlite_only: bool,
+}
+
+fn unix(t: SystemTime) -> Duration {
+    t.duration_since(UNIX_EPOCH).expect("after 1970")
 }
 
 impl Options {
@@ -97,10 +101,6 @@ pub struct Server {
     pub clock: Option<Arc<ManualClock>>,
     pub config: Config,
     pub client: reqwest::Client,
-    /// Instants just before and just after `http::start`: the API rate limiter's one-second windows
-    /// start somewhere in between.
-    pub started_before: Instant,
-    pub started_after: Instant,
     running: Option<Running>,
     // Last: the store outlives the server.
     pg: Option<pg::FreshSchema>,
@@ -170,11 +170,9 @@ impl Server {
             domain.clock = clock.clone();
             Some(clock)
         };
-        let started_before = Instant::now();
         let running = teleoscope_server::http::start(config.clone(), domain.clone())
             .await
             .expect("server starts");
-        let started_after = Instant::now();
         let addr = running.addr;
         Server {
             addr,
@@ -183,8 +181,6 @@ impl Server {
             clock,
             config,
             client: client(),
-            started_before,
-            started_after,
             running: Some(running),
             pg,
             dir,
@@ -240,20 +236,17 @@ impl Server {
         self.running.take()
     }
 
-    /// Sleep until just after the start of one of the rate limiter's one-second windows, so that a
-    /// short burst falls inside one window.
+    /// Sleep until just after the start of one of the rate limiter's one-second windows (Unix
+    /// seconds), so that a short burst falls inside one window.
     pub async fn sleep_to_window_start(&self) {
-        let elapsed = self.started_after.elapsed();
-        let next = Duration::from_secs(elapsed.as_secs() + 1) + Duration::from_millis(20);
-        tokio::time::sleep(next - elapsed).await;
+        let now = unix(SystemTime::now());
+        let next = Duration::from_secs(now.as_secs() + 1) + Duration::from_millis(20);
+        tokio::time::sleep(next - now).await;
     }
 
-    /// Whether `from` and `to` certainly fall in the same one-second window of the rate limiter,
-    /// whatever instant between `started_before` and `started_after` its windows count from.
-    pub fn same_window(&self, from: Instant, to: Instant) -> bool {
-        let earliest = from.saturating_duration_since(self.started_after);
-        let latest = to.saturating_duration_since(self.started_before);
-        from >= self.started_after && earliest.as_secs() == latest.as_secs()
+    /// Whether `from` and `to` fall in the same one-second window of the rate limiter.
+    pub fn same_window(&self, from: SystemTime, to: SystemTime) -> bool {
+        unix(from).as_secs() == unix(to).as_secs()
     }
 
     /// A TC3-signed `POST /` with a JSON body (the SDKs' default shape).

@@ -16,6 +16,7 @@
 //! `Database`.
 
 mod accounts;
+mod counters;
 mod devices;
 mod partitions;
 mod parts;
