@@ -8,6 +8,7 @@
 
 pub mod calendar;
 pub mod codec;
+pub mod migrate;
 pub mod postgres;
 pub mod sqlite;
 
