@@ -189,6 +189,11 @@ impl PgStore {
     }
 }
 
+/// A stored value this build cannot read (a text column outside its enumeration).
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what}={value}"))
+}
+
 /// `LIKE` pattern matching `s` anywhere, with the wildcards in `s` escaped (`\` is PostgreSQL's
 /// default escape character, as the SQLite queries name it).
 fn contains_pattern(s: &str) -> String {
