@@ -41,5 +41,8 @@ async fn serve_help_offers_only_the_stores_that_open() {
     let out = teleoscope(&["--database", "mysql://localhost/test", "keys", "list"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("sqlite://PATH") && err.contains("postgres://"), "{err}");
+    assert!(
+        err.contains("sqlite://PATH") && err.contains("postgres://"),
+        "{err}"
+    );
 }

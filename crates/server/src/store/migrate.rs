@@ -92,7 +92,7 @@ const TABLES: &[Table] = &[
         columns: &[
             ("account_id", Text), ("project_id", Text), ("name", Text), ("description", Text), ("policy_mode", Text),
             ("modify_time", Int), ("created_at", Int), ("sec_enabled", Bool), ("sec_key", OptText),
-            ("auto_register", Bool), ("field_list_enable", Bool), ("callback_url", OptText), ("callback_sign_key", OptText),
+            ("auto_register", Int), ("field_list_enable", Bool), ("callback_url", OptText), ("callback_sign_key", OptText),
         ],
         identity: None,
     },
