@@ -28,7 +28,7 @@ use crate::store::codec::{self, Encoded};
 use crate::store::{Devices, Result, Sessions};
 use async_trait::async_trait;
 use deadpool_postgres::{Client, GenericClient, Transaction};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, Row, Statement};
@@ -229,13 +229,14 @@ async fn lock_or_insert(
     ))
 }
 
-/// One append inside the writer's transaction (a savepoint of it); its changes to the rollups go
-/// to `changes`, which the writer writes before it commits.
+/// One append inside the writer's transaction (a savepoint of it); its changes to the rollups and
+/// to its device's status go to `changes` and `statuses`, which the writer writes before it
+/// commits. A refusal returns before the append changes or gathers anything.
 pub(super) async fn apply(
     c: &impl GenericClient,
     a: &Append,
     e: &Encoded,
-    changes: &mut Changes,
+    (changes, statuses): (&mut Changes, &mut Statuses),
     day_offset: i64,
 ) -> Result<Applied> {
     let account = a.account.0.as_str();
@@ -495,26 +496,57 @@ pub(super) async fn apply(
     changes
         .update(c, account, session_key, before, day_offset)
         .await?;
-    if !a.from_device {
-        return Ok(Applied::Answer(Ok(outcome)));
-    }
-    // The device is connected while a part of it is open.
-    let st = c
-        .prepare_cached(
-            "UPDATE devices SET heartbeat_at = $4,
-               last_report_time = CASE WHEN status = 'connected' THEN last_report_time ELSE $4 END,
-               status = 'connected'
-             WHERE account_id = $1 AND project_id = $2 AND device_id = $3",
-        )
-        .await
-        .map_err(db)?;
-    c.execute(&st, &[&account, &a.project_id, &a.device_id, &a.now])
-        .await
-        .map_err(db)?;
-    if a.last {
-        after_part_end(c, account, session_key, &a.device_id, a.now, a.now).await?;
+    if a.from_device {
+        statuses.report(a, session_key);
     }
     Ok(Applied::Answer(Ok(outcome)))
+}
+
+/// What the live reports of one transaction do to their devices' status, gathered as its appends
+/// go and written before it commits: device by device in key order, so that two writers lock
+/// device rows in the same order (a remote device may be in several sessions at once), each
+/// device's reports in the order they were applied.
+#[derive(Default)]
+pub(super) struct Statuses {
+    /// Per (account, project, device): each report's time, and its session if it ended the part.
+    reports: BTreeMap<(String, String, String), Vec<(i64, Option<i64>)>>,
+}
+
+impl Statuses {
+    fn report(&mut self, a: &Append, session_key: i64) {
+        let device = (
+            a.account.0.clone(),
+            a.project_id.clone(),
+            a.device_id.clone(),
+        );
+        let ended = a.last.then_some(session_key);
+        self.reports.entry(device).or_default().push((a.now, ended));
+    }
+
+    /// The device is connected while a part of it is open (a report is a heartbeat); after its
+    /// part ended, as `after_part_end` says.
+    pub(super) async fn write(self, c: &impl GenericClient) -> Result<()> {
+        let st = c
+            .prepare_cached(
+                "UPDATE devices SET heartbeat_at = $4,
+                   last_report_time = CASE WHEN status = 'connected' THEN last_report_time ELSE $4 END,
+                   status = 'connected'
+                 WHERE account_id = $1 AND project_id = $2 AND device_id = $3",
+            )
+            .await
+            .map_err(db)?;
+        for ((account, project_id, device_id), reports) in &self.reports {
+            for &(now, ended) in reports {
+                c.execute(&st, &[account, project_id, device_id, &now])
+                    .await
+                    .map_err(db)?;
+                if let Some(session_key) = ended {
+                    after_part_end(c, account, session_key, device_id, now, now).await?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Which session a read names: by id within an account (the session actions), or by key (upkeep).

@@ -6,8 +6,9 @@
 //!
 //! Before the transaction, the weeks of the batch's chunks get their partitions
 //! (`partitions.rs`). In it, the appends run sorted by session (stably: one session's appends
-//! keep their order), so that two writers lock session rows in the same order, and their changes
-//! to the rollups are written last, in key order (`sums.rs`).
+//! keep their order), so that two writers lock session rows in the same order; what they change in
+//! the devices' status and the rollups is written last, in key order (`sessions::Statuses`,
+//! `sums.rs`), so device and rollup rows too are locked in one order, and only until the commit.
 //!
 //! A batch is all or nothing when the database fails: an error fails every append of the batch,
 //! and none is answered as stored. Only a refusal (`AppendRejection`) stays within its savepoint.
@@ -16,7 +17,7 @@
 //! no partition, once the partition is made.
 
 use super::partitions::Partitions;
-use super::sessions::{apply, Applied};
+use super::sessions::{apply, Applied, Statuses};
 use super::sums::Changes;
 use super::{db, pool_error};
 use crate::errors::StoreError;
@@ -187,7 +188,7 @@ enum Attempt {
 }
 
 /// One run of a batch's transaction: the appends in `order`, each in a savepoint, then the
-/// rollups, then the commit. Rolled back (on drop) unless it commits.
+/// devices' status and the rollups they changed, then the commit. Rolled back (on drop) unless it commits.
 async fn attempt(
     c: &mut Object,
     batch: &[Job],
@@ -195,13 +196,13 @@ async fn attempt(
     day_offset: i64,
 ) -> Result<Attempt> {
     let mut tx = c.transaction().await.map_err(db)?;
-    let mut changes = Changes::default();
+    let (mut changes, mut statuses) = (Changes::default(), Statuses::default());
     let mut replies: Vec<Option<Reply>> = vec![None; batch.len()];
     for &i in order {
         let job = &batch[i];
         let sp = tx.savepoint("append").await.map_err(db)?;
-        // A refusal returns before the append changes or gathers anything.
-        match apply(&sp, &job.append, &job.encoded, &mut changes, day_offset).await? {
+        let gathered = (&mut changes, &mut statuses);
+        match apply(&sp, &job.append, &job.encoded, gathered, day_offset).await? {
             Applied::Answer(Ok(outcome)) => {
                 sp.commit().await.map_err(db)?;
                 replies[i] = Some(Ok(outcome));
@@ -213,6 +214,7 @@ async fn attempt(
             Applied::NoPartition(t) => return Ok(Attempt::NoPartition(t)),
         }
     }
+    statuses.write(&tx).await?;
     changes.write(&tx).await?;
     tx.commit().await.map_err(db)?;
     Ok(Attempt::Committed(replies.into_iter().flatten().collect()))
