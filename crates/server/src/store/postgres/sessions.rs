@@ -240,195 +240,27 @@ pub(super) async fn apply(
     day_offset: i64,
 ) -> Result<Applied> {
     let account = a.account.0.as_str();
-    let (field_id, remote_id) = match a.device_type {
-        DeviceType::Field => (a.device_id.as_str(), a.peer_device_id.as_str()),
-        DeviceType::Remote => (a.peer_device_id.as_str(), a.device_id.as_str()),
+    let (session_key, old_start) = match join_session(c, a).await? {
+        Ok(Joined::Made(key)) => (key, None),
+        Ok(Joined::Found { key, start_time }) => (key, Some(start_time)),
+        Err(rejection) => return Ok(Applied::Answer(Err(rejection))),
     };
-    let lock = c
-        .prepare_cached(
-            "SELECT session_key, project_id, field_device_id, remote_device_id, start_time
-             FROM sessions WHERE account_id = $1 AND session_id = $2 FOR UPDATE",
-        )
-        .await
-        .map_err(db)?;
-    let insert = c
-        .prepare_cached(
-            "INSERT INTO sessions (account_id, project_id, session_id, field_device_id, remote_device_id,
-               start_time, end_time, last_update) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)
-             ON CONFLICT (account_id, session_id) DO NOTHING
-             RETURNING session_key, project_id, field_device_id, remote_device_id, start_time",
-        )
-        .await
-        .map_err(db)?;
-    let (row, created) = lock_or_insert(
-        c,
-        (&lock, &[&account, &a.session_id]),
-        (
-            &insert,
-            &[
-                &account,
-                &a.project_id,
-                &a.session_id,
-                &field_id,
-                &remote_id,
-                &a.start_time,
-                &a.now,
-            ],
-        ),
-    )
-    .await?;
-    let session_key: i64 = row.get(0);
-    let (old_start, before) = if created {
+    // The session's share of the rollups before this append (none if it is new).
+    let before = match old_start {
+        Some(_) => share_of_session(c, account, session_key).await?,
+        None => None,
+    };
+    let part = match join_part(c, a, e, session_key).await? {
+        Ok(part) => part,
+        Err(rejection) => return Ok(Applied::Answer(Err(rejection))),
+    };
+    if old_start.is_none() {
         changes.count_hour(account, &a.project_id, a.start_time, 1);
-        (None, None)
-    } else {
-        let (project, field, remote): (&str, String, String) = (row.get(1), row.get(2), row.get(3));
-        if project != a.project_id {
-            return Ok(Applied::Answer(Err(AppendRejection::SessionInOtherProject)));
-        }
-        let (mine, other) = match a.device_type {
-            DeviceType::Field => (field, remote),
-            DeviceType::Remote => (remote, field),
-        };
-        if mine != a.device_id {
-            return Ok(Applied::Answer(Err(AppendRejection::OtherDevice {
-                device_type: a.device_type,
-                existing: mine,
-            })));
-        }
-        if other != a.peer_device_id {
-            return Ok(Applied::Answer(Err(AppendRejection::PeerMismatch {
-                expected: other,
-            })));
-        }
-        let start: i64 = row.get(4);
-        (
-            Some(start),
-            share_of_session(c, account, session_key).await?,
-        )
+    }
+    let (outcome, new_last) = match store_samples(c, a, e, &part).await? {
+        Ok(stored) => stored,
+        Err(start_time) => return Ok(Applied::NoPartition(start_time)),
     };
-
-    let lock = c
-        .prepare_cached(
-            "SELECT part_key, schema, last_offset, samples, start_time FROM parts
-             WHERE account_id = $1 AND session_key = $2 AND device_type = $3 FOR UPDATE",
-        )
-        .await
-        .map_err(db)?;
-    let insert = c
-        .prepare_cached(
-            "INSERT INTO parts (account_id, session_key, device_id, device_type, start_time, ver, sdk_mode,
-               width, height, config_width, config_height, multi_mode, schema, last_report)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-             ON CONFLICT (account_id, session_key, device_type) DO NOTHING
-             RETURNING part_key, schema, last_offset, samples, start_time",
-        )
-        .await
-        .map_err(db)?;
-    let (m, device_type) = (&a.meta, a.device_type.as_str());
-    let (row, _) = lock_or_insert(
-        c,
-        (&lock, &[&account, &session_key, &device_type]),
-        (
-            &insert,
-            &[
-                &account,
-                &session_key,
-                &a.device_id,
-                &device_type,
-                &a.start_time,
-                &m.ver,
-                &m.sdk_mode,
-                &m.width,
-                &m.height,
-                &m.config_width,
-                &m.config_height,
-                &m.multi_mode,
-                &e.schema,
-                &a.now,
-            ],
-        ),
-    )
-    .await?;
-    let (part_key, schema, last_offset, samples, part_start): (i64, String, i64, i64, i64) =
-        (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
-    if !a.columns.is_empty() {
-        if samples == 0 {
-            let st = c
-                .prepare_cached(
-                    "UPDATE parts SET schema = $3 WHERE account_id = $1 AND part_key = $2",
-                )
-                .await
-                .map_err(db)?;
-            c.execute(&st, &[&account, &part_key, &e.schema])
-                .await
-                .map_err(db)?;
-        } else if schema != e.schema {
-            return Ok(Applied::Answer(Err(AppendRejection::SchemaMismatch {
-                expected: schema,
-                got: e.schema.clone(),
-            })));
-        }
-    }
-
-    // Samples already stored are duplicates: only a batch reaching back to or before the part's
-    // last offset needs the stored offsets (a retried or late batch).
-    let stored_span = part_span(part_start, last_offset);
-    let mut outcome = AppendOutcome::default();
-    let mut new_last = last_offset;
-    if let Some(&first) = a.columns.time_offset.first() {
-        let fresh_blob;
-        let (blob, accepted, chunk_first, max) = if first > last_offset {
-            let max = *a.columns.time_offset.last().unwrap_or(&first);
-            (&e.chunk, a.columns.len(), first, max)
-        } else {
-            let mut stored = HashSet::new();
-            for chunk in chunks_of(c, account, part_key, stored_span).await? {
-                stored.extend(codec::decode_offsets(&chunk).map_err(corrupt_chunk)?);
-            }
-            let fresh = a.columns.retain(|o| !stored.contains(&o));
-            fresh_blob = codec::encode(&fresh);
-            let (chunk_first, max) = match (fresh.time_offset.first(), fresh.time_offset.last()) {
-                (Some(&f), Some(&l)) => (f, l),
-                _ => (first, last_offset),
-            };
-            (&fresh_blob, fresh.len(), chunk_first, max)
-        };
-        outcome.accepted = accepted as u64;
-        outcome.duplicates = (a.columns.len() - accepted) as u64;
-        if accepted > 0 {
-            let start = part_start + chunk_first;
-            let st = c
-                .prepare_cached(
-                    "INSERT INTO chunks (account_id, part_key, seq, start_time, data)
-                     VALUES ($1, $2, (SELECT COALESCE(MAX(seq), 0) + 1 FROM chunks
-                                      WHERE account_id = $1 AND part_key = $2
-                                        AND start_time >= $5 AND start_time <= $6), $3, $4)",
-                )
-                .await
-                .map_err(db)?;
-            let inserted = c
-                .execute(
-                    &st,
-                    &[
-                        &account,
-                        &part_key,
-                        &start,
-                        blob,
-                        &stored_span.0,
-                        &stored_span.1,
-                    ],
-                )
-                .await;
-            match inserted {
-                Err(e) if e.code() == Some(&SqlState::CHECK_VIOLATION) => {
-                    return Ok(Applied::NoPartition(start));
-                }
-                other => other.map_err(db)?,
-            };
-            new_last = new_last.max(max);
-        }
-    }
     let st = c
         .prepare_cached(
             "UPDATE parts SET last_offset = $3, samples = samples + $4,
@@ -440,18 +272,18 @@ pub(super) async fn apply(
     let accepted = outcome.accepted as i64;
     c.execute(
         &st,
-        &[&account, &part_key, &new_last, &accepted, &a.now, &a.last],
+        &[&account, &part.key, &new_last, &accepted, &a.now, &a.last],
     )
     .await
     .map_err(db)?;
 
     // The session: span over its parts (docs/api.md §2.8), the field device's video, liveness.
-    let part_end = part_start + new_last.max(0);
-    if let Some(old) = old_start
-        .filter(|old| part_start < *old && part_start.div_euclid(3600) != old.div_euclid(3600))
-    {
+    let part_end = part.start_time + new_last.max(0);
+    if let Some(old) = old_start.filter(|old| {
+        part.start_time < *old && part.start_time.div_euclid(3600) != old.div_euclid(3600)
+    }) {
         changes.count_hour(account, &a.project_id, old, -1);
-        changes.count_hour(account, &a.project_id, part_start, 1);
+        changes.count_hour(account, &a.project_id, part.start_time, 1);
     }
     let st = c
         .prepare_cached(
@@ -464,11 +296,12 @@ pub(super) async fn apply(
         .map_err(db)?;
     c.execute(
         &st,
-        &[&account, &session_key, &part_start, &part_end, &a.now],
+        &[&account, &session_key, &part.start_time, &part_end, &a.now],
     )
     .await
     .map_err(db)?;
     if a.device_type == DeviceType::Field {
+        let m = &a.meta;
         let st = c
             .prepare_cached(
                 "UPDATE sessions SET width = $3, height = $4, config_width = $5, config_height = $6,
@@ -502,15 +335,244 @@ pub(super) async fn apply(
     Ok(Applied::Answer(Ok(outcome)))
 }
 
+/// How an append found its session.
+enum Joined {
+    /// Made by this append: it starts at the append's start.
+    Made(i64),
+    /// There before, starting at `start_time`.
+    Found { key: i64, start_time: i64 },
+}
+
+/// The append's session, locked: found, or made if it is the first report; refused if the
+/// append breaks its invariants (another project, another device of this type, another peer).
+async fn join_session(
+    c: &impl GenericClient,
+    a: &Append,
+) -> Result<std::result::Result<Joined, AppendRejection>> {
+    let (field_id, remote_id) = match a.device_type {
+        DeviceType::Field => (a.device_id.as_str(), a.peer_device_id.as_str()),
+        DeviceType::Remote => (a.peer_device_id.as_str(), a.device_id.as_str()),
+    };
+    let lock = c
+        .prepare_cached(
+            "SELECT session_key, project_id, field_device_id, remote_device_id, start_time
+             FROM sessions WHERE account_id = $1 AND session_id = $2 FOR UPDATE",
+        )
+        .await
+        .map_err(db)?;
+    let insert = c
+        .prepare_cached(
+            "INSERT INTO sessions (account_id, project_id, session_id, field_device_id, remote_device_id,
+               start_time, end_time, last_update) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)
+             ON CONFLICT (account_id, session_id) DO NOTHING
+             RETURNING session_key, project_id, field_device_id, remote_device_id, start_time",
+        )
+        .await
+        .map_err(db)?;
+    let account = a.account.0.as_str();
+    let values: [&(dyn ToSql + Sync); 7] = [
+        &account,
+        &a.project_id,
+        &a.session_id,
+        &field_id,
+        &remote_id,
+        &a.start_time,
+        &a.now,
+    ];
+    let (row, made) =
+        lock_or_insert(c, (&lock, &[&account, &a.session_id]), (&insert, &values)).await?;
+    let key: i64 = row.get(0);
+    if made {
+        return Ok(Ok(Joined::Made(key)));
+    }
+    let (project, field, remote): (&str, String, String) = (row.get(1), row.get(2), row.get(3));
+    if project != a.project_id {
+        return Ok(Err(AppendRejection::SessionInOtherProject));
+    }
+    let (mine, other) = match a.device_type {
+        DeviceType::Field => (field, remote),
+        DeviceType::Remote => (remote, field),
+    };
+    if mine != a.device_id {
+        return Ok(Err(AppendRejection::OtherDevice {
+            device_type: a.device_type,
+            existing: mine,
+        }));
+    }
+    if other != a.peer_device_id {
+        return Ok(Err(AppendRejection::PeerMismatch { expected: other }));
+    }
+    Ok(Ok(Joined::Found {
+        key,
+        start_time: row.get(4),
+    }))
+}
+
+/// The device's part of a session, as an append finds it (locked).
+struct Part {
+    key: i64,
+    start_time: i64,
+    last_offset: i64,
+}
+
+/// The append's part of its session, locked: found, or made with the append's start and video;
+/// refused if it has samples of another schema than the append's.
+async fn join_part(
+    c: &impl GenericClient,
+    a: &Append,
+    e: &Encoded,
+    session_key: i64,
+) -> Result<std::result::Result<Part, AppendRejection>> {
+    let lock = c
+        .prepare_cached(
+            "SELECT part_key, schema, last_offset, samples, start_time FROM parts
+             WHERE account_id = $1 AND session_key = $2 AND device_type = $3 FOR UPDATE",
+        )
+        .await
+        .map_err(db)?;
+    let insert = c
+        .prepare_cached(
+            "INSERT INTO parts (account_id, session_key, device_id, device_type, start_time, ver, sdk_mode,
+               width, height, config_width, config_height, multi_mode, schema, last_report)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+             ON CONFLICT (account_id, session_key, device_type) DO NOTHING
+             RETURNING part_key, schema, last_offset, samples, start_time",
+        )
+        .await
+        .map_err(db)?;
+    let (account, m, device_type) = (a.account.0.as_str(), &a.meta, a.device_type.as_str());
+    let values: [&(dyn ToSql + Sync); 14] = [
+        &account,
+        &session_key,
+        &a.device_id,
+        &device_type,
+        &a.start_time,
+        &m.ver,
+        &m.sdk_mode,
+        &m.width,
+        &m.height,
+        &m.config_width,
+        &m.config_height,
+        &m.multi_mode,
+        &e.schema,
+        &a.now,
+    ];
+    let (row, _) = lock_or_insert(
+        c,
+        (&lock, &[&account, &session_key, &device_type]),
+        (&insert, &values),
+    )
+    .await?;
+    let part = Part {
+        key: row.get(0),
+        last_offset: row.get(2),
+        start_time: row.get(4),
+    };
+    let (schema, samples): (String, i64) = (row.get(1), row.get(3));
+    if !a.columns.is_empty() {
+        if samples == 0 {
+            let st = c
+                .prepare_cached(
+                    "UPDATE parts SET schema = $3 WHERE account_id = $1 AND part_key = $2",
+                )
+                .await
+                .map_err(db)?;
+            c.execute(&st, &[&account, &part.key, &e.schema])
+                .await
+                .map_err(db)?;
+        } else if schema != e.schema {
+            return Ok(Err(AppendRejection::SchemaMismatch {
+                expected: schema,
+                got: e.schema.clone(),
+            }));
+        }
+    }
+    Ok(Ok(part))
+}
+
+/// Stores the append's samples that the part does not have yet, as one chunk: what was accepted,
+/// and the part's last offset after it. `Err(start time)` if the chunk's week has no partition
+/// (the transaction is then gone).
+async fn store_samples(
+    c: &impl GenericClient,
+    a: &Append,
+    e: &Encoded,
+    part: &Part,
+) -> Result<std::result::Result<(AppendOutcome, i64), i64>> {
+    let Some(&first) = a.columns.time_offset.first() else {
+        return Ok(Ok((AppendOutcome::default(), part.last_offset)));
+    };
+    let account = a.account.0.as_str();
+    let stored_span = part_span(part.start_time, part.last_offset);
+    // Samples already stored are duplicates: only a batch reaching back to or before the part's
+    // last offset needs the stored offsets (a retried or late batch).
+    let fresh_blob;
+    let (blob, accepted, chunk_first, max) = if first > part.last_offset {
+        let max = *a.columns.time_offset.last().unwrap_or(&first);
+        (&e.chunk, a.columns.len(), first, max)
+    } else {
+        let mut stored = HashSet::new();
+        for chunk in chunks_of(c, account, part.key, stored_span).await? {
+            stored.extend(codec::decode_offsets(&chunk).map_err(corrupt_chunk)?);
+        }
+        let fresh = a.columns.retain(|o| !stored.contains(&o));
+        fresh_blob = codec::encode(&fresh);
+        let (chunk_first, max) = match (fresh.time_offset.first(), fresh.time_offset.last()) {
+            (Some(&f), Some(&l)) => (f, l),
+            _ => (first, part.last_offset),
+        };
+        (&fresh_blob, fresh.len(), chunk_first, max)
+    };
+    let outcome = AppendOutcome {
+        accepted: accepted as u64,
+        duplicates: (a.columns.len() - accepted) as u64,
+    };
+    if accepted == 0 {
+        return Ok(Ok((outcome, part.last_offset)));
+    }
+    // The next seq after the part's chunks, read from the partitions of the part's weeks.
+    let st = c
+        .prepare_cached(
+            "INSERT INTO chunks (account_id, part_key, seq, start_time, data)
+             VALUES ($1, $2, (SELECT COALESCE(MAX(seq), 0) + 1 FROM chunks
+                              WHERE account_id = $1 AND part_key = $2
+                                AND start_time >= $5 AND start_time <= $6), $3, $4)",
+        )
+        .await
+        .map_err(db)?;
+    let start = part.start_time + chunk_first;
+    let inserted = c
+        .execute(
+            &st,
+            &[
+                &account,
+                &part.key,
+                &start,
+                blob,
+                &stored_span.0,
+                &stored_span.1,
+            ],
+        )
+        .await;
+    match inserted {
+        Err(e) if e.code() == Some(&SqlState::CHECK_VIOLATION) => Ok(Err(start)),
+        Err(e) => Err(db(e)),
+        Ok(_) => Ok(Ok((outcome, part.last_offset.max(max)))),
+    }
+}
+
 /// What the live reports of one transaction do to their devices' status, gathered as its appends
 /// go and written before it commits: device by device in key order, so that two writers lock
 /// device rows in the same order (a remote device may be in several sessions at once), each
 /// device's reports in the order they were applied.
 #[derive(Default)]
 pub(super) struct Statuses {
-    /// Per (account, project, device): each report's time, and its session if it ended the part.
-    reports: BTreeMap<(String, String, String), Vec<(i64, Option<i64>)>>,
+    /// Per device: each report's time, and its session if it ended the part.
+    reports: BTreeMap<DeviceKey, Vec<(i64, Option<i64>)>>,
 }
+
+/// A device: account, project, device id.
+type DeviceKey = (String, String, String);
 
 impl Statuses {
     fn report(&mut self, a: &Append, session_key: i64) {

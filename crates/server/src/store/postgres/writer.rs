@@ -142,7 +142,7 @@ async fn run(pool: Pool, partitions: Partitions, queue: Queue, day_offset: i64) 
     }
 }
 
-/// Commits a batch: its partitions first, then the transaction, run again after a deadlock, a
+/// Commits a batch: its partitions, then the transaction; both again after a deadlock, a
 /// serialization failure or a missing partition, at most [`TRIES`] times in all.
 async fn commit(
     c: &mut Object,
@@ -150,21 +150,27 @@ async fn commit(
     batch: &[Job],
     day_offset: i64,
 ) -> Result<Vec<Reply>> {
-    let starts = batch.iter().filter_map(|job| {
-        let a = &job.append;
-        a.columns.time_offset.first().map(|o| a.start_time + o)
-    });
-    partitions.ensure(&*c, starts).await?;
+    let mut starts: Vec<i64> = batch
+        .iter()
+        .filter_map(|job| {
+            let a = &job.append;
+            a.columns.time_offset.first().map(|o| a.start_time + o)
+        })
+        .collect();
     let mut order: Vec<usize> = (0..batch.len()).collect();
     order.sort_by_key(|&i| (&batch[i].append.account.0, &batch[i].append.session_id));
     let mut tries = 0;
     loop {
         tries += 1;
-        match attempt(c, batch, &order, day_offset).await {
+        let ran = match partitions.ensure(&*c, starts.iter().copied()).await {
+            Ok(()) => attempt(c, batch, &order, day_offset).await,
+            Err(e) => Err(e),
+        };
+        match ran {
             Ok(Attempt::Committed(replies)) => return Ok(replies),
             Ok(Attempt::NoPartition(t)) if tries < TRIES => {
                 partitions.forget(t);
-                partitions.ensure(&*c, [t]).await?;
+                starts.push(t);
             }
             Ok(Attempt::NoPartition(t)) => {
                 return Err(StoreError::Database(format!(
