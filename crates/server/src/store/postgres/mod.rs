@@ -5,7 +5,8 @@
 //!
 //! One file per part of the store it implements (`projects.rs` implements `store::Projects`, ...),
 //! as in `sqlite/`; `schema.rs` holds the numbered migrations, `writer.rs` the group commit of
-//! appends, `partitions.rs` the weekly partitions of the sample chunks.
+//! appends, `partitions.rs` the weekly partitions of the sample chunks, `sums.rs` the write side of
+//! the rollups (kept in step by the transactions that change sessions).
 //!
 //! What must hold across nodes lives in the database: SessionId uniqueness (a unique key),
 //! device status and heartbeats (rows), rate-limit windows (`request_windows`), and upkeep, which

@@ -77,13 +77,13 @@ impl Partitions {
         Ok(())
     }
 
-    /// Forgets that the week of `t` has a partition (an insert found none: another node dropped
-    /// it), so that the next [`Partitions::ensure`] makes it again.
-    pub fn forget(&self, t: i64) {
+    /// Forgets that a week has a partition (dropped; or an insert found none: another node
+    /// dropped it), so that the next [`Partitions::ensure`] of it makes it again.
+    pub fn forget(&self, week: i64) {
         self.known
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .remove(&week_of(t));
+            .remove(&week);
     }
 
     /// Drops the partitions whose whole week ends before `before` (retention), and forgets them;
@@ -101,9 +101,8 @@ impl Partitions {
         }
         c.batch_execute(&sql).await.map_err(db)?;
         let weeks: Vec<i64> = expired.into_iter().map(|(_, week)| week).collect();
-        let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
-        for week in &weeks {
-            known.remove(week);
+        for &week in &weeks {
+            self.forget(week);
         }
         Ok(weeks)
     }

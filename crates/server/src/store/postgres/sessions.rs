@@ -1011,6 +1011,7 @@ impl Sessions for PgStore {
             .await
             .map_err(db)?
             .get(0);
+        // The peer as `Devices::device` reads it, on a connection of its own.
         drop(c);
         Ok(ReportContext {
             peer: self.device(account, project_id, peer_device_id).await?,

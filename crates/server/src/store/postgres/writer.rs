@@ -16,7 +16,7 @@
 //! still open) rolls the batch back and runs it again, a few times; so does a chunk whose week has
 //! no partition, once the partition is made.
 
-use super::partitions::Partitions;
+use super::partitions::{week_of, Partitions};
 use super::sessions::{apply, Applied, Statuses};
 use super::sums::Changes;
 use super::{db, pool_error};
@@ -169,7 +169,7 @@ async fn commit(
         match ran {
             Ok(Attempt::Committed(replies)) => return Ok(replies),
             Ok(Attempt::NoPartition(t)) if tries < TRIES => {
-                partitions.forget(t);
+                partitions.forget(week_of(t));
                 starts.push(t);
             }
             Ok(Attempt::NoPartition(t)) => {
