@@ -69,7 +69,7 @@ pub(super) async fn share_of_session(
 
 /// Moves a session's share from what it was (`before`, read with [`share_of_session`] after
 /// locking the session row) to what it is now, and writes it at once: for a transaction that
-/// changes one session (upkeep's regrading). `offset`: the store's day offset (`PgStore::day_offset`).
+/// changes one session (upkeep's regrading). `offset`: the store's (`PgStore::day_offset`).
 pub(super) async fn update(
     c: &impl GenericClient,
     account_id: &str,
@@ -121,7 +121,8 @@ impl Changes {
         *self.hours.entry(key).or_default() += delta;
     }
 
-    /// Moves a session's share from `before` (see [`update`]) to what it is now.
+    /// Moves a session's share from `before` (read with [`share_of_session`] after locking the
+    /// session row) to what it is now, at the local days of `offset`.
     pub(super) async fn update(
         &mut self,
         c: &impl GenericClient,

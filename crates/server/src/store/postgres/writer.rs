@@ -194,7 +194,8 @@ enum Attempt {
 }
 
 /// One run of a batch's transaction: the appends in `order`, each in a savepoint, then the
-/// devices' status and the rollups they changed, then the commit. Rolled back (on drop) unless it commits.
+/// devices' status and the rollups they changed, then the commit. Rolled back (on drop) unless it
+/// commits.
 async fn attempt(
     c: &mut Object,
     batch: &[Job],
