@@ -348,7 +348,7 @@ async fn drop_partitions(
             .strip_prefix("chunks_w")
             .and_then(|w| w.parse::<i64>().ok());
         let ends = week.map(|w| w.saturating_add(1).saturating_mul(super::partitions::WEEK));
-        if !ends.is_some_and(|end| end <= before) {
+        if ends.is_none_or(|end| end > before) {
             continue;
         }
         let table = format!("{}.{}", quote_ident(schema), quote_ident(name));
