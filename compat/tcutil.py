@@ -40,6 +40,20 @@ CJK_RE = re.compile(r"[\u4e00-\u9fff]")
 # The server process
 
 
+def database_url(workdir):
+    """The store of a server run in `workdir`: its SQLite file, or with TELEOSCOPE_TEST_BACKEND=postgres
+    a schema of its own (named after the directory, so a restart in it finds the same data) in the
+    database TELEOSCOPE_TEST_POSTGRES names; tools/test.sh makes a fresh database for each run."""
+    if os.environ.get("TELEOSCOPE_TEST_BACKEND", "sqlite") != "postgres":
+        return "sqlite://" + os.path.join(workdir, "t.db")
+    base = os.environ.get("TELEOSCOPE_TEST_POSTGRES", "postgres://root@127.0.0.1:5432/test")
+    schema = "c_" + re.sub(r"[^a-z0-9]", "_", os.path.basename(os.path.normpath(workdir)).lower())
+    subprocess.run(["psql", base, "-q", "-v", "ON_ERROR_STOP=1", "-c",
+                    "CREATE SCHEMA IF NOT EXISTS %s" % schema], check=True, capture_output=True)
+    sep = "&" if "?" in base else "?"
+    return "%s%soptions=-csearch_path%%3D%s" % (base, sep, schema)
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -54,7 +68,7 @@ class Account:
 
 
 class Server:
-    """A running `teleoscope serve` on 127.0.0.1:<free port> with its own SQLite file."""
+    """A running `teleoscope serve` on 127.0.0.1:<free port> with its own store (`database_url`)."""
 
     def __init__(self, binary, workdir, env_extra=None, env_remove=(), extra_args=(), scheme="http",
                  ca_file=None, ready_timeout=20.0):
@@ -64,7 +78,7 @@ class Server:
         self.host = "127.0.0.1:%d" % self.port
         self.base_url = "%s://%s" % (scheme, self.host)
         self.ssl_context = ssl.create_default_context(cafile=ca_file) if scheme == "https" else None
-        self.db_url = "sqlite://" + os.path.join(workdir, "t.db")
+        self.db_url = database_url(workdir)
         self.stderr_path = os.path.join(workdir, "server.stderr")
         self.stdout_path = os.path.join(workdir, "server.stdout")
         env = dict(os.environ)

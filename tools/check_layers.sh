@@ -22,9 +22,9 @@ check() { # folder, forbidden module paths...
 }
 check model store domain actions http cli errors config
 check store domain actions http cli config
-check domain actions http cli config store::sqlite store::codec
-check actions http cli store::sqlite store::codec
-check http cli store::sqlite store::codec
+check domain actions http cli config store::sqlite store::postgres store::codec
+check actions http cli store::sqlite store::postgres store::codec
+check http cli store::sqlite store::postgres store::codec
 if grep -rn "teleoscope_fleet" . >/dev/null; then
   echo "layering: the server library uses the fleet tools:"; grep -rn "teleoscope_fleet" .; fail=1
 fi

@@ -4,7 +4,9 @@
 # Installs what it needs (a Python venv with the pinned vendor packages under target/, and the pinned
 # Node.js SDK in compat/node/node_modules with `npm ci`; needs Node.js 20+ and npm), and the web console's
 # browser tests (playwright-core with `npm ci` in crates/server/console-tests, and Debian's `chromium`,
-# installed with apt-get when missing and run as root).
+# installed with apt-get when missing and run as root). The integration and compatibility suites run
+# twice, on SQLite and on PostgreSQL (tools/postgres.sh starts it if needed and makes a fresh
+# database for the run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,12 +24,21 @@ bash tools/check_layers.sh
 step "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "unit and integration tests"
+step "PostgreSQL"
+source tools/postgres.sh
+
+step "unit and integration tests (SQLite; the conformance suite and multi-node tests on both stores)"
 cargo test --workspace --locked
+
+step "integration tests on PostgreSQL"
+TELEOSCOPE_TEST_BACKEND=postgres cargo test -p teleoscope-server --tests --locked
 
 step "compatibility suite (official tencentcloud-sdk-python-trro, tccli and tencentcloud-sdk-nodejs)"
 cargo build --bin teleoscope --locked
 bash compat/run.sh
+
+step "compatibility suite on PostgreSQL"
+TELEOSCOPE_TEST_BACKEND=postgres bash compat/run.sh
 
 step "web console in headless Chromium (crates/server/console-tests)"
 # Debian's Chromium, installed here when missing (the tests launch it headless; no browser download).

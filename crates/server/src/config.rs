@@ -57,7 +57,8 @@ pub struct Config {
     /// Address of the admin listener: `/metrics`, `/healthz` and `/readyz` only. When set, `/metrics`
     /// leaves the public `listen` address (where it is unauthenticated). Default unset.
     pub admin_listen: Option<SocketAddr>,
-    /// `sqlite://PATH`, the only store today (default `sqlite://./teleoscope-data/teleoscope.db`).
+    /// `sqlite://PATH` (one node; default `sqlite://./teleoscope-data/teleoscope.db`) or
+    /// `postgres://USER@HOST/DB` (shared by any number of nodes; docs/deploy.md).
     pub database: String,
     /// TLS certificate and key (PEM); both or neither. `tccli` speaks HTTPS unless its endpoint starts
     /// with `http://`.
@@ -226,7 +227,7 @@ pub struct StoreArgs {
     /// TOML configuration file.
     #[arg(long, env = "TELEOSCOPE_CONFIG", global = true)]
     pub config: Option<PathBuf>,
-    /// Data store URL: sqlite://PATH (the only store today)
+    /// Data store URL: sqlite://PATH (one node) or postgres://USER@HOST:PORT/DB (many nodes)
     #[arg(long, env = "TELEOSCOPE_DATABASE", global = true)]
     pub database: Option<String>,
     /// Master key sealing secrets at rest.

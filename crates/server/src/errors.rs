@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::domain::device_login::LoginRefusal;
 use crate::http::auth_failures::Blocked;
 use crate::http::bodies::Refused;
-use crate::http::ratelimit::Exceeded;
+use crate::http::ratelimit::{Exceeded, Limited};
 use crate::model::sessions::AppendRejection;
 use std::borrow::Cow;
 use teleoscope_protocol::error::{ApiError, Code};
@@ -293,6 +293,15 @@ pub fn v1_body_refused(why: Refused, limit: usize, config: &Config) -> ApiError 
 impl From<Exceeded> for ApiError {
     fn from(e: Exceeded) -> ApiError {
         ApiError::request_limit(e.count, e.limit)
+    }
+}
+
+impl From<Limited> for ApiError {
+    fn from(r: Limited) -> ApiError {
+        match r {
+            Limited::Exceeded(e) => e.into(),
+            Limited::Store(e) => DomainError::Store(e).into(),
+        }
     }
 }
 

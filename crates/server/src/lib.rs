@@ -3,8 +3,8 @@
 //!
 //! The request path reads in one direction, and so do the modules:
 //! `http` (listener, gateway) -> `teleoscope_protocol` (signatures, envelope, params) -> `actions`
-//! (one handler per action) -> `domain` (rules, scoped by account) -> `store` (persistence, SQLite
-//! today) -> `model` (the values every layer speaks). Lower modules never import upper ones
+//! (one handler per action) -> `domain` (rules, scoped by account) -> `store` (persistence: SQLite
+//! or PostgreSQL) -> `model` (the values every layer speaks). Lower modules never import upper ones
 //! (`tools/check_layers.sh`; `docs/architecture.md`). `cli` holds the commands that work on the store
 //! directly (keys, import).
 

@@ -120,6 +120,7 @@ async fn keys_made_and_deleted_by_the_command_act_on_the_running_server() {
 async fn with_a_master_key_secrets_are_not_in_the_database_in_clear() {
     let s = Server::start_with(Options {
         master_key: Some(MASTER_KEY.into()),
+        sqlite_only: true, // reads every byte of the SQLite file
         ..Options::default()
     })
     .await;
@@ -189,7 +190,11 @@ async fn with_a_master_key_secrets_are_not_in_the_database_in_clear() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn control_without_a_master_key_the_scan_finds_the_secret() {
     // Shows that the byte scan of the test above would find a secret stored in clear.
-    let s = Server::start().await;
+    let s = Server::start_with(Options {
+        sqlite_only: true,
+        ..Options::default()
+    })
+    .await;
     let k = s.new_key().await;
     s.ok(&k, "DescribeProjectList", json!({})).await;
     assert!(contains(&store_bytes(&s), &k.secret_key));

@@ -51,7 +51,11 @@ async fn every_line_of_a_request_carries_the_request_id_the_client_got() {
         .with_env_filter("info")
         .init();
 
-    let s = Server::start().await;
+    let s = Server::start_with(Options {
+        sqlite_only: true, // breaks a stored secret inside the SQLite file
+        ..Default::default()
+    })
+    .await;
     let good = s.new_key().await;
     let broken = s.new_key().await;
     // The store holds this key's secret sealed, but the server has no master key: the lookup fails

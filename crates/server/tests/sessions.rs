@@ -301,7 +301,7 @@ async fn statistics_from_quarter_sums_equal_statistics_from_every_session() {
 
 #[tokio::test]
 async fn many_small_reports_are_compacted_into_one_chunk_without_changing_the_details() {
-    let s = Server::unthrottled().await;
+    let s = Server::unthrottled_sqlite().await;
     let key = s.new_key().await;
     let (_, field, _) = s.project_with_pair(&key).await;
     let t0 = s.now();
@@ -487,8 +487,7 @@ async fn bucket_statistics_equal_a_direct_count_in_any_time_zone() {
         }
     }
     // The same database opened for UTC-05:30: its local days are counted again.
-    let url = format!("sqlite://{}", s.db_path().display());
-    let other = teleoscope_server::store::open(&url, -(5 * 3600 + 1800))
+    let other = teleoscope_server::store::open(&s.config.database, -(5 * 3600 + 1800))
         .await
         .unwrap();
     let west = FixedOffset::west_opt(5 * 3600 + 1800).unwrap();
@@ -509,7 +508,7 @@ async fn bucket_statistics_equal_a_direct_count_in_any_time_zone() {
 /// chunk, the database file holds no free pages.
 #[tokio::test]
 async fn compaction_gives_the_pages_it_frees_back() {
-    let s = Server::unthrottled().await;
+    let s = Server::unthrottled_sqlite().await;
     let key = s.new_key().await;
     let (_, field, _) = s.project_with_pair(&key).await;
     let start = s.now() - 10_000;

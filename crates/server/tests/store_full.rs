@@ -71,6 +71,7 @@ async fn server() -> Arc<Server> {
                 c.rate_limit_per_second = 100_000;
                 c.rate_limits.clear();
             })),
+            sqlite_only: true, // max_database_bytes is the SQLite store's
             ..Default::default()
         })
         .await,

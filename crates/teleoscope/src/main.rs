@@ -40,6 +40,17 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Copy an installation from SQLite to PostgreSQL (accounts, keys, projects, devices,
+    /// policies, sessions and samples), verifying each table's counts. The source is never
+    /// modified; run it again to resume a copy that stopped.
+    Migrate {
+        /// The store to copy: sqlite://PATH.
+        #[arg(long)]
+        from: String,
+        /// The database to copy into: postgres://USER@HOST:PORT/DATABASE.
+        #[arg(long)]
+        to: String,
+    },
     /// Simulate a fleet: field/remote device pairs reporting realistic sessions through the device API.
     Simulate(simulate::SimulateArgs),
     /// The benchmark: ingest, query latencies, bytes per value, peak RSS, with two baselines
@@ -141,6 +152,10 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("opening {}", config.database))?;
             cli::import::run(&domain, &project, &files).await?;
+        }
+        Command::Migrate { from, to } => {
+            init_logging("warn");
+            cli::migrate::run(&from, &to).await?;
         }
         Command::Keys(cmd) => {
             let config = Config::load(&cli.store, &ServeArgs::default())?;

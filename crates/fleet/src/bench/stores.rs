@@ -386,6 +386,13 @@ macro_rules! delegate_store {
                 self.inner.drop_samples_before(before).await
             }
         }
+
+        #[async_trait]
+        impl teleoscope_server::store::Counters for $t {
+            async fn count_request(&self, key: &str, second: i64) -> Result<u64> {
+                self.inner.count_request(key, second).await
+            }
+        }
     };
 }
 

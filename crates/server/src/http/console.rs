@@ -287,7 +287,7 @@ async fn action(
             // console is one more client of the same handlers.
             let caller = Caller::Account(session.account_id.clone());
             let call = actions::call(&action, &caller)?;
-            gateway::account_rate_limit(&state, &session.account_id, &action)?;
+            gateway::account_rate_limit(&state, &session.account_id, &action).await?;
             let limit = state.config.max_request_bytes;
             let held = bodies::read(body, limit, &state.bodies, gateway::body_deadline(&state))
                 .await

@@ -14,6 +14,7 @@
 //! in a handler becomes an `InternalError` answer, logged under that span.
 
 use super::bodies::{self, Held, Refused};
+use super::ratelimit;
 use super::AppState;
 use crate::actions::{self, Caller, Input};
 use crate::errors::{body_refused, param_error, v1_body_refused};
@@ -619,11 +620,15 @@ async fn process(
 
     // 11. Rate limit per (account, action); per device for the device API (docs/api.md §4.7).
     match &caller {
-        Caller::Account(account) => account_rate_limit(state, account, action)?,
-        Caller::Device(d) => state.device_limiter.check(
-            &(d.project_id.clone(), d.device_id.clone()),
+        Caller::Account(account) => account_rate_limit(state, account, action).await?,
+        Caller::Device(d) => ratelimit::check(
+            &*state.domain.store,
+            "device",
+            &[&d.project_id, &d.device_id],
             state.config.device_rate_limit_per_second,
-        )?,
+        )
+        .await
+        .map_err(ApiError::from)?,
     }
 
     // 12 and 13. Business parameters and execution.
@@ -643,18 +648,19 @@ async fn process(
 }
 
 /// Step 11 for an account: per (account, action) in one-second windows.
-pub(super) fn account_rate_limit(
+pub(super) async fn account_rate_limit(
     state: &AppState,
     account: &AccountId,
     action: &str,
 ) -> Result<(), ApiError> {
-    state
-        .api_limiter
-        .check(
-            &(account.0.clone(), action.to_owned()),
-            state.config.rate_limit(action),
-        )
-        .map_err(ApiError::from)
+    ratelimit::check(
+        &*state.domain.store,
+        "api",
+        &[&account.0, action],
+        state.config.rate_limit(action),
+    )
+    .await
+    .map_err(ApiError::from)
 }
 
 enum BusinessInput {

@@ -24,10 +24,6 @@ pub struct AppState {
     pub config: Config,
     pub domain: Domain,
     pub metrics: metrics::Metrics,
-    /// Per (account, action).
-    pub api_limiter: ratelimit::RateLimiter<(String, String)>,
-    /// Per (project, device), for the device API.
-    pub device_limiter: ratelimit::RateLimiter<(String, String)>,
     /// Failed signatures per SecretId and per source address (the brake on guessing).
     pub auth_failures: auth_failures::AuthFailures,
     /// The memory that request bodies being read may take, all together.
@@ -46,8 +42,6 @@ impl AppState {
             config,
             domain,
             metrics: metrics::Metrics::new(),
-            api_limiter: ratelimit::RateLimiter::new(),
-            device_limiter: ratelimit::RateLimiter::new(),
         }
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod calendar;
 pub mod codec;
+pub mod migrate;
 pub mod postgres;
 pub mod sqlite;
 pub mod upkeep;
@@ -33,7 +34,9 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// their own (`sqlite/projects.rs` implements [`Projects`], ...); the conformance suite
 /// (`tests/store_conformance.rs`) states the contract of every method and runs on every backend.
 #[async_trait]
-pub trait Store: Accounts + Projects + Devices + Policies + Sessions + Rollups + Upkeep {
+pub trait Store:
+    Accounts + Projects + Devices + Policies + Sessions + Rollups + Upkeep + Counters
+{
     /// Whether the store answers and can write (for `/readyz`): `Full` while writes fail for lack of
     /// space.
     async fn ping(&self) -> Result<()>;
@@ -312,6 +315,15 @@ pub trait Upkeep: Send + Sync {
     /// statistics and usage do not change, and an old session reads without samples. Returns how
     /// many chunks or partitions were dropped.
     async fn drop_samples_before(&self, before: i64) -> Result<u64>;
+}
+
+/// Request counts in one-second windows, for the rate limits: in the process on SQLite (one node
+/// serves a file), in the database on PostgreSQL, so that a limit holds across every node.
+#[async_trait]
+pub trait Counters: Send + Sync {
+    /// Counts one request for `key` in the window of `second` (Unix time) and returns the window's
+    /// count so far, this request included.
+    async fn count_request(&self, key: &str, second: i64) -> Result<u64>;
 }
 
 /// Open the store a URL names: `sqlite://PATH`, optionally `?max_database_bytes=N`

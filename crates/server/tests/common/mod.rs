@@ -1,5 +1,6 @@
-//! Integration-test harness: the real server, in process, on `127.0.0.1:0` with a temporary SQLite
-//! store, and an HTTP client that signs requests the way the vendor's SDKs do (TC3 POST JSON, TC3 GET,
+//! Integration-test harness: the real server, in process, on `127.0.0.1:0` with a store of its own —
+//! a temporary SQLite file, or with `TELEOSCOPE_TEST_BACKEND=postgres` a fresh schema in the
+//! PostgreSQL database of `TELEOSCOPE_TEST_POSTGRES` (`pg/mod.rs`; `.ci/run` runs the suite on both), and an HTTP client that signs requests the way the vendor's SDKs do (TC3 POST JSON, TC3 GET,
 //! v1 form POST / GET), with every part of the request overridable so tests can break one thing at a
 //! time. TC3 signatures are the fleet's (`teleoscope_fleet::client::Tc3Request`); v1 ones are built
 //! here from the protocol crate's.
@@ -22,13 +23,16 @@ use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use teleoscope_fleet::client::Tc3Request;
 use teleoscope_protocol::sign::v1;
 use teleoscope_server::config::{Config, Secret};
 use teleoscope_server::domain::clock::ManualClock;
 use teleoscope_server::domain::Domain;
 use teleoscope_server::http::Running;
+
+#[path = "../pg/mod.rs"]
+pub mod pg;
 
 pub const SERVICE: &str = "trro";
 pub const VERSION: &str = "2022-03-25";
@@ -45,6 +49,37 @@ pub struct Options {
     pub master_key: Option<String>,
     /// Any other change to the default configuration (listen and database are set by the harness).
     pub configure: Option<Configure>,
+    /// SQLite whatever `TELEOSCOPE_TEST_BACKEND` says: for the tests that look inside the SQLite
+    /// file or use its options (the conformance suite checks the same contracts on PostgreSQL).
+    pub sqlite_only: bool,
+}
+
+fn unix(t: SystemTime) -> Duration {
+    t.duration_since(UNIX_EPOCH).expect("after 1970")
+}
+
+impl Options {
+    /// No per-second limits for accounts and devices, then `configure`.
+    pub fn unthrottled(configure: impl FnOnce(&mut Config) + Send + 'static) -> Options {
+        Options {
+            configure: Some(Box::new(move |c| {
+                c.rate_limit_per_second = 100_000;
+                c.rate_limits.clear();
+                c.device_rate_limit_per_second = 100_000;
+                configure(c);
+            })),
+            ..Default::default()
+        }
+    }
+}
+
+/// Whether this run's servers keep their data in PostgreSQL (`TELEOSCOPE_TEST_BACKEND=postgres`).
+pub fn on_postgres() -> bool {
+    match std::env::var("TELEOSCOPE_TEST_BACKEND").as_deref() {
+        Ok("postgres") => true,
+        Ok("sqlite") | Err(_) => false,
+        Ok(other) => panic!("TELEOSCOPE_TEST_BACKEND={other}: expected sqlite or postgres"),
+    }
 }
 
 /// An API key pair of one account.
@@ -66,12 +101,9 @@ pub struct Server {
     pub clock: Option<Arc<ManualClock>>,
     pub config: Config,
     pub client: reqwest::Client,
-    /// Instants just before and just after `http::start`: the API rate limiter's one-second windows
-    /// start somewhere in between.
-    pub started_before: Instant,
-    pub started_after: Instant,
     running: Option<Running>,
-    // Last: the directory outlives the server.
+    // Last: the store outlives the server.
+    pg: Option<pg::FreshSchema>,
     dir: tempfile::TempDir,
 }
 
@@ -91,14 +123,15 @@ impl Server {
     /// A server whose accounts and devices may call as fast as a test sends (no per-second limits),
     /// with `configure` applied after.
     pub async fn unthrottled_with(configure: impl FnOnce(&mut Config) + Send + 'static) -> Server {
+        Server::start_with(Options::unthrottled(configure)).await
+    }
+
+    /// [`Server::unthrottled`] on SQLite whatever the run's backend: for tests that look inside
+    /// the SQLite file.
+    pub async fn unthrottled_sqlite() -> Server {
         Server::start_with(Options {
-            configure: Some(Box::new(move |c| {
-                c.rate_limit_per_second = 100_000;
-                c.rate_limits.clear();
-                c.device_rate_limit_per_second = 100_000;
-                configure(c);
-            })),
-            ..Default::default()
+            sqlite_only: true,
+            ..Options::unthrottled(|_| {})
         })
         .await
     }
@@ -110,9 +143,17 @@ impl Server {
 
     pub async fn start_with(options: Options) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
+        let pg = match !options.sqlite_only && on_postgres() {
+            true => Some(pg::FreshSchema::new().await),
+            false => None,
+        };
+        let database = match &pg {
+            Some(schema) => schema.url.clone(),
+            None => format!("sqlite://{}", dir.path().join("t.db").display()),
+        };
         let mut config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
-            database: format!("sqlite://{}", dir.path().join("t.db").display()),
+            database,
             master_key: options.master_key.map(Secret),
             ..Config::default()
         };
@@ -129,11 +170,9 @@ impl Server {
             domain.clock = clock.clone();
             Some(clock)
         };
-        let started_before = Instant::now();
         let running = teleoscope_server::http::start(config.clone(), domain.clone())
             .await
             .expect("server starts");
-        let started_after = Instant::now();
         let addr = running.addr;
         Server {
             addr,
@@ -142,9 +181,8 @@ impl Server {
             clock,
             config,
             client: client(),
-            started_before,
-            started_after,
             running: Some(running),
+            pg,
             dir,
         }
     }
@@ -154,8 +192,12 @@ impl Server {
         self.domain.clock.now()
     }
 
-    /// Path of the SQLite file.
+    /// Path of the SQLite file (of a server started with `sqlite_only`).
     pub fn db_path(&self) -> PathBuf {
+        assert!(
+            self.pg.is_none(),
+            "db_path: this server keeps its data in PostgreSQL"
+        );
         self.dir.path().join("t.db")
     }
 
@@ -194,20 +236,17 @@ impl Server {
         self.running.take()
     }
 
-    /// Sleep until just after the start of one of the rate limiter's one-second windows, so that a
-    /// short burst falls inside one window.
+    /// Sleep until just after the start of one of the rate limiter's one-second windows (Unix
+    /// seconds), so that a short burst falls inside one window.
     pub async fn sleep_to_window_start(&self) {
-        let elapsed = self.started_after.elapsed();
-        let next = Duration::from_secs(elapsed.as_secs() + 1) + Duration::from_millis(20);
-        tokio::time::sleep(next - elapsed).await;
+        let now = unix(SystemTime::now());
+        let next = Duration::from_secs(now.as_secs() + 1) + Duration::from_millis(20);
+        tokio::time::sleep(next - now).await;
     }
 
-    /// Whether `from` and `to` certainly fall in the same one-second window of the rate limiter,
-    /// whatever instant between `started_before` and `started_after` its windows count from.
-    pub fn same_window(&self, from: Instant, to: Instant) -> bool {
-        let earliest = from.saturating_duration_since(self.started_after);
-        let latest = to.saturating_duration_since(self.started_before);
-        from >= self.started_after && earliest.as_secs() == latest.as_secs()
+    /// Whether `from` and `to` fall in the same one-second window of the rate limiter.
+    pub fn same_window(&self, from: SystemTime, to: SystemTime) -> bool {
+        unix(from).as_secs() == unix(to).as_secs()
     }
 
     /// A TC3-signed `POST /` with a JSON body (the SDKs' default shape).

@@ -16,6 +16,7 @@
 //! `Database`.
 
 mod accounts;
+mod counters;
 mod devices;
 mod partitions;
 mod parts;
@@ -172,6 +173,25 @@ impl PgStore {
     async fn conn(&self) -> Result<deadpool_postgres::Object> {
         self.pool.get().await.map_err(pool_error)
     }
+
+    /// A pooled connection, for `store::migrate`, which writes the tables directly.
+    pub(crate) async fn client(&self) -> Result<deadpool_postgres::Object> {
+        self.conn().await
+    }
+
+    /// Makes sure the partitions of `chunks` for chunks starting at these times exist.
+    pub(crate) async fn ensure_partitions(
+        &self,
+        start_times: impl IntoIterator<Item = i64>,
+    ) -> Result<()> {
+        let c = self.conn().await?;
+        self.partitions.ensure(&c, start_times).await
+    }
+}
+
+/// A stored value this build cannot read (a text column outside its enumeration).
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what}={value}"))
 }
 
 /// `LIKE` pattern matching `s` anywhere, with the wildcards in `s` escaped (`\` is PostgreSQL's

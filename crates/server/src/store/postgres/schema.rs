@@ -52,7 +52,7 @@ const MIGRATIONS: &[&str] = &[
         created_at BIGINT NOT NULL,
         sec_enabled BOOLEAN NOT NULL DEFAULT FALSE,
         sec_key TEXT,
-        auto_register BOOLEAN NOT NULL DEFAULT FALSE,
+        auto_register BIGINT NOT NULL DEFAULT 0,
         field_list_enable BOOLEAN NOT NULL DEFAULT FALSE,
         callback_url TEXT,
         callback_sign_key TEXT,

@@ -10,6 +10,7 @@
 //! see `health.rs` for how it is reported and how the store notices that space has returned.
 
 mod accounts;
+mod counters;
 mod devices;
 mod health;
 mod policies;
@@ -33,6 +34,7 @@ pub struct SqliteStore {
     pool: r2d2::Pool<SqliteConnectionManager>,
     writer: writer::Writer,
     health: Arc<health::Health>,
+    windows: counters::Windows,
 }
 
 /// The smallest `max_database_bytes`: the schema, and room for the readiness probe to succeed.
@@ -145,6 +147,7 @@ impl SqliteStore {
             pool,
             writer,
             health,
+            windows: Default::default(),
         })
     }
 
