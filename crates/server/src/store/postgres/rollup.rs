@@ -7,7 +7,7 @@
 //! few hundred small rows, and only the parts of quarters or days at a window's edges read the
 //! sessions themselves.
 
-use super::{db, PgStore};
+use super::{corrupt, db, PgStore};
 use crate::model::quality::Grade;
 use crate::model::sessions::SessionFacts;
 use crate::model::usage::{Grain, Totals, Usage};
@@ -70,8 +70,7 @@ pub(super) fn facts_row(r: &Row, at: usize) -> Result<SessionFacts> {
         width: r.get(at + 6),
         height: r.get(at + 7),
         multi_mode: r.get(at + 8),
-        quality: Grade::parse(quality)
-            .ok_or_else(|| StoreError::Corrupt(format!("quality={quality}")))?,
+        quality: Grade::parse(quality).ok_or_else(|| corrupt("quality", quality))?,
         part_seconds: r.get(at + 10),
     })
 }

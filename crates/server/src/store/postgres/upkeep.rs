@@ -8,7 +8,7 @@
 //! transaction of ours, and scoring a session twice gives the same grade; so every node lists.
 
 use super::parts::after_part_end;
-use super::{db, PgStore};
+use super::{corrupt, db, PgStore};
 use crate::errors::StoreError;
 use crate::model::quality::{parse_reasons, Assessment, Grade};
 use crate::model::sessions::{PartMeta, PartRow, PartSamples, SessionRow, SessionSamples};
@@ -399,8 +399,7 @@ fn session_row(r: &Row, at: usize) -> Result<SessionRow> {
         config_height: r.get(at + 10),
         multi_mode: r.get(at + 11),
         has_field_part: r.get(at + 12),
-        quality: Grade::parse(quality)
-            .ok_or_else(|| StoreError::Corrupt(format!("quality={quality}")))?,
+        quality: Grade::parse(quality).ok_or_else(|| corrupt("quality", quality))?,
         quality_final: r.get(at + 14),
         reasons: parse_reasons(r.get(at + 15)),
         live: r.get(at + 16),
@@ -412,11 +411,13 @@ const PART_COLS: &str =
     "part_key, device_id, device_type, start_time, ver, sdk_mode, width, height, config_width,
      config_height, multi_mode, last_offset, samples, last_report, ended";
 
-fn part_row(r: &Row) -> PartRow {
-    PartRow {
+fn part_row(r: &Row) -> Result<PartRow> {
+    let device_type: &str = r.get(2);
+    Ok(PartRow {
         part_key: r.get(0),
         device_id: r.get(1),
-        device_type: DeviceType::parse(r.get(2)).unwrap_or(DeviceType::Field),
+        device_type: DeviceType::parse(device_type)
+            .ok_or_else(|| corrupt("device_type", device_type))?,
         start_time: r.get(3),
         meta: PartMeta {
             ver: r.get(4),
@@ -431,7 +432,7 @@ fn part_row(r: &Row) -> PartRow {
         samples: r.get(12),
         last_report: r.get(13),
         ended: r.get(14),
-    }
+    })
 }
 
 /// A session by its key with its parts (field first) and all their samples, decoded.
@@ -456,7 +457,7 @@ async fn session_by_key(c: &impl GenericClient, key: i64) -> Result<Option<Sessi
         .map_err(db)?;
     let mut parts = Vec::new();
     for part in c.query(&st, &[&account, &key]).await.map_err(db)? {
-        let part = part_row(&part);
+        let part = part_row(&part)?;
         let chunks = chunks_of(c, account, &part).await?;
         let columns = codec::decode_all(&chunks).map_err(corrupt_chunk)?;
         parts.push(PartSamples { part, columns });
