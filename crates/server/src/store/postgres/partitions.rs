@@ -86,53 +86,57 @@ impl Partitions {
             .remove(&week);
     }
 
-    /// Drops the partitions whose whole week ends before `before` (retention), and forgets them;
-    /// returns their weeks.
-    // Called by retention, which is not scheduled yet.
-    #[allow(dead_code)]
-    pub async fn drop_expired(&self, c: &impl GenericClient, before: i64) -> Result<Vec<i64>> {
-        let expired = expired_weeks(c, before).await?;
-        if expired.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut sql = format!("SELECT pg_advisory_xact_lock({PARTITION_LOCK});");
-        for (_, week) in &expired {
-            sql.push_str(&format!(" DROP TABLE IF EXISTS {};", name(*week)));
-        }
-        c.batch_execute(&sql).await.map_err(db)?;
-        let weeks: Vec<i64> = expired.into_iter().map(|(_, week)| week).collect();
-        for &week in &weeks {
+    /// Retention, inside the caller's transaction: drops the partitions whose whole week ends at
+    /// or before `before`, first taking their chunks off the counts of their parts (which stay),
+    /// and forgets them; returns how many. Waits at most a few seconds for each partition's lock
+    /// (`lock_timeout`, error `LOCK_NOT_AVAILABLE`): readers and writers of `chunks` must not
+    /// queue behind a drop for long.
+    pub async fn drop_expired(
+        &self,
+        tx: &impl GenericClient,
+        before: i64,
+    ) -> std::result::Result<u64, tokio_postgres::Error> {
+        tx.batch_execute(&format!(
+            "SET LOCAL lock_timeout = '5s'; SELECT pg_advisory_xact_lock({PARTITION_LOCK});"
+        ))
+        .await?;
+        let mut dropped = 0;
+        for week in expired_weeks(tx, before).await? {
+            let table = name(week);
+            tx.batch_execute(&format!(
+                "UPDATE parts p SET chunks = p.chunks - d.n
+                 FROM (SELECT account_id, part_key, COUNT(*) AS n FROM {table}
+                       GROUP BY account_id, part_key) d
+                 WHERE p.account_id = d.account_id AND p.part_key = d.part_key;
+                 DROP TABLE {table};"
+            ))
+            .await?;
             self.forget(week);
+            dropped += 1;
         }
-        Ok(weeks)
+        Ok(dropped)
     }
 }
 
-/// The partitions of `chunks` (in the schema the connection uses) whose whole week ends at or
-/// before `before`: (name, week), oldest first.
-pub(super) async fn expired_weeks(
+/// The weeks of the partitions of `chunks` (in the schema the connection uses) that end at or
+/// before `before`, oldest first.
+async fn expired_weeks(
     c: &impl GenericClient,
     before: i64,
-) -> Result<Vec<(String, i64)>> {
+) -> std::result::Result<Vec<i64>, tokio_postgres::Error> {
     let st = c
         .prepare_cached(
             "SELECT child.relname::text FROM pg_inherits i JOIN pg_class child ON child.oid = i.inhrelid
              WHERE i.inhparent = 'chunks'::regclass",
         )
-        .await
-        .map_err(db)?;
-    let mut weeks: Vec<(String, i64)> = c
+        .await?;
+    let mut weeks: Vec<i64> = c
         .query(&st, &[])
-        .await
-        .map_err(db)?
+        .await?
         .iter()
-        .filter_map(|r| {
-            let relname: String = r.get(0);
-            let week = relname.strip_prefix("chunks_w")?.parse().ok()?;
-            Some((relname, week))
-        })
-        .filter(|(_, week): &(String, i64)| week.saturating_add(1).saturating_mul(WEEK) <= before)
+        .filter_map(|r| r.get::<_, &str>(0).strip_prefix("chunks_w")?.parse().ok())
+        .filter(|week: &i64| week.saturating_add(1).saturating_mul(WEEK) <= before)
         .collect();
-    weeks.sort_by_key(|(_, week)| *week);
+    weeks.sort_unstable();
     Ok(weeks)
 }

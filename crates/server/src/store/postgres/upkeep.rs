@@ -8,17 +8,16 @@
 //! transaction of ours, and scoring a session twice gives the same grade; so every node lists.
 
 use super::parts::after_part_end;
-use super::{corrupt, db, PgStore};
+use super::sessions::{corrupt_chunk, session_samples, SessionRef};
+use super::{db, sums, PgStore};
 use crate::errors::StoreError;
-use crate::model::quality::{parse_reasons, Assessment, Grade};
-use crate::model::sessions::{PartMeta, PartRow, PartSamples, SessionRow, SessionSamples};
-use crate::model::DeviceType;
+use crate::model::quality::Assessment;
+use crate::model::sessions::SessionSamples;
 use crate::store::upkeep::{chunks_to_merge, COMPACT_LIVE_CHUNKS, PROVISIONAL_EVERY};
 use crate::store::{codec, Result, Upkeep};
 use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Object, Transaction};
 use tokio_postgres::error::SqlState;
-use tokio_postgres::Row;
 
 /// The advisory locks of the kinds of upkeep (numbers no other lock of ours uses).
 const IDLE_PARTS_LOCK: i64 = 0x7465_6c65_0101;
@@ -131,17 +130,7 @@ impl Upkeep for PgStore {
 
     async fn session_to_score(&self, session_key: i64) -> Result<Option<SessionSamples>> {
         let mut c = self.conn().await?;
-        // One snapshot: a compaction committing meanwhile changes no part's samples.
-        let tx = c
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await
-            .map_err(db)?;
-        let samples = session_by_key(&tx, session_key).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(samples)
+        session_samples(&mut c, SessionRef::Key(session_key), None, None).await
     }
 
     async fn save_quality(
@@ -182,7 +171,7 @@ impl Upkeep for PgStore {
         )
         .await
         .map_err(db)?;
-        sums::update(&tx, account, key, before).await?;
+        sums::update(&tx, account, key, before, self.day_offset).await?;
         tx.commit().await.map_err(db)?;
         Ok(())
     }
@@ -192,7 +181,7 @@ impl Upkeep for PgStore {
         let Some(tx) = locked(&mut c, RETENTION_LOCK).await? else {
             return Ok(0);
         };
-        match drop_partitions(&tx, before).await {
+        match self.partitions.drop_expired(&tx, before).await {
             Ok(dropped) => {
                 tx.commit().await.map_err(db)?;
                 Ok(dropped)
@@ -322,192 +311,3 @@ async fn compact_part(c: &mut Object, account_id: &str, part_key: i64) -> Result
 /// start and last sample): the bounds of `start_time` let PostgreSQL read only the partitions of
 /// the part's weeks.
 const OF_PART: &str = "account_id = $1 AND part_key = $2 AND start_time >= $3 AND start_time <= $4";
-
-/// Drops the partitions of `chunks` whose week ends at or before `before`, first taking their
-/// chunks off the counts of their parts (which stay); returns how many. Waits at most a few
-/// seconds for the lock of each (`lock_timeout`): readers and writers of `chunks` must not queue
-/// behind a drop for long.
-async fn drop_partitions(
-    tx: &Transaction<'_>,
-    before: i64,
-) -> std::result::Result<u64, tokio_postgres::Error> {
-    tx.batch_execute("SET LOCAL lock_timeout = '5s'").await?;
-    let partitions = tx
-        .query(
-            "SELECT n.nspname::TEXT, c.relname::TEXT FROM pg_inherits i
-             JOIN pg_class c ON c.oid = i.inhrelid
-             JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE i.inhparent = 'chunks'::regclass",
-            &[],
-        )
-        .await?;
-    let mut dropped = 0;
-    for p in &partitions {
-        let (schema, name): (&str, &str) = (p.get(0), p.get(1));
-        let week = name
-            .strip_prefix("chunks_w")
-            .and_then(|w| w.parse::<i64>().ok());
-        let ends = week.map(|w| w.saturating_add(1).saturating_mul(super::partitions::WEEK));
-        if ends.is_none_or(|end| end > before) {
-            continue;
-        }
-        let table = format!("{}.{}", quote_ident(schema), quote_ident(name));
-        tx.execute(
-            &format!(
-                "UPDATE parts p SET chunks = p.chunks - d.n
-                 FROM (SELECT account_id, part_key, COUNT(*) AS n FROM {table}
-                       GROUP BY account_id, part_key) d
-                 WHERE p.account_id = d.account_id AND p.part_key = d.part_key"
-            ),
-            &[],
-        )
-        .await?;
-        tx.batch_execute(&format!("DROP TABLE {table}")).await?;
-        dropped += 1;
-    }
-    Ok(dropped)
-}
-
-/// An identifier quoted for SQL.
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// A chunk that does not decode: the store is damaged.
-fn corrupt_chunk(e: codec::CodecError) -> StoreError {
-    StoreError::Corrupt(e.to_string())
-}
-
-/// The columns of [`session_row`].
-const SESSION_COLS: &str = "session_key, project_id, session_id, field_device_id, remote_device_id,
-     start_time, end_time, width, height, config_width, config_height, multi_mode, has_field_part,
-     quality, quality_final, reasons, live, last_update";
-
-fn session_row(r: &Row, at: usize) -> Result<SessionRow> {
-    let quality: &str = r.get(at + 13);
-    Ok(SessionRow {
-        session_key: r.get(at),
-        project_id: r.get(at + 1),
-        session_id: r.get(at + 2),
-        field_device_id: r.get(at + 3),
-        remote_device_id: r.get(at + 4),
-        start_time: r.get(at + 5),
-        end_time: r.get(at + 6),
-        width: r.get(at + 7),
-        height: r.get(at + 8),
-        config_width: r.get(at + 9),
-        config_height: r.get(at + 10),
-        multi_mode: r.get(at + 11),
-        has_field_part: r.get(at + 12),
-        quality: Grade::parse(quality).ok_or_else(|| corrupt("quality", quality))?,
-        quality_final: r.get(at + 14),
-        reasons: parse_reasons(r.get(at + 15)),
-        live: r.get(at + 16),
-        last_update: r.get(at + 17),
-    })
-}
-
-const PART_COLS: &str =
-    "part_key, device_id, device_type, start_time, ver, sdk_mode, width, height, config_width,
-     config_height, multi_mode, last_offset, samples, last_report, ended";
-
-fn part_row(r: &Row) -> Result<PartRow> {
-    let device_type: &str = r.get(2);
-    Ok(PartRow {
-        part_key: r.get(0),
-        device_id: r.get(1),
-        device_type: DeviceType::parse(device_type)
-            .ok_or_else(|| corrupt("device_type", device_type))?,
-        start_time: r.get(3),
-        meta: PartMeta {
-            ver: r.get(4),
-            sdk_mode: r.get(5),
-            width: r.get(6),
-            height: r.get(7),
-            config_width: r.get(8),
-            config_height: r.get(9),
-            multi_mode: r.get(10),
-        },
-        last_offset: r.get(11),
-        samples: r.get(12),
-        last_report: r.get(13),
-        ended: r.get(14),
-    })
-}
-
-/// A session by its key with its parts (field first) and all their samples, decoded.
-async fn session_by_key(c: &impl GenericClient, key: i64) -> Result<Option<SessionSamples>> {
-    let st = c
-        .prepare_cached(&format!(
-            "SELECT account_id, {SESSION_COLS} FROM sessions WHERE session_key = $1"
-        ))
-        .await
-        .map_err(db)?;
-    let Some(row) = c.query_opt(&st, &[&key]).await.map_err(db)? else {
-        return Ok(None);
-    };
-    let account: &str = row.get(0);
-    let session = session_row(&row, 1)?;
-    let st = c
-        .prepare_cached(&format!(
-            "SELECT {PART_COLS} FROM parts WHERE account_id = $1 AND session_key = $2
-             ORDER BY device_type = 'remote', part_key"
-        ))
-        .await
-        .map_err(db)?;
-    let mut parts = Vec::new();
-    for part in c.query(&st, &[&account, &key]).await.map_err(db)? {
-        let part = part_row(&part)?;
-        let chunks = chunks_of(c, account, &part).await?;
-        let columns = codec::decode_all(&chunks).map_err(corrupt_chunk)?;
-        parts.push(PartSamples { part, columns });
-    }
-    Ok(Some(SessionSamples { session, parts }))
-}
-
-/// A part's chunks, oldest first.
-async fn chunks_of(
-    c: &impl GenericClient,
-    account_id: &str,
-    part: &PartRow,
-) -> Result<Vec<Vec<u8>>> {
-    let st = c
-        .prepare_cached(&format!(
-            "SELECT data FROM chunks WHERE {OF_PART} ORDER BY seq"
-        ))
-        .await
-        .map_err(db)?;
-    let last = part.start_time + part.last_offset;
-    let rows = c
-        .query(&st, &[&account_id, &part.part_key, &part.start_time, &last])
-        .await
-        .map_err(db)?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
-}
-
-/// Stand-ins for the rollups' write side (`sums.rs`, written alongside): a session's share of the
-/// rollups before a change, and moving it after. `save_quality` calls these; at merge they are
-/// the real ones.
-mod sums {
-    use crate::store::Result;
-    use deadpool_postgres::GenericClient;
-
-    pub type Share = ();
-
-    pub async fn share_of_session(
-        _c: &impl GenericClient,
-        _account_id: &str,
-        _session_key: i64,
-    ) -> Result<Option<Share>> {
-        Ok(None)
-    }
-
-    pub async fn update(
-        _c: &impl GenericClient,
-        _account_id: &str,
-        _session_key: i64,
-        _before: Option<Share>,
-    ) -> Result<()> {
-        Ok(())
-    }
-}
