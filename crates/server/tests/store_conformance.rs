@@ -96,6 +96,7 @@ macro_rules! conformance {
             upkeep::compaction_preserves_an_ended_part,
             upkeep::scoring_is_final_only_for_an_ended_unchanged_session,
             upkeep::a_scored_session_with_new_samples_is_scored_again,
+            upkeep::retention_drops_old_samples_and_nothing_else,
             upkeep::ping_answers_on_a_healthy_store,
         );
     };

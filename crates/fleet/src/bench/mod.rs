@@ -30,7 +30,7 @@ use serde_json::json;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use teleoscope_server::store::sqlite::COMPACT_LIVE_CHUNKS;
+use teleoscope_server::store::upkeep::COMPACT_LIVE_CHUNKS;
 
 /// The targets.
 const INGEST_TARGET: f64 = 100_000.0;

@@ -17,7 +17,7 @@ use teleoscope_server::model::samples::Columns;
 use teleoscope_server::model::sessions::{Append, PartMeta};
 use teleoscope_server::model::DeviceType;
 use teleoscope_server::store::codec;
-use teleoscope_server::store::sqlite::COMPACT_LIVE_CHUNKS;
+use teleoscope_server::store::upkeep::COMPACT_LIVE_CHUNKS;
 
 /// Latencies of one kind of call.
 #[derive(Debug, Default)]

@@ -382,6 +382,9 @@ macro_rules! delegate_store {
                     .save_quality(session_key, assessment, is_final, scored_at)
                     .await
             }
+            async fn drop_samples_before(&self, before: i64) -> Result<u64> {
+                self.inner.drop_samples_before(before).await
+            }
         }
 
         #[async_trait]

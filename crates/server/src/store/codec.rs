@@ -269,6 +269,30 @@ pub fn encode_with(c: &Columns, effort: Effort) -> Vec<u8> {
     out
 }
 
+/// An append's samples as the stores keep them: one chunk, and which metrics and links it carries
+/// (`Columns::schema`, fixed per part). Made on the caller's task, so that a store's writer only
+/// writes.
+pub struct Encoded {
+    pub chunk: Vec<u8>,
+    pub schema: String,
+}
+
+impl Encoded {
+    /// A live report's chunk will be merged again (upkeep): the quick effort; an import
+    /// (`from_device` false) is a whole ended part: the smallest.
+    pub fn of(columns: &Columns, from_device: bool) -> Encoded {
+        let effort = if from_device {
+            Effort::Quick
+        } else {
+            Effort::Smallest
+        };
+        Encoded {
+            chunk: encode_with(columns, effort),
+            schema: columns.schema(),
+        }
+    }
+}
+
 /// Scratch space reused across the columns of one chunk.
 #[derive(Default)]
 struct Encoder {

@@ -11,6 +11,7 @@ pub mod codec;
 pub mod migrate;
 pub mod postgres;
 pub mod sqlite;
+pub mod upkeep;
 
 use crate::errors::StoreError;
 use crate::model::policies::{PolicyChange, PolicyEdit};
@@ -283,7 +284,7 @@ pub trait Rollups: Send + Sync {
     ) -> Result<Vec<(i64, i64)>>;
 }
 
-/// Upkeep, run by one task: idle timeouts, heartbeats, compaction, scoring.
+/// Upkeep, run by one task: idle timeouts, heartbeats, compaction, scoring; and retention.
 #[async_trait]
 pub trait Upkeep: Send + Sync {
     /// Ends parts without a report since `cutoff`; their devices become `ready` if they sent a
@@ -307,6 +308,13 @@ pub trait Upkeep: Send + Sync {
         is_final: bool,
         scored_at: i64,
     ) -> Result<()>;
+    /// Retention: removes the samples of chunks whose time lies before `before`, a whole unit of
+    /// the backend's storage at a time — on SQLite the chunks of the parts whose last sample lies
+    /// before `before`, on PostgreSQL the weekly partitions of chunks whose week ends at or before
+    /// it (a chunk lies in the week of its first sample). Sessions, parts and rollups stay:
+    /// statistics and usage do not change, and an old session reads without samples. Returns how
+    /// many chunks or partitions were dropped.
+    async fn drop_samples_before(&self, before: i64) -> Result<u64>;
 }
 
 /// Request counts in one-second windows, for the rate limits: in the process on SQLite (one node

@@ -1,6 +1,7 @@
 //! `Upkeep`, across every account: idle parts end and their devices go ready or offline, stale
 //! heartbeats expire, compaction never changes what a read gives, and scoring lists the sessions
-//! whose grade is stale until a final grade of an ended, unchanged session; and `ping`.
+//! whose grade is stale until a final grade of an ended, unchanged session, retention drops old
+//! samples and nothing else; and `ping`.
 
 use super::*;
 use teleoscope_server::model::quality::Grade;
@@ -320,6 +321,78 @@ pub async fn a_scored_session_with_new_samples_is_scored_again(store: &dyn Store
     score_good(store, ended, true, T + 90).await;
     assert!(acme.session(store, "ended").await.session.quality_final);
     assert!(to_score(store).await.is_empty());
+}
+
+/// Retention drops the samples of sessions weeks older than its time, and nothing else: their
+/// sessions and parts read as before without samples, newer sessions read whole, and the rollups
+/// do not change. A second run finds nothing to drop, and compaction no work left behind.
+pub async fn retention_drops_old_samples_and_nothing_else(store: &dyn Store) {
+    let acme = Scope::acme_with_pair(store).await;
+    let old = T - 5 * 7 * DAY;
+    for i in 0..3 {
+        accept(store, acme.field_report("old", old, [10 * i, 10 * i + 5])).await;
+    }
+    let mut last = acme.field_report("old", old, [40]);
+    last.last = true;
+    accept(store, last).await;
+    accept(store, acme.remote_report("old", old, [0, 30])).await;
+    for i in 0..3 {
+        accept(store, acme.field_report("new", T, [10 * i])).await;
+    }
+    let window = [(old - DAY, T + DAY)];
+    let totals = store
+        .session_totals(&acme.account, &acme.project_id, &window)
+        .await
+        .unwrap();
+    let facts = store
+        .session_facts(
+            &acme.account,
+            &acme.project_id,
+            None,
+            window[0].0,
+            window[0].1,
+        )
+        .await
+        .unwrap();
+    let (old_before, new_before) = (
+        acme.session(store, "old").await,
+        acme.session(store, "new").await,
+    );
+
+    let before = T - 2 * 7 * DAY;
+    assert!(store.drop_samples_before(before).await.unwrap() > 0);
+    let old_after = acme.session(store, "old").await;
+    assert_same(&old_after.session, &old_before.session);
+    assert_eq!(old_after.parts.len(), old_before.parts.len());
+    for (after, before) in old_after.parts.iter().zip(&old_before.parts) {
+        assert_same(&after.part, &before.part);
+        assert!(after.columns.is_empty(), "{:?}", after.columns);
+    }
+    assert_same(&acme.session(store, "new").await, &new_before);
+    assert_eq!(
+        store
+            .session_totals(&acme.account, &acme.project_id, &window)
+            .await
+            .unwrap(),
+        totals
+    );
+    assert_same(
+        &store
+            .session_facts(
+                &acme.account,
+                &acme.project_id,
+                None,
+                window[0].0,
+                window[0].1,
+            )
+            .await
+            .unwrap(),
+        &facts,
+    );
+
+    assert_eq!(store.drop_samples_before(before).await.unwrap(), 0);
+    compact_all(store).await;
+    assert_same(&acme.session(store, "old").await, &old_after);
 }
 
 pub async fn ping_answers_on_a_healthy_store(store: &dyn Store) {

@@ -11,9 +11,9 @@
 //! device status and heartbeats (rows), rate-limit windows (`request_windows`), and upkeep, which
 //! one node at a time runs (`upkeep.rs`: transaction-scoped advisory locks).
 //!
-//! Errors: a broken uniqueness rule is `Conflict`; a connection that fails or cannot be had is
-//! `Unavailable` (retryable: clients get `ServiceUnavailable`, `/readyz` 503); anything else is
-//! `Database`.
+//! Errors: a broken uniqueness rule is `Conflict`; a connection that fails or cannot be had, and a
+//! transaction that lost to another (deadlock, serialization failure), is `Unavailable`
+//! (retryable: clients get `ServiceUnavailable`, `/readyz` 503); anything else is `Database`.
 
 mod accounts;
 mod counters;
@@ -25,6 +25,7 @@ mod projects;
 mod rollup;
 mod schema;
 mod sessions;
+mod sums;
 mod upkeep;
 mod writer;
 
@@ -49,7 +50,8 @@ pub struct PgStore {
 /// (`postgres://user@host/db?pool_size=16&connect_timeout=5`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
-    /// Connections per node (default 16). The writer takes [`writer::WRITERS`] of them.
+    /// Connections per node (default 16). The writer takes [`writer::WRITERS`] of them (at most
+    /// half).
     pub pool_size: usize,
 }
 
@@ -91,7 +93,8 @@ impl Options {
 const WAIT: Duration = Duration::from_secs(5);
 
 /// A database error: `Unavailable` when the connection is gone or cannot be made (the database
-/// restarting, a network failure, an admin shutting it down), else `Database`.
+/// restarting, a network failure, an admin shutting it down), or when the transaction lost to
+/// another (a deadlock, a serialization failure: it can run again as it is); else `Database`.
 fn db(e: tokio_postgres::Error) -> StoreError {
     let unavailable = e.is_closed()
         || e.as_db_error().is_none()
@@ -99,6 +102,8 @@ fn db(e: tokio_postgres::Error) -> StoreError {
             c.code().starts_with("08") // connection exception
                 || c.code().starts_with("57P") // admin/crash shutdown, cannot connect now
                 || *c == SqlState::TOO_MANY_CONNECTIONS
+                || *c == SqlState::T_R_DEADLOCK_DETECTED
+                || *c == SqlState::T_R_SERIALIZATION_FAILURE
         });
     if unavailable {
         StoreError::Unavailable(e.to_string())
@@ -160,7 +165,7 @@ impl PgStore {
         }
         drop(client);
         let partitions = partitions::Partitions::default();
-        let writer = writer::Writer::start(pool.clone(), partitions.clone());
+        let writer = writer::Writer::start(pool.clone(), partitions.clone(), day_offset);
         Ok(PgStore {
             pool,
             writer,

@@ -1,17 +1,414 @@
-//! TODO(pg): implement.
-#![allow(unused_variables, unused_imports)]
-use super::PgStore;
-use crate::model::sessions::SessionFacts;
-use crate::model::usage::{Grain, Totals};
-use crate::model::AccountId;
-use crate::store::{Result, Rollups};
-use async_trait::async_trait;
-use tokio_postgres::Client;
+//! What statistics and usage read: the facts of the sessions starting in a window, and the
+//! rollups kept in step with the sessions (`sums.rs` writes them) — per local day of the configured
+//! time zone (`session_days`, at `rollup_settings.day_offset`), per quarter hour
+//! (`session_quarters`), and each device's days with a session start as a bit set per local month
+//! (`device_months`). How they add up is the shared calendar's (`store/calendar.rs`), the same as
+//! on SQLite (`sqlite/rollup.rs` says why they are shaped so): a year by day or by month reads a
+//! few hundred small rows, and only the parts of quarters or days at a window's edges read the
+//! sessions themselves.
 
-/// Records the UTC offset whose local days the rollups count, recounting them if it changed;
-/// true if it did.
+use super::{db, PgStore};
+use crate::model::quality::Grade;
+use crate::model::sessions::SessionFacts;
+use crate::model::usage::{Grain, Totals, Usage};
+use crate::model::AccountId;
+use crate::store::calendar::{
+    day_start, month_of, month_start, push_piece, range_of, split_by_days, COLUMNS, DAY, FIELD,
+    QUARTER, REMOTE,
+};
+use crate::store::{Result, Rollups, StoreError};
+use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
+use tokio_postgres::{Client, Row};
+
+/// The advisory lock held while the day rollups are counted again (nodes that start together with
+/// a new time zone count once).
+const DAY_OFFSET_LOCK: i64 = 0x7465_6c65_0002;
+
+/// The columns of [`facts_row`] over `sessions s`: the session, and the seconds of each of its
+/// parts (start to last sample) from `parts`.
+macro_rules! facts_cols {
+    () => {
+        "s.field_device_id, s.remote_device_id, s.start_time, s.end_time, s.config_width,
+         s.config_height, s.width, s.height, s.multi_mode, s.quality,
+         ARRAY(SELECT GREATEST(p.last_offset, 0) FROM parts p
+               WHERE p.account_id = s.account_id AND p.session_key = s.session_key)"
+    };
+}
+
+/// The facts of the sessions of a project starting in [$3, $4): an index range of
+/// `sessions_by_start`.
+const FACTS: &str = concat!(
+    "SELECT ",
+    facts_cols!(),
+    " FROM sessions s
+     WHERE s.account_id = $1 AND s.project_id = $2 AND s.start_time >= $3 AND s.start_time < $4"
+);
+
+/// The same of the sessions of which the device $5 is either end: two index ranges
+/// (`sessions_by_field`, `sessions_by_remote`), never the whole window.
+const FACTS_OF_DEVICE: &str = concat!(
+    "SELECT ",
+    facts_cols!(),
+    " FROM sessions s
+     WHERE s.account_id = $1 AND s.project_id = $2 AND s.start_time >= $3 AND s.start_time < $4
+       AND (s.field_device_id = $5 OR s.remote_device_id = $5)"
+);
+
+/// A session's facts from the columns of `facts_cols!`, starting at column `at`.
+pub(super) fn facts_row(r: &Row, at: usize) -> Result<SessionFacts> {
+    let quality: &str = r.get(at + 9);
+    Ok(SessionFacts {
+        field_device_id: r.get(at),
+        remote_device_id: r.get(at + 1),
+        start_time: r.get(at + 2),
+        end_time: r.get(at + 3),
+        config_width: r.get(at + 4),
+        config_height: r.get(at + 5),
+        width: r.get(at + 6),
+        height: r.get(at + 7),
+        multi_mode: r.get(at + 8),
+        quality: Grade::parse(quality)
+            .ok_or_else(|| StoreError::Corrupt(format!("quality={quality}")))?,
+        part_seconds: r.get(at + 10),
+    })
+}
+
+/// The sessions of a project starting in [from, to), of which `device_id` (if any) is either end.
+pub async fn facts_where(
+    c: &impl GenericClient,
+    account: &AccountId,
+    project_id: &str,
+    device_id: Option<&str>,
+    from: i64,
+    to: i64,
+) -> Result<Vec<SessionFacts>> {
+    let rows = match device_id {
+        None => {
+            let st = c.prepare_cached(FACTS).await.map_err(db)?;
+            c.query(&st, &[&account.0, &project_id, &from, &to]).await
+        }
+        Some(device) => {
+            let st = c.prepare_cached(FACTS_OF_DEVICE).await.map_err(db)?;
+            c.query(&st, &[&account.0, &project_id, &from, &to, &device])
+                .await
+        }
+    }
+    .map_err(db)?;
+    rows.iter().map(|r| facts_row(r, 0)).collect()
+}
+
+/// The sums of a rollup row of `table` over [$3, $4) of its `bucket`, the bucket first.
+fn sums_sql(table: &str, bucket: &str) -> String {
+    format!(
+        "SELECT {bucket}, {COLUMNS} FROM {table}
+         WHERE account_id = $1 AND project_id = $2 AND {bucket} >= $3 AND {bucket} < $4"
+    )
+}
+
+static DAY_SUMS: LazyLock<String> = LazyLock::new(|| sums_sql("session_days", "day"));
+static QUARTER_SUMS: LazyLock<String> = LazyLock::new(|| sums_sql("session_quarters", "quarter"));
+
+/// The sums of a rollup row whose first column is its bucket.
+fn totals_at(r: &Row) -> Totals {
+    let v: Vec<i64> = (1..=17).map(|i| r.get(i)).collect();
+    let mut u = [0; Usage::COLUMNS];
+    u.copy_from_slice(&v[3..]);
+    Totals {
+        sessions: v[0],
+        minutes: v[1],
+        not_bad: v[2],
+        usage: Usage::from_columns(u),
+    }
+}
+
+/// Totals of the sessions starting in each of `ranges` (sorted and disjoint): whole local days
+/// from `session_days` (one index range for all of them), whole quarters of the rest from
+/// `session_quarters`, the parts of quarters at the edges from the sessions themselves.
+pub async fn totals(
+    c: &impl GenericClient,
+    account: &AccountId,
+    project_id: &str,
+    ranges: &[(i64, i64)],
+    offset: i64,
+) -> Result<Vec<Totals>> {
+    debug_assert!(ranges.windows(2).all(|w| w[0].1 <= w[1].0));
+    let mut out = vec![Totals::default(); ranges.len()];
+    let (mut quarters, mut edges) = (Vec::new(), Vec::new());
+    let split = |from: i64, to: i64| {
+        let q_lo = from.div_euclid(QUARTER) + i64::from(from.rem_euclid(QUARTER) != 0);
+        let q_hi = to.div_euclid(QUARTER);
+        if q_lo < q_hi {
+            push_piece(&mut edges, from, q_lo * QUARTER);
+            push_piece(&mut quarters, q_lo * QUARTER, q_hi * QUARTER);
+            push_piece(&mut edges, q_hi * QUARTER, to);
+        } else {
+            push_piece(&mut edges, from, to);
+        }
+    };
+    let (days, span) = split_by_days(ranges, offset, split);
+    if let Some((lo, hi)) = span {
+        let st = c.prepare_cached(&DAY_SUMS).await.map_err(db)?;
+        for r in c
+            .query(&st, &[&account.0, &project_id, &lo, &hi])
+            .await
+            .map_err(db)?
+        {
+            let day: i64 = r.get(0);
+            if let Some(i) = range_of(ranges, day_start(day, offset)) {
+                if (days[i].0..days[i].1).contains(&day) {
+                    out[i] = out[i].plus(&totals_at(&r));
+                }
+            }
+        }
+    }
+    let st = c.prepare_cached(&QUARTER_SUMS).await.map_err(db)?;
+    for (from, to) in quarters {
+        let (lo, hi) = (from / QUARTER, to / QUARTER);
+        for r in c
+            .query(&st, &[&account.0, &project_id, &lo, &hi])
+            .await
+            .map_err(db)?
+        {
+            let quarter: i64 = r.get(0);
+            if let Some(i) = range_of(ranges, quarter * QUARTER) {
+                out[i] = out[i].plus(&totals_at(&r));
+            }
+        }
+    }
+    for (from, to) in edges {
+        for f in facts_where(c, account, project_id, None, from, to).await? {
+            if let Some(i) = range_of(ranges, f.start_time) {
+                out[i] = out[i].plus(&Totals::of(&f));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The spans [start, end) of the quarters or local days that meet `window` and in which sessions
+/// start, ascending, at most `limit`: an index range of the rollup's primary key, so a window of
+/// centuries costs what its sessions cost.
+pub async fn spans(
+    c: &impl GenericClient,
+    account: &AccountId,
+    project_id: &str,
+    (from, to): (i64, i64),
+    grain: Grain,
+    limit: usize,
+    day_offset: i64,
+) -> Result<Vec<(i64, i64)>> {
+    if from >= to {
+        return Ok(Vec::new());
+    }
+    // Quarter q is [q * 900, (q + 1) * 900); local day d is [d * DAY - offset, (d + 1) * DAY - offset).
+    let (sql, width, offset) = match grain {
+        Grain::Quarter => (&*QUARTER_SPANS, QUARTER, 0),
+        Grain::Day => (&*DAY_SPANS, DAY, day_offset),
+    };
+    let of = |t: i64| t.saturating_add(offset).div_euclid(width);
+    let (lo, hi) = (of(from), of(to.saturating_sub(1)).saturating_add(1));
+    let start = |n: i64| n.saturating_mul(width).saturating_sub(offset);
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let st = c.prepare_cached(sql).await.map_err(db)?;
+    let rows = c
+        .query(&st, &[&account.0, &project_id, &lo, &hi, &limit])
+        .await
+        .map_err(db)?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let n: i64 = r.get(0);
+            (start(n), start(n + 1))
+        })
+        .collect())
+}
+
+/// The buckets of `table` in [$3, $4) with a session start, ascending, at most $5.
+fn spans_sql(table: &str, bucket: &str) -> String {
+    format!(
+        "SELECT {bucket} FROM {table}
+         WHERE account_id = $1 AND project_id = $2 AND {bucket} >= $3 AND {bucket} < $4
+           AND sessions > 0
+         ORDER BY {bucket} LIMIT $5"
+    )
+}
+
+static QUARTER_SPANS: LazyLock<String> = LazyLock::new(|| spans_sql("session_quarters", "quarter"));
+static DAY_SPANS: LazyLock<String> = LazyLock::new(|| spans_sql("session_days", "day"));
+
+/// Distinct field and remote devices with a session starting in each of `ranges` (sorted and
+/// disjoint): the whole local days inside a range from `device_months` (one index range for all of
+/// them), the parts of days at its edges from the sessions themselves.
+pub async fn active_devices(
+    c: &impl GenericClient,
+    account: &AccountId,
+    project_id: &str,
+    ranges: &[(i64, i64)],
+    offset: i64,
+) -> Result<Vec<(i64, i64)>> {
+    debug_assert!(ranges.windows(2).all(|w| w[0].1 <= w[1].0));
+    // Device ids are numbered as they come, so that the sets hold numbers, not strings.
+    let mut numbers: HashMap<String, usize> = HashMap::new();
+    let mut number = |id: &str| match numbers.get(id) {
+        Some(&n) => n,
+        None => {
+            numbers.insert(id.to_owned(), numbers.len());
+            numbers.len() - 1
+        }
+    };
+    let mut seen: Vec<[HashSet<usize>; 2]> = vec![Default::default(); ranges.len()];
+    let mut pieces: Vec<(i64, i64)> = Vec::new();
+    let (whole, span) = split_by_days(ranges, offset, |from, to| push_piece(&mut pieces, from, to));
+    if let Some((lo, hi)) = span {
+        let st = c
+            .prepare_cached(
+                "SELECT month, role, device_id, days FROM device_months
+                 WHERE account_id = $1 AND project_id = $2 AND month >= $3 AND month <= $4",
+            )
+            .await
+            .map_err(db)?;
+        let months = (month_of(lo)?.0, month_of(hi - 1)?.0);
+        for r in c
+            .query(&st, &[&account.0, &project_id, &months.0, &months.1])
+            .await
+            .map_err(db)?
+        {
+            let month: i64 = r.get(0);
+            let role: i64 = r.get(1);
+            let days: i64 = r.get(3);
+            let (first, end) = (month_start(month)?, month_start(month + 1)?);
+            // The ranges whose whole days meet this month (`whole` is sorted like the ranges).
+            let mut i = whole.partition_point(|(_, last)| *last <= first);
+            while i < whole.len() && whole[i].0 < end {
+                let (a, b) = (whole[i].0.max(first) - first, whole[i].1.min(end) - first);
+                if a < b && days & ((1i64 << b) - (1i64 << a)) != 0 {
+                    seen[i][usize::from(role == REMOTE)].insert(number(r.get(2)));
+                }
+                i += 1;
+            }
+        }
+    }
+    let st = c
+        .prepare_cached(
+            "SELECT start_time, field_device_id, remote_device_id FROM sessions
+             WHERE account_id = $1 AND project_id = $2 AND start_time >= $3 AND start_time < $4",
+        )
+        .await
+        .map_err(db)?;
+    for (from, to) in pieces {
+        for r in c
+            .query(&st, &[&account.0, &project_id, &from, &to])
+            .await
+            .map_err(db)?
+        {
+            if let Some(i) = range_of(ranges, r.get(0)) {
+                for role in [0, 1] {
+                    seen[i][role].insert(number(r.get(1 + role)));
+                }
+            }
+        }
+    }
+    Ok(seen
+        .iter()
+        .map(|[f, r]| (f.len() as i64, r.len() as i64))
+        .collect())
+}
+
+/// The local day (days since the epoch at the UTC offset `$1`) of the time `t`, in SQL: a floor
+/// division, as `calendar::day_of` (`/` and `%` truncate toward zero).
+fn local_day_sql(t: &str) -> String {
+    format!("(({t} + $1) - ((({t} + $1) % {DAY}) + {DAY}) % {DAY}) / {DAY}")
+}
+
+/// Counts the day and month rollups again for the local days of `offset` (the configured time
+/// zone), when it differs from the one they were counted for; true if it did. `session_days` are
+/// sums of quarters (each lies in one local day, the offset being whole quarter hours);
+/// `device_months` come from one pass over the sessions, each local day's month and bit given by
+/// the calendar ([`month_of`]) for the days that have sessions. Several nodes starting together
+/// count once: the first, under [`DAY_OFFSET_LOCK`]; the others then find the offset recorded.
 pub async fn set_day_offset(c: &mut Client, offset: i64) -> Result<bool> {
-    todo!("postgres")
+    if offset % QUARTER != 0 {
+        return Err(StoreError::Database(format!(
+            "day offset {offset} s is not a whole number of quarter hours"
+        )));
+    }
+    let tx = c.transaction().await.map_err(db)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&DAY_OFFSET_LOCK])
+        .await
+        .map_err(db)?;
+    let current: Option<i64> = tx
+        .query_opt("SELECT day_offset FROM rollup_settings", &[])
+        .await
+        .map_err(db)?
+        .map(|r| r.get(0));
+    if current == Some(offset) {
+        return Ok(false);
+    }
+    tx.batch_execute(
+        "DELETE FROM device_months; DELETE FROM session_days; DELETE FROM rollup_settings;",
+    )
+    .await
+    .map_err(db)?;
+    let sums: Vec<String> = COLUMNS.split(", ").map(|c| format!("SUM({c})")).collect();
+    let quarter_day = local_day_sql(&format!("quarter * {QUARTER}"));
+    tx.execute(
+        &format!(
+            "INSERT INTO session_days (account_id, project_id, day, {COLUMNS})
+             SELECT account_id, project_id, {quarter_day}, {} FROM session_quarters
+             GROUP BY account_id, project_id, {quarter_day}",
+            sums.join(", ")
+        ),
+        &[&offset],
+    )
+    .await
+    .map_err(db)?;
+    let session_day = local_day_sql("start_time");
+    let days: Vec<i64> = tx
+        .query(
+            &format!("SELECT DISTINCT {session_day} FROM sessions"),
+            &[&offset],
+        )
+        .await
+        .map_err(db)?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let (mut months, mut bits) = (
+        Vec::with_capacity(days.len()),
+        Vec::with_capacity(days.len()),
+    );
+    for &day in &days {
+        let (month, bit) = month_of(day)?;
+        months.push(month);
+        bits.push(bit);
+    }
+    // A device's days of a month: the union of the bits of its sessions' days.
+    for (role, column) in [(FIELD, "field_device_id"), (REMOTE, "remote_device_id")] {
+        tx.execute(
+            &format!(
+                "INSERT INTO device_months (account_id, project_id, month, role, device_id, days)
+                 SELECT s.account_id, s.project_id, d.month, $2, s.{column}, bit_or(d.bit)
+                 FROM sessions s
+                 JOIN unnest($3::BIGINT[], $4::BIGINT[], $5::BIGINT[]) AS d (day, month, bit)
+                   ON d.day = {session_day}
+                 GROUP BY s.account_id, s.project_id, d.month, s.{column}"
+            ),
+            &[&offset, &role, &days, &months, &bits],
+        )
+        .await
+        .map_err(db)?;
+    }
+    tx.execute(
+        "INSERT INTO rollup_settings (day_offset) VALUES ($1)",
+        &[&offset],
+    )
+    .await
+    .map_err(db)?;
+    tx.commit().await.map_err(db)?;
+    Ok(true)
 }
 
 #[async_trait]
@@ -24,24 +421,30 @@ impl Rollups for PgStore {
         from: i64,
         to: i64,
     ) -> Result<Vec<SessionFacts>> {
-        todo!("postgres")
+        let c = self.conn().await?;
+        facts_where(&c, account, project_id, device_id, from, to).await
     }
+
     async fn session_totals(
         &self,
         account: &AccountId,
         project_id: &str,
         ranges: &[(i64, i64)],
     ) -> Result<Vec<Totals>> {
-        todo!("postgres")
+        let c = self.conn().await?;
+        totals(&c, account, project_id, ranges, self.day_offset).await
     }
+
     async fn active_devices(
         &self,
         account: &AccountId,
         project_id: &str,
         ranges: &[(i64, i64)],
     ) -> Result<Vec<(i64, i64)>> {
-        todo!("postgres")
+        let c = self.conn().await?;
+        active_devices(&c, account, project_id, ranges, self.day_offset).await
     }
+
     async fn session_spans(
         &self,
         account: &AccountId,
@@ -50,6 +453,16 @@ impl Rollups for PgStore {
         grain: Grain,
         limit: usize,
     ) -> Result<Vec<(i64, i64)>> {
-        todo!("postgres")
+        let c = self.conn().await?;
+        spans(
+            &c,
+            account,
+            project_id,
+            window,
+            grain,
+            limit,
+            self.day_offset,
+        )
+        .await
     }
 }

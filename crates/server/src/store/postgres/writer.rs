@@ -1,23 +1,221 @@
-//! TODO(pg): implement group commit.
-#![allow(unused_variables, dead_code)]
+//! Group commit, as in `sqlite/writer.rs`, by several writers at once: [`WRITERS`] tasks, each on
+//! a pooled connection of its own, take appends from one bounded queue. A writer takes every
+//! append waiting when its batch starts into one transaction, each in its own savepoint so that a
+//! refused append changes nothing, and answers them all after the one commit: an answer means
+//! "committed", while throughput does not pay one commit per request.
+//!
+//! Before the transaction, the weeks of the batch's chunks get their partitions
+//! (`partitions.rs`). In it, the appends run sorted by session (stably: one session's appends
+//! keep their order), so that two writers lock session rows in the same order; what they change in
+//! the devices' status and the rollups is written last, in key order (`sessions::Statuses`,
+//! `sums.rs`), so device and rollup rows too are locked in one order, and only until the commit.
+//!
+//! A batch is all or nothing when the database fails: an error fails every append of the batch,
+//! and none is answered as stored. Only a refusal (`AppendRejection`) stays within its savepoint.
+//! A deadlock or a serialization failure (`Unavailable` from `super::db`, on a connection that is
+//! still open) rolls the batch back and runs it again, a few times; so does a chunk whose week has
+//! no partition, once the partition is made.
+
 use super::partitions::Partitions;
+use super::sessions::{apply, Applied, Statuses};
+use super::sums::Changes;
+use super::{db, pool_error};
+use crate::errors::StoreError;
 use crate::model::sessions::{Append, AppendOutcome, AppendRejection};
+use crate::store::codec::Encoded;
 use crate::store::Result;
-use deadpool_postgres::Pool;
+use deadpool_postgres::{Object, Pool};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, Mutex};
 
 /// Connections the writer commits batches on, in parallel.
 pub const WRITERS: usize = 4;
 
+/// The most appends one transaction takes.
+const MAX_BATCH: usize = 512;
+
+/// Appends waiting for a writer; a full queue makes callers wait (back-pressure).
+const QUEUE: usize = 4096;
+
+/// How many times a batch runs before a deadlock, a serialization failure or a missing partition
+/// fails it.
+const TRIES: u32 = 4;
+
 type Reply = std::result::Result<AppendOutcome, AppendRejection>;
 
-pub struct Writer {}
+struct Job {
+    append: Append,
+    encoded: Encoded,
+    reply: oneshot::Sender<Result<Reply>>,
+}
+
+type Queue = Arc<Mutex<mpsc::Receiver<Job>>>;
+
+pub struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
 
 impl Writer {
-    pub fn start(pool: Pool, partitions: Partitions) -> Writer {
-        Writer {}
+    /// Starts the writers: [`WRITERS`] of them, but at most half the pool's connections (the
+    /// other requests need the rest). `day_offset`: the local days the rollups count
+    /// (`PgStore::day_offset`). They stop when the `Writer` is dropped.
+    pub fn start(pool: Pool, partitions: Partitions, day_offset: i64) -> Writer {
+        let (jobs, rx) = mpsc::channel(QUEUE);
+        let queue: Queue = Arc::new(Mutex::new(rx));
+        let writers = WRITERS.min(pool.status().max_size / 2).max(1);
+        for _ in 0..writers {
+            tokio::spawn(run(
+                pool.clone(),
+                partitions.clone(),
+                queue.clone(),
+                day_offset,
+            ));
+        }
+        Writer { jobs }
     }
 
-    pub async fn append(&self, append: Append) -> Result<Reply> {
-        todo!("postgres")
+    pub async fn append(&self, append: Append, encoded: Encoded) -> Result<Reply> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job {
+                append,
+                encoded,
+                reply,
+            })
+            .await
+            .map_err(|_| StoreError::Database("the writer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Database("the writer dropped the append".into()))?
     }
+}
+
+/// One writer: takes a batch (holding the queue only while it takes it, so that the next writer
+/// takes the appends that come meanwhile), commits it, answers it.
+async fn run(pool: Pool, partitions: Partitions, queue: Queue, day_offset: i64) {
+    let mut conn: Option<Object> = None;
+    loop {
+        let batch = {
+            let mut queue = queue.lock().await;
+            let Some(first) = queue.recv().await else {
+                return;
+            };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match queue.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            batch
+        };
+        let results = match conn.take() {
+            Some(c) => Ok(c),
+            None => pool.get().await.map_err(pool_error),
+        };
+        let results = match results {
+            Ok(c) => {
+                let c = conn.insert(c);
+                let results = commit(c, &partitions, &batch, day_offset).await;
+                // A connection that broke goes back to the pool, which drops it; the next batch
+                // takes another.
+                if c.is_closed() {
+                    conn = None;
+                }
+                results
+            }
+            Err(e) => Err(e),
+        };
+        match results {
+            Ok(replies) => {
+                for (job, reply) in batch.into_iter().zip(replies) {
+                    let _ = job.reply.send(Ok(reply));
+                }
+            }
+            Err(e) => {
+                for job in batch {
+                    let _ = job.reply.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Commits a batch: its partitions first, then the transaction, run again after a deadlock, a
+/// serialization failure or a missing partition, at most [`TRIES`] times in all.
+async fn commit(
+    c: &mut Object,
+    partitions: &Partitions,
+    batch: &[Job],
+    day_offset: i64,
+) -> Result<Vec<Reply>> {
+    let starts = batch.iter().filter_map(|job| {
+        let a = &job.append;
+        a.columns.time_offset.first().map(|o| a.start_time + o)
+    });
+    partitions.ensure(&*c, starts).await?;
+    let mut order: Vec<usize> = (0..batch.len()).collect();
+    order.sort_by_key(|&i| (&batch[i].append.account.0, &batch[i].append.session_id));
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match attempt(c, batch, &order, day_offset).await {
+            Ok(Attempt::Committed(replies)) => return Ok(replies),
+            Ok(Attempt::NoPartition(t)) if tries < TRIES => {
+                partitions.forget(t);
+                partitions.ensure(&*c, [t]).await?;
+            }
+            Ok(Attempt::NoPartition(t)) => {
+                return Err(StoreError::Database(format!(
+                    "chunks has no partition for time {t}"
+                )))
+            }
+            Err(StoreError::Unavailable(_)) if tries < TRIES && !c.is_closed() => {
+                tokio::time::sleep(Duration::from_millis(10 * u64::from(tries))).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// How one run of a batch's transaction ended.
+enum Attempt {
+    /// The replies, in the order of the batch.
+    Committed(Vec<Reply>),
+    /// Rolled back: a chunk starts at this time, in a week without a partition.
+    NoPartition(i64),
+}
+
+/// One run of a batch's transaction: the appends in `order`, each in a savepoint, then the
+/// devices' status and the rollups they changed, then the commit. Rolled back (on drop) unless it commits.
+async fn attempt(
+    c: &mut Object,
+    batch: &[Job],
+    order: &[usize],
+    day_offset: i64,
+) -> Result<Attempt> {
+    let mut tx = c.transaction().await.map_err(db)?;
+    let (mut changes, mut statuses) = (Changes::default(), Statuses::default());
+    let mut replies: Vec<Option<Reply>> = vec![None; batch.len()];
+    for &i in order {
+        let job = &batch[i];
+        let sp = tx.savepoint("append").await.map_err(db)?;
+        let gathered = (&mut changes, &mut statuses);
+        match apply(&sp, &job.append, &job.encoded, gathered, day_offset).await? {
+            Applied::Answer(Ok(outcome)) => {
+                sp.commit().await.map_err(db)?;
+                replies[i] = Some(Ok(outcome));
+            }
+            Applied::Answer(Err(rejection)) => {
+                sp.rollback().await.map_err(db)?;
+                replies[i] = Some(Err(rejection));
+            }
+            Applied::NoPartition(t) => return Ok(Attempt::NoPartition(t)),
+        }
+    }
+    statuses.write(&tx).await?;
+    changes.write(&tx).await?;
+    tx.commit().await.map_err(db)?;
+    Ok(Attempt::Committed(replies.into_iter().flatten().collect()))
 }

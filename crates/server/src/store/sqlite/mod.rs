@@ -21,8 +21,6 @@ mod sessions;
 mod upkeep;
 mod writer;
 
-pub use upkeep::COMPACT_LIVE_CHUNKS;
-
 use super::{Result, Store};
 use crate::errors::StoreError;
 use crate::model::Page;

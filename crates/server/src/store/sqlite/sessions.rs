@@ -15,7 +15,8 @@ use crate::model::sessions::{
 };
 use crate::model::usage::Totals;
 use crate::model::{AccountId, DeviceType, Page};
-use crate::store::{codec, Result, Sessions};
+use crate::store::codec::{self, Encoded};
+use crate::store::{Result, Sessions};
 use async_trait::async_trait;
 use r2d2_sqlite::rusqlite::{self, params, Connection, OptionalExtension, Row};
 use std::collections::HashSet;
@@ -146,14 +147,6 @@ fn count_hour(c: &Connection, a: &Append, start_time: i64, delta: i64) -> Result
     })
     .map_err(db)?;
     Ok(())
-}
-
-/// One append inside the writer's transaction (a savepoint of it).
-/// An append's samples as this backend keeps them: one chunk, and which metrics and links it carries
-/// (`Columns::schema`, fixed per part).
-pub struct Encoded {
-    pub chunk: Vec<u8>,
-    pub schema: String,
 }
 
 /// One append inside the writer's transaction.
@@ -905,18 +898,7 @@ impl Sessions for SqliteStore {
         &self,
         append: Append,
     ) -> Result<std::result::Result<AppendOutcome, AppendRejection>> {
-        // Encoded here, on the caller's task, so the writer's thread only writes. A live report's
-        // chunk will be merged again (upkeep): the quick effort; an import is a whole ended part:
-        // the smallest.
-        let effort = if append.from_device {
-            codec::Effort::Quick
-        } else {
-            codec::Effort::Smallest
-        };
-        let encoded = Encoded {
-            chunk: codec::encode_with(&append.columns, effort),
-            schema: append.columns.schema(),
-        };
+        let encoded = Encoded::of(&append.columns, append.from_device);
         self.writer.append(append, encoded).await
     }
 

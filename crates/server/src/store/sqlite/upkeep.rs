@@ -1,4 +1,5 @@
-//! Upkeep: idle timeouts, heartbeat expiry, compaction and scoring, one round a second.
+//! Upkeep: idle timeouts, heartbeat expiry, compaction and scoring, one round a second; and
+//! retention, which drops old samples.
 
 use super::sessions::{
     after_part_end, corrupt_chunk, session_samples, share_of_session, SessionRef,
@@ -6,13 +7,10 @@ use super::sessions::{
 use super::{db, rollup, SqliteStore};
 use crate::model::quality::Assessment;
 use crate::model::sessions::SessionSamples;
+use crate::store::upkeep::{chunks_to_merge, COMPACT_LIVE_CHUNKS, PROVISIONAL_EVERY};
 use crate::store::{codec, Result, Upkeep};
 use async_trait::async_trait;
 use r2d2_sqlite::rusqlite::{self, params, Connection};
-
-/// A live session's provisional grade is refreshed when it has this many seconds of new reports:
-/// rescoring every live session every second would compete with ingest for the write lock.
-const PROVISIONAL_EVERY: i64 = 10;
 
 /// Look-ups the upkeep makes every second (each reads an index: tested below, with those of
 /// `sessions.rs`).
@@ -111,11 +109,22 @@ impl Upkeep for SqliteStore {
         })
         .await
     }
-}
 
-/// A live part's newest chunks are merged once it has this many (an hour of minute-long reports
-/// stays as it came until the part ends: one merge in all).
-pub const COMPACT_LIVE_CHUNKS: i64 = 64;
+    async fn drop_samples_before(&self, before: i64) -> Result<u64> {
+        // A batch of parts per write transaction: ingest waits for one batch at most.
+        let (mut dropped, mut after) = (0, i64::MIN);
+        loop {
+            let (n, last) = self
+                .write(move |tx| drop_samples(tx, before, after))
+                .await?;
+            dropped += n;
+            match last {
+                Some(key) => after = key,
+                None => return Ok(dropped),
+            }
+        }
+    }
+}
 
 /// Parts worth compacting (the partial index `parts_to_compact` holds those with several chunks).
 pub const PARTS_TO_COMPACT: &str =
@@ -140,27 +149,6 @@ pub struct Compaction {
     pub last_seq: i64,
     pub count: i64,
     pub blob: Vec<u8>,
-}
-
-/// Which chunks to merge, oldest first by seq with their sizes: all of an ended part's; of a live
-/// part's, the newest ones, back to the first chunk that is more than twice their size together.
-/// So a live part's samples are merged a logarithmic number of times (a binary counter), not once
-/// per compaction, whatever the size of its reports.
-fn chunks_to_merge(sizes: &[(i64, i64)], ended: bool) -> &[(i64, i64)] {
-    if ended {
-        return sizes;
-    }
-    let mut start = sizes.len().saturating_sub(1);
-    let mut total = sizes.last().map_or(0, |(_, n)| *n);
-    while start > 0 && sizes[start - 1].1 <= 2 * total {
-        start -= 1;
-        total += sizes[start].1;
-    }
-    // A newest chunk much smaller than all before it would merge nothing: merge all.
-    if sizes.len() - start < 2 {
-        start = 0;
-    }
-    &sizes[start..]
 }
 
 pub fn prepare_compaction(c: &Connection, part_key: i64) -> Result<Option<Compaction>> {
@@ -245,6 +233,38 @@ pub fn apply_compaction(c: &Connection, part_key: i64, m: &Compaction) -> Result
     Ok(())
 }
 
+/// The next parts, by key after `?1`, with chunks and whose last sample lies before `?2`; at most
+/// `?3`. One pass over the parts in all, a batch at a time.
+pub const PARTS_TO_EXPIRE: &str = "SELECT part_key FROM parts
+     WHERE part_key > ?1 AND chunks > 0 AND start_time + last_offset < ?2 ORDER BY part_key LIMIT ?3";
+
+/// Parts whose chunks go in one transaction of [`drop_samples`].
+const EXPIRE_BATCH: i64 = 500;
+
+/// Deletes the chunks of the next batch of parts (by key after `after`) whose last sample lies
+/// before `before`; the parts stay, with no chunk. Returns how many chunks went, and the batch's
+/// last part (`None` when none was left).
+fn drop_samples(c: &Connection, before: i64, after: i64) -> Result<(u64, Option<i64>)> {
+    let parts: Vec<i64> = {
+        let mut s = c.prepare_cached(PARTS_TO_EXPIRE).map_err(db)?;
+        let rows = s
+            .query_map(params![after, before, EXPIRE_BATCH], |r| r.get(0))
+            .map_err(db)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(db)?
+    };
+    let mut dropped = 0;
+    for part in &parts {
+        dropped += c
+            .prepare_cached("DELETE FROM chunks WHERE part_key = ?1")
+            .and_then(|mut s| s.execute([part]))
+            .map_err(db)? as u64;
+        c.prepare_cached("UPDATE parts SET chunks = 0 WHERE part_key = ?1")
+            .and_then(|mut s| s.execute([part]))
+            .map_err(db)?;
+    }
+    Ok((dropped, parts.last().copied()))
+}
+
 /// Ends the parts idle since `cutoff`.
 pub fn end_idle_parts(c: &Connection, cutoff: i64, heartbeat_cutoff: i64, now: i64) -> Result<u64> {
     let idle: Vec<(i64, i64, String)> = {
@@ -266,34 +286,6 @@ pub fn end_idle_parts(c: &Connection, cutoff: i64, heartbeat_cutoff: i64, now: i
 mod tests {
     use super::*;
 
-    fn chosen(sizes: &[i64], ended: bool) -> Vec<i64> {
-        let with_seq: Vec<(i64, i64)> = sizes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (i as i64, *n))
-            .collect();
-        chunks_to_merge(&with_seq, ended)
-            .iter()
-            .map(|(seq, _)| *seq)
-            .collect()
-    }
-
-    #[test]
-    fn live_parts_merge_their_newest_chunks_like_a_binary_counter() {
-        // 63 small chunks after a merged one of 64: all merge (64 <= 2 x 63).
-        let mut sizes = vec![64];
-        sizes.extend([1; 63]);
-        assert_eq!(chosen(&sizes, false).len(), 64);
-        // After a bigger merge, only the new small ones.
-        let mut sizes = vec![1000];
-        sizes.extend([1; 63]);
-        assert_eq!(chosen(&sizes, false), (1..64).collect::<Vec<i64>>());
-        // Progress is guaranteed: a newest chunk alone is never "a merge".
-        assert_eq!(chosen(&[100, 40, 10], false), vec![0, 1, 2]);
-        // An ended part merges whole.
-        assert_eq!(chosen(&[1000, 1, 1], true), vec![0, 1, 2]);
-    }
-
     /// The upkeep runs every second on stores of millions of sessions and parts: each of its
     /// look-ups reads an index range, never a whole table.
     #[test]
@@ -305,6 +297,7 @@ mod tests {
             upkeep_sql::EXPIRE_HEARTBEATS,
             IDLE_PARTS,
             PARTS_TO_COMPACT,
+            PARTS_TO_EXPIRE,
         ] {
             let mut s = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
             // Parameters left unbound (NULL): the plan does not depend on them.

@@ -11,9 +11,10 @@
 
 use super::db;
 use super::health::Health;
-use super::sessions::{self, Encoded};
+use super::sessions;
 use crate::errors::StoreError;
 use crate::model::sessions::{Append, AppendOutcome, AppendRejection};
+use crate::store::codec::Encoded;
 use crate::store::Result;
 use r2d2_sqlite::rusqlite::{Connection, TransactionBehavior};
 use std::sync::Arc;
