@@ -54,16 +54,15 @@ pub enum Db {
 
 impl Backend {
     /// PostgreSQL when `database` names one (`postgres://...`), else SQLite files under `dir` (the
-    /// system's temporary directory by default).
-    pub fn new(database: Option<&str>, dir: Option<PathBuf>) -> anyhow::Result<Backend> {
+    /// system's temporary directory by default). A `sqlite://` URL changes nothing: the global
+    /// `--database` and `TELEOSCOPE_DATABASE` reach the bench too, and its SQLite stores are always
+    /// temporary files.
+    pub fn new(database: Option<&str>, dir: Option<PathBuf>) -> Backend {
         match database {
-            None => Ok(Backend::Sqlite(dir.unwrap_or_else(std::env::temp_dir))),
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                Ok(Backend::Postgres(url.to_owned()))
+                Backend::Postgres(url.to_owned())
             }
-            Some(url) => anyhow::bail!(
-                "--database `{url}`: expected postgres://USER@HOST:PORT/DB (SQLite stores are temporary files, see --dir)"
-            ),
+            _ => Backend::Sqlite(dir.unwrap_or_else(std::env::temp_dir)),
         }
     }
 

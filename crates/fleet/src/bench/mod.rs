@@ -59,12 +59,12 @@ pub struct BenchArgs {
     #[arg(long)]
     pub seconds: Option<u64>,
     /// Where the temporary stores go (default: the system's temporary directory). Use a directory on
-    /// the disk the server would use: durability costs what that disk's fsync costs.
-    #[arg(long, conflicts_with = "database")]
+    /// the disk the server would use: durability costs what that disk's fsync costs. SQLite only.
+    #[arg(long)]
     pub dir: Option<PathBuf>,
     /// Run on PostgreSQL: each store is a fresh schema in this database
     /// (postgres://USER@HOST:PORT/DB), dropped at the end unless --keep. The naive baseline is
-    /// SQLite only and is skipped.
+    /// SQLite only and is skipped. A sqlite:// URL changes nothing (the stores are temporary files).
     #[arg(long)]
     pub database: Option<String>,
     /// Run only these parts (comma-separated): server30, server1, decode, naive, history. For
@@ -538,6 +538,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         );
     }
     let wanted = |part: &str| args.only.is_empty() || args.only.iter().any(|o| o == part);
+    let backend = Backend::new(args.database.as_deref(), args.dir.clone());
     if args.log {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
@@ -560,7 +561,6 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         history_devices: 100,
         scored_sample: if args.quick { 300 } else { 2000 },
     };
-    let backend = Backend::new(args.database.as_deref(), args.dir.clone())?;
     let mut stores = backend.describe();
     if wanted("naive") && !backend.has_naive() {
         stores.push_str("; the naive baseline (one SQLite file by nature) is skipped");
