@@ -1,12 +1,17 @@
-//! One server under test: a fresh SQLite store in its own temporary directory (optionally behind a
-//! baseline decorator), the real HTTP server on `127.0.0.1:0` with rate limits lifted, an account
-//! with an API key, a project, and device pairs with their credentials.
+//! One server under test: a fresh store (a SQLite file in its own temporary directory, or a schema
+//! of its own in a PostgreSQL database), optionally behind a baseline decorator, the real HTTP
+//! server on `127.0.0.1:0` with rate limits lifted, an account with an API key, a project, and
+//! device pairs with their credentials.
+//!
+//! [`Backend`] is the one place that knows which database the stores live in; [`Db`] names one
+//! store's database for what the bench reads there directly (footprint, marking history scored).
 
 use super::stores::{DecodeOnly, Naive};
 use crate::client::Credentials;
 use anyhow::Context;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use teleoscope_server::config::Config;
@@ -14,6 +19,7 @@ use teleoscope_server::domain::devices::NewDevice;
 use teleoscope_server::domain::{ids, Domain};
 use teleoscope_server::http::{self, Running};
 use teleoscope_server::model::AccountId;
+use teleoscope_server::store::postgres;
 
 /// Which store the server runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,8 +28,164 @@ pub enum Variant {
     Server,
     /// Baseline: nothing stored (the ceiling).
     DecodeOnly,
-    /// Baseline: one row per sample.
+    /// Baseline: one row per sample (a SQLite file of its own: SQLite stores only).
     Naive,
+}
+
+/// Where each fixture's store is made.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// A temporary directory under this one, holding `teleoscope.db` (and the naive baseline's
+    /// `naive.db`).
+    Sqlite(PathBuf),
+    /// A fresh schema `bench_<pid>_<n>` in the PostgreSQL database of this URL.
+    Postgres(String),
+}
+
+/// One store's database, as the bench reads it directly.
+#[derive(Debug, Clone)]
+pub enum Db {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL URL (the driver's, without the store's own options) whose connections see only
+    /// the store's schema.
+    Postgres(String),
+}
+
+impl Backend {
+    /// PostgreSQL when `database` names one (`postgres://...`), else SQLite files under `dir` (the
+    /// system's temporary directory by default). A `sqlite://` URL changes nothing: the global
+    /// `--database` and `TELEOSCOPE_DATABASE` reach the bench too, and its SQLite stores are always
+    /// temporary files.
+    pub fn new(database: Option<&str>, dir: Option<PathBuf>) -> Backend {
+        match database {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Backend::Postgres(url.to_owned())
+            }
+            _ => Backend::Sqlite(dir.unwrap_or_else(std::env::temp_dir)),
+        }
+    }
+
+    /// What the report says about where the stores are (a PostgreSQL URL without its user and
+    /// password).
+    pub fn describe(&self) -> String {
+        match self {
+            Backend::Sqlite(dir) => format!("SQLite files in {}", dir.display()),
+            Backend::Postgres(url) => {
+                let url = url.split('?').next().unwrap_or(url);
+                let at = url.rsplit_once('@').map_or(url, |(_, rest)| rest);
+                format!("PostgreSQL, a schema per part in {at}")
+            }
+        }
+    }
+
+    /// Whether the naive baseline can run: it is a SQLite file by nature.
+    pub fn has_naive(&self) -> bool {
+        matches!(self, Backend::Sqlite(_))
+    }
+
+    /// A fresh, empty place for one store: its `database` URL for the server, its [`Db`], the
+    /// naive baseline's file (SQLite only), and what removes it when dropped (nothing if `keep`).
+    async fn fresh(&self, keep: bool) -> anyhow::Result<(String, Db, Option<PathBuf>, Place)> {
+        match self {
+            Backend::Sqlite(base) => {
+                let dir = tempfile::Builder::new()
+                    .prefix("teleoscope-bench-")
+                    .tempdir_in(base)
+                    .with_context(|| format!("creating a directory in {}", base.display()))?;
+                let path = dir.path().join("teleoscope.db");
+                let naive = dir.path().join("naive.db");
+                let place = if keep {
+                    eprintln!("[bench] keeping {}", dir.keep().display());
+                    Place::Kept
+                } else {
+                    Place::Dir { _dir: dir }
+                };
+                Ok((
+                    format!("sqlite://{}", path.display()),
+                    Db::Sqlite(path),
+                    Some(naive),
+                    place,
+                ))
+            }
+            Backend::Postgres(url) => {
+                static N: AtomicU64 = AtomicU64::new(0);
+                let schema = format!(
+                    "bench_{}_{}",
+                    std::process::id(),
+                    N.fetch_add(1, Ordering::Relaxed)
+                );
+                let admin = postgres::Options::parse(url)?.0;
+                connect(&admin)
+                    .await?
+                    .batch_execute(&format!("CREATE SCHEMA {schema}"))
+                    .await
+                    .with_context(|| format!("creating schema {schema}"))?;
+                let store_url = in_schema(url, &schema);
+                let place = if keep {
+                    eprintln!("[bench] keeping schema {schema}: {store_url}");
+                    Place::Kept
+                } else {
+                    Place::Schema {
+                        admin: admin.clone(),
+                        schema: schema.clone(),
+                    }
+                };
+                Ok((
+                    store_url,
+                    Db::Postgres(in_schema(&admin, &schema)),
+                    None,
+                    place,
+                ))
+            }
+        }
+    }
+}
+
+/// `url` with its connections' `search_path` set to `schema` alone.
+fn in_schema(url: &str, schema: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}options=-csearch_path%3D{schema}")
+}
+
+/// A connection of the bench's own (not the store's) to a PostgreSQL database.
+pub async fn connect(url: &str) -> anyhow::Result<tokio_postgres::Client> {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .with_context(|| format!("connecting to {url}"))?;
+    tokio::spawn(conn);
+    Ok(client)
+}
+
+/// What holds a fixture's store, removed on drop.
+enum Place {
+    /// The temporary directory of a SQLite store.
+    Dir { _dir: tempfile::TempDir },
+    /// The schema of a PostgreSQL store, dropped with everything in it.
+    Schema { admin: String, schema: String },
+    /// Kept (`--keep`): its path or schema was printed.
+    Kept,
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        let Place::Schema { admin, schema } = self else {
+            return;
+        };
+        let sql = format!("DROP SCHEMA {schema} CASCADE");
+        let admin = admin.clone();
+        // Drop runs inside the runtime: the schema goes on a thread and a runtime of its own.
+        let dropped = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
+                .block_on(async { anyhow::Ok(connect(&admin).await?.batch_execute(&sql).await?) })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("[bench] could not drop schema {schema}: {dropped:?}");
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -41,25 +203,26 @@ pub struct Pair {
 
 pub struct Fixture {
     pub config: Config,
-    pub db_path: PathBuf,
-    pub naive_path: PathBuf,
+    /// The store's database.
+    pub db: Db,
     pub domain: Domain,
-    pub naive: Option<Arc<Naive>>,
+    /// The naive baseline and its database.
+    pub naive: Option<(Arc<Naive>, Db)>,
     pub addr: SocketAddr,
     pub account: AccountId,
     pub api: Credentials,
     pub project_id: String,
     pub pairs: Vec<Pair>,
     running: Option<Running>,
-    // Last: the directory outlives the store (`None` when kept).
-    _dir: Option<tempfile::TempDir>,
+    // Last: the directory or schema outlives the store.
+    _place: Place,
 }
 
 /// The server's configuration for the benchmark: listen anywhere, no rate limit in the way.
-pub fn config(database: &Path) -> Config {
+fn config(database: String) -> Config {
     let mut config = Config {
         listen: "127.0.0.1:0".parse().expect("valid address"),
-        database: format!("sqlite://{}", database.display()),
+        database,
         ..Config::default()
     };
     config.rate_limit_per_second = 10_000_000;
@@ -70,26 +233,15 @@ pub fn config(database: &Path) -> Config {
 
 impl Fixture {
     /// A fresh store with an account, a project and `pairs` device pairs; not served yet.
-    /// With `keep`, the directory stays after the run (and its path is printed).
+    /// With `keep`, the directory or schema stays after the run (and is printed).
     pub async fn start(
-        base: &Path,
+        backend: &Backend,
         variant: Variant,
         pairs: usize,
         keep: bool,
     ) -> anyhow::Result<Fixture> {
-        let dir = tempfile::Builder::new()
-            .prefix("teleoscope-bench-")
-            .tempdir_in(base)
-            .with_context(|| format!("creating a directory in {}", base.display()))?;
-        let db_path = dir.path().join("teleoscope.db");
-        let naive_path = dir.path().join("naive.db");
-        let dir = if keep {
-            eprintln!("[bench] keeping {}", dir.keep().display());
-            None
-        } else {
-            Some(dir)
-        };
-        let config = config(&db_path);
+        let (database, db, naive_path, place) = backend.fresh(keep).await?;
+        let config = config(database);
         let mut domain = teleoscope_server::open_domain(&config).await?;
         let mut naive = None;
         match variant {
@@ -100,9 +252,10 @@ impl Fixture {
                 })
             }
             Variant::Naive => {
-                let n = Arc::new(Naive::open(&naive_path, domain.store.clone())?);
+                let path = naive_path.context("the naive baseline needs a SQLite store")?;
+                let n = Arc::new(Naive::open(&path, domain.store.clone())?);
                 domain.store = n.clone();
-                naive = Some(n);
+                naive = Some((n, Db::Sqlite(path)));
             }
         }
         let err = |e: teleoscope_server::errors::DomainError| anyhow::anyhow!("{e}");
@@ -142,8 +295,7 @@ impl Fixture {
         }
         Ok(Fixture {
             config,
-            db_path,
-            naive_path,
+            db,
             addr: "127.0.0.1:0".parse().expect("valid address"),
             domain,
             naive,
@@ -155,7 +307,7 @@ impl Fixture {
             project_id: project.project_id,
             pairs: list,
             running: None,
-            _dir: dir,
+            _place: place,
         })
     }
 

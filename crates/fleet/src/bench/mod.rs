@@ -1,5 +1,6 @@
 //! `teleoscope bench`: the benchmark (docs/benchmark.md). Everything runs in this one process on
-//! fresh temporary SQLite stores: real servers (`http::start` on `127.0.0.1:0`, rate limits lifted)
+//! fresh stores (temporary SQLite files, or schemas in the PostgreSQL database `--database` names,
+//! made and removed by `fixture`): real servers (`http::start` on `127.0.0.1:0`, rate limits lifted)
 //! and a client that signs every request as the vendor's SDKs do, sharing the machine's cores.
 //!
 //! Figures: ingest throughput (acknowledged samples/s) at B = 30 and B = 1 samples per request,
@@ -20,7 +21,7 @@ mod stages;
 mod stores;
 
 use crate::client::Connection;
-use fixture::{Fixture, Variant};
+use fixture::{Backend, Fixture, Variant};
 use ingest::{IngestRun, Tally, Workload, POINTS};
 use queries::{Footprint, Timed, Year};
 use report::{fmt_num, p50_p99, status_mib, Row, Target};
@@ -58,14 +59,20 @@ pub struct BenchArgs {
     #[arg(long)]
     pub seconds: Option<u64>,
     /// Where the temporary stores go (default: the system's temporary directory). Use a directory on
-    /// the disk the server would use: durability costs what that disk's fsync costs.
+    /// the disk the server would use: durability costs what that disk's fsync costs. SQLite only.
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// Run on PostgreSQL: each store is a fresh schema in this database
+    /// (postgres://USER@HOST:PORT/DB), dropped at the end unless --keep. The naive baseline is
+    /// SQLite only and is skipped. A sqlite:// URL changes nothing (the stores are temporary files).
+    #[arg(long)]
+    pub database: Option<String>,
     /// Run only these parts (comma-separated): server30, server1, decode, naive, history. For
     /// profiling one path; the report then has only their figures.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
-    /// Keep the temporary stores (their paths are printed), to look into them with `sqlite3`.
+    /// Keep the temporary stores (their paths or schemas are printed), to look into them with
+    /// `sqlite3` or `psql`.
     #[arg(long)]
     pub keep: bool,
     /// Format the request log as `serve` does (info level), written to nowhere: includes the cost
@@ -104,6 +111,7 @@ struct PhaseInfo {
 struct Output {
     machine: String,
     cores: usize,
+    stores: String,
     sizes: Sizes,
     rows: Vec<RowOut>,
     phases: Vec<PhaseInfo>,
@@ -257,7 +265,7 @@ struct HistoryRun {
 }
 
 struct Ctx {
-    base: PathBuf,
+    backend: Backend,
     keep: bool,
     sizes: Sizes,
     work: Arc<Workload>,
@@ -268,7 +276,7 @@ struct Ctx {
 }
 
 async fn server_run(cx: &mut Ctx, batch: usize) -> anyhow::Result<ServerRun> {
-    let mut fx = Fixture::start(&cx.base, Variant::Server, cx.sizes.pairs, cx.keep).await?;
+    let mut fx = Fixture::start(&cx.backend, Variant::Server, cx.sizes.pairs, cx.keep).await?;
     fx.serve().await?;
     let ingest = ingest::run(&fx, &cx.work, batch, cx.duration, &format!("b{batch}")).await;
     collect_errors(
@@ -324,7 +332,7 @@ async fn server_run(cx: &mut Ctx, batch: usize) -> anyhow::Result<ServerRun> {
         }
     }
     fx.stop_serving().await;
-    let footprint = queries::footprint(&fx.db_path, true)?;
+    let footprint = queries::footprint(&fx.db, true).await?;
     let mut compaction = Vec::new();
     if batch == 1 {
         for samples in [1800, 14_400] {
@@ -342,7 +350,7 @@ async fn server_run(cx: &mut Ctx, batch: usize) -> anyhow::Result<ServerRun> {
 }
 
 async fn decode_run(cx: &mut Ctx) -> anyhow::Result<(IngestRun, IngestRun)> {
-    let mut fx = Fixture::start(&cx.base, Variant::DecodeOnly, cx.sizes.pairs, cx.keep).await?;
+    let mut fx = Fixture::start(&cx.backend, Variant::DecodeOnly, cx.sizes.pairs, cx.keep).await?;
     fx.serve().await?;
     let b30 = ingest::run(&fx, &cx.work, 30, cx.duration, "b30").await;
     let b1 = ingest::run(&fx, &cx.work, 1, cx.duration, "b1").await;
@@ -353,7 +361,7 @@ async fn decode_run(cx: &mut Ctx) -> anyhow::Result<(IngestRun, IngestRun)> {
 }
 
 async fn naive_run(cx: &mut Ctx) -> anyhow::Result<NaiveRun> {
-    let mut fx = Fixture::start(&cx.base, Variant::Naive, cx.sizes.pairs, cx.keep).await?;
+    let mut fx = Fixture::start(&cx.backend, Variant::Naive, cx.sizes.pairs, cx.keep).await?;
     fx.serve().await?;
     let ingest30 = ingest::run(&fx, &cx.work, 30, cx.duration, "b30").await;
     let ingest1 = ingest::run(&fx, &cx.work, 1, cx.duration, "b1").await;
@@ -361,7 +369,7 @@ async fn naive_run(cx: &mut Ctx) -> anyhow::Result<NaiveRun> {
     collect_errors(&mut cx.errors, "naive ingest B=1", &ingest1.tally);
     let detail = ingest::one_session(&fx, &cx.work, 0, 30, "detail-b30").await;
     collect_errors(&mut cx.errors, "naive details session", &detail);
-    let naive = fx.naive.clone().expect("the naive fixture has its store");
+    let (naive, naive_db) = fx.naive.clone().expect("the naive fixture has its store");
     let (field_id, remote_id) = (fx.pairs[0].field.id.clone(), fx.pairs[0].remote.id.clone());
     let mut read = Vec::new();
     for _ in 0..cx.sizes.details_calls {
@@ -372,7 +380,7 @@ async fn naive_run(cx: &mut Ctx) -> anyhow::Result<NaiveRun> {
         anyhow::ensure!(f.len() == POINTS && r.len() == POINTS && f.nets.len() == 2);
     }
     fx.stop_serving().await;
-    let footprint = queries::footprint(&fx.naive_path, false)?;
+    let footprint = queries::footprint(&naive_db, false).await?;
     Ok(NaiveRun {
         values: ingest30.tally.values + ingest1.tally.values + detail.values,
         ingest30,
@@ -384,8 +392,13 @@ async fn naive_run(cx: &mut Ctx) -> anyhow::Result<NaiveRun> {
 
 async fn history_run(cx: &mut Ctx, phases: &mut Phases) -> anyhow::Result<HistoryRun> {
     let p = phases.begin("history: load");
-    let mut fx =
-        Fixture::start(&cx.base, Variant::Server, cx.sizes.history_devices, cx.keep).await?;
+    let mut fx = Fixture::start(
+        &cx.backend,
+        Variant::Server,
+        cx.sizes.history_devices,
+        cx.keep,
+    )
+    .await?;
     let year = Year::ending_yesterday();
     let n = cx.sizes.sessions;
     let load = queries::load_history(&fx, n, year, cx.sizes.load_concurrency, cx.verbose).await?;
@@ -401,7 +414,7 @@ async fn history_run(cx: &mut Ctx, phases: &mut Phases) -> anyhow::Result<Histor
             .map_err(|e| anyhow::anyhow!("scoring session {key}: {e}"))?;
     }
     let score_rate = scored as f64 / t.elapsed().as_secs_f64();
-    queries::mark_scored(&fx.db_path)?;
+    queries::mark_scored(&fx.db).await?;
     phases.end("history: scoring rate", p);
 
     let p = phases.begin("history: list and statistics");
@@ -502,7 +515,7 @@ async fn history_run(cx: &mut Ctx, phases: &mut Phases) -> anyhow::Result<Histor
         stats.push((name, t));
     }
     fx.stop_serving().await;
-    let footprint = queries::footprint(&fx.db_path, true)?;
+    let footprint = queries::footprint(&fx.db, true).await?;
     phases.end("history: list and statistics", p);
     Ok(HistoryRun {
         load,
@@ -525,6 +538,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         );
     }
     let wanted = |part: &str| args.only.is_empty() || args.only.iter().any(|o| o == part);
+    let backend = Backend::new(args.database.as_deref(), args.dir.clone());
     if args.log {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
@@ -547,7 +561,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         history_devices: 100,
         scored_sample: if args.quick { 300 } else { 2000 },
     };
-    let base = args.dir.clone().unwrap_or_else(std::env::temp_dir);
+    let mut stores = backend.describe();
+    if wanted("naive") && !backend.has_naive() {
+        stores.push_str("; the naive baseline (one SQLite file by nature) is skipped");
+    }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let machine = format!(
         "{} x {}; server, client and baselines share them in this one process",
@@ -557,7 +574,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let verbose = !args.json;
     if verbose {
         eprintln!("[bench] {machine}");
-        eprintln!("[bench] stores in {}; {sizes:?}", base.display());
+        eprintln!("[bench] stores: {stores}; {sizes:?}");
     }
     let mut phases = Phases {
         list: Vec::new(),
@@ -565,7 +582,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         verbose,
     };
     let mut cx = Ctx {
-        base,
+        backend,
         keep: args.keep,
         budget: Duration::from_secs(sizes.budget_seconds),
         duration: Duration::from_secs(sizes.ingest_seconds),
@@ -624,7 +641,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         phases.end("decode-only: ingest B=30, B=1", p);
     }
     let mut naive = None;
-    if wanted("naive") {
+    if wanted("naive") && cx.backend.has_naive() {
         let p = phases.begin("naive: ingest B=30, B=1, details read, footprint");
         naive = Some(naive_run(&mut cx).await?);
         phases.end("naive: ingest B=30, B=1, details read, footprint", p);
@@ -807,9 +824,15 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         )
         .target(Target::AtMost(BYTES_PER_VALUE))
         .note(format!(
-            "{} B after checkpoint, {} B of it free pages; {} values (TimeOffset, 21 metrics, 4 per link)",
+            "{} B {}; {} values (TimeOffset, 21 metrics, 4 per link)",
             fmt_num(fp.file as f64),
-            fmt_num(fp.free as f64),
+            match fp.free {
+                Some(free) => format!(
+                    "after checkpoint, {} B of it free pages",
+                    fmt_num(free as f64)
+                ),
+                None => "in the schema's tables and indexes".to_owned(),
+            },
             fmt_num(v)
         ));
         let mut tables = Row::new(
@@ -819,7 +842,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         )
         .target(Target::AtMost(BYTES_PER_VALUE))
         .note(format!(
-            "pages of chunks + parts + parts indexes (dbstat); chunk payload alone {:.2} B/value",
+            "chunks + parts + their indexes ({}); chunk payload alone {:.2} B/value",
+            fp.measured,
             fp.chunk_payload as f64 / v
         ));
         if let Some((file, table)) = naive_bytes {
@@ -872,6 +896,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         let out = Output {
             machine,
             cores,
+            stores,
             sizes,
             rows: rows
                 .into_iter()
@@ -889,6 +914,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     println!("teleoscope bench: {machine}");
+    println!("stores: {stores}");
     println!(
         "ingest: {} device pairs ({} connections, one request in flight each), {} s per run, B = samples per request",
         sizes.pairs,

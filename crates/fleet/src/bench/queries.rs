@@ -1,12 +1,12 @@
 //! The read side: timed signed calls of the query actions, the load of a year of history into the
-//! store, and the on-disk size of what was stored.
+//! store, and the size of what was stored.
 
-use super::fixture::Fixture;
+use super::fixture::{connect, Db, Fixture};
 use super::generate::Device;
 use crate::client::{Connection, Credentials};
 use crate::rng::Rng;
 use anyhow::Context;
-use r2d2_sqlite::rusqlite::Connection as Db;
+use r2d2_sqlite::rusqlite::Connection as SqliteDb;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -226,37 +226,84 @@ pub async fn load_history(
 
 /// Marks the history as scored, with a realistic spread of grades (70% good, 20% normal, 10% bad),
 /// so that the server's upkeep does not re-score a year of imported sessions while the queries are
-/// timed (that cost is measured separately).
-pub fn mark_scored(db_path: &Path) -> anyhow::Result<u64> {
-    let db = Db::open(db_path)?;
-    db.busy_timeout(Duration::from_secs(30))?;
-    let n = db.execute(
-        "UPDATE sessions SET quality = CASE WHEN session_key % 10 = 0 THEN 'bad'
+/// timed (that cost is measured separately). The same statement on either backend.
+pub async fn mark_scored(db: &Db) -> anyhow::Result<u64> {
+    const SQL: &str = "UPDATE sessions SET quality = CASE WHEN session_key % 10 = 0 THEN 'bad'
            WHEN session_key % 10 < 3 THEN 'normal' ELSE 'good' END,
-           quality_final = 1, scored_at = last_update WHERE quality_final = 0",
-        [],
-    )?;
-    Ok(n as u64)
+           quality_final = TRUE, scored_at = last_update WHERE NOT quality_final";
+    match db {
+        Db::Sqlite(path) => Ok(sqlite(path)?.execute(SQL, [])? as u64),
+        Db::Postgres(url) => Ok(connect(url).await?.execute(SQL, &[]).await?),
+    }
 }
 
-/// What a store occupies on disk, in bytes.
+fn sqlite(path: &Path) -> anyhow::Result<SqliteDb> {
+    let db = SqliteDb::open(path)?;
+    db.busy_timeout(Duration::from_secs(30))?;
+    Ok(db)
+}
+
+/// What a store occupies, in bytes.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Footprint {
-    /// The database file after `PRAGMA wal_checkpoint(TRUNCATE)` (the WAL is then empty).
+    /// SQLite: the database file after `PRAGMA wal_checkpoint(TRUNCATE)` (the WAL is then empty).
+    /// PostgreSQL: every table of the schema with its indexes and TOAST (`pg_total_relation_size`).
     pub file: u64,
-    /// Pages of each table and index (`dbstat`), by name.
+    /// Each table's bytes, by name: SQLite, the pages of each table and index (`dbstat`);
+    /// PostgreSQL, each table with its indexes and TOAST, a partitioned table (`chunks`) summed over
+    /// its partitions.
     pub tables: BTreeMap<String, u64>,
+    /// How `tables` was measured: `dbstat` or `pg_total_relation_size`.
+    pub measured: &'static str,
     /// Bytes of the encoded chunks themselves (`SUM(length(data))`), for the real store.
     pub chunk_payload: u64,
-    /// Free pages inside the file (space left by deleted rows, e.g. chunks merged by compaction).
-    pub free: u64,
+    /// Free pages inside the SQLite file (space left by deleted rows, e.g. chunks merged by
+    /// compaction); PostgreSQL's dead space is not measured (`None`).
+    pub free: Option<u64>,
 }
 
-pub fn footprint(db_path: &Path, chunks: bool) -> anyhow::Result<Footprint> {
-    let db = Db::open(db_path)?;
-    db.busy_timeout(Duration::from_secs(30))?;
+/// The encoded chunks' bytes: the same query on either backend.
+const CHUNK_PAYLOAD: &str = "SELECT CAST(COALESCE(SUM(length(data)), 0) AS BIGINT) FROM chunks";
+
+pub async fn footprint(db: &Db, chunks: bool) -> anyhow::Result<Footprint> {
+    match db {
+        Db::Sqlite(path) => sqlite_footprint(path, chunks),
+        Db::Postgres(url) => {
+            let pg = connect(url).await?;
+            let mut tables = BTreeMap::new();
+            for r in pg
+                .query(
+                    "SELECT COALESCE(pg_partition_root(c.oid), c.oid::regclass)::text,
+                            CAST(SUM(pg_total_relation_size(c.oid)) AS BIGINT)
+                     FROM pg_class c
+                     WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r'
+                     GROUP BY 1",
+                    &[],
+                )
+                .await?
+            {
+                tables.insert(r.get::<_, String>(0), r.get::<_, i64>(1) as u64);
+            }
+            let chunk_payload = if chunks {
+                pg.query_one(CHUNK_PAYLOAD, &[]).await?.get::<_, i64>(0) as u64
+            } else {
+                0
+            };
+            Ok(Footprint {
+                file: tables.values().sum(),
+                tables,
+                measured: "pg_total_relation_size",
+                chunk_payload,
+                free: None,
+            })
+        }
+    }
+}
+
+fn sqlite_footprint(path: &Path, chunks: bool) -> anyhow::Result<Footprint> {
+    let db = sqlite(path)?;
     db.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-    let file = std::fs::metadata(db_path)?.len();
+    let file = std::fs::metadata(path)?.len();
     let mut tables = BTreeMap::new();
     {
         let mut s = db.prepare("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name")?;
@@ -267,11 +314,7 @@ pub fn footprint(db_path: &Path, chunks: bool) -> anyhow::Result<Footprint> {
         }
     }
     let chunk_payload = if chunks {
-        db.query_row(
-            "SELECT COALESCE(SUM(length(data)), 0) FROM chunks",
-            [],
-            |r| r.get::<_, i64>(0),
-        )? as u64
+        db.query_row(CHUNK_PAYLOAD, [], |r| r.get::<_, i64>(0))? as u64
     } else {
         0
     };
@@ -280,8 +323,9 @@ pub fn footprint(db_path: &Path, chunks: bool) -> anyhow::Result<Footprint> {
     Ok(Footprint {
         file,
         tables,
+        measured: "dbstat",
         chunk_payload,
-        free: (page_size * free_pages) as u64,
+        free: Some((page_size * free_pages) as u64),
     })
 }
 
