@@ -84,6 +84,9 @@ pub struct Config {
     pub idle_timeout_seconds: i64,
     /// Seconds a `ready` heartbeat lasts. Default 30.
     pub heartbeat_timeout_seconds: i64,
+    /// Days samples are kept; `None` (the default): forever. Sessions, their grades and the
+    /// statistics rollups are kept whatever it says (docs/deploy.md, Retention).
+    pub retention_days: Option<u32>,
     /// The quality scorer's thresholds (docs/quality.md), TOML table `[quality]`.
     pub quality: QualityConfig,
     /// The glass-to-glass latency target the console's latency budget is drawn against, ms. Default
@@ -163,6 +166,7 @@ impl Default for Config {
             signature_window_seconds: 300,
             device_rate_limit_per_second: 50,
             idle_timeout_seconds: 60,
+            retention_days: None,
             heartbeat_timeout_seconds: 30,
             quality: QualityConfig::default(),
             latency_budget_ms: 150,
@@ -203,6 +207,7 @@ struct FileConfig {
     device_rate_limit_per_second: Option<u32>,
     idle_timeout_seconds: Option<i64>,
     heartbeat_timeout_seconds: Option<i64>,
+    retention_days: Option<u32>,
     quality: Option<QualityConfig>,
     latency_budget_ms: Option<u32>,
     admin_listen: Option<String>,
@@ -366,6 +371,12 @@ impl Config {
         }
         if let Some(t) = file.heartbeat_timeout_seconds {
             c.heartbeat_timeout_seconds = t;
+        }
+        match file.retention_days {
+            Some(d) if !(1..=36_500).contains(&d) => {
+                bail!("retention_days = {d}: expected a number of days from 1 to 36500 (leave it out to keep samples forever)")
+            }
+            d => c.retention_days = d,
         }
         if let Some(q) = file.quality {
             c.quality = q;

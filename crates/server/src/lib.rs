@@ -33,6 +33,7 @@ pub async fn open_domain(config: &Config) -> anyhow::Result<Domain> {
             heartbeat_timeout: config.heartbeat_timeout_seconds,
             quality: config.quality.clone(),
             latency_budget_ms: config.latency_budget_ms,
+            retention: config.retention_days.map(|d| i64::from(d) * 86_400),
         }),
     })
 }

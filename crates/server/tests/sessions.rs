@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Key, Server};
+use common::{Key, Options, Server};
 use serde_json::{json, Value};
 use teleoscope_server::model::sessions::{SessionFilter, SessionSamples};
 use teleoscope_server::model::AccountId;
@@ -575,4 +575,48 @@ async fn stored(s: &Server, key: &Key, session_id: &str) -> SessionSamples {
         .await
         .unwrap()
         .unwrap()
+}
+
+/// Retention (`retention_days`) removes the samples of a session older than the configured days and
+/// keeps the session itself, its list entry and the statistics; a recent session keeps its samples.
+#[tokio::test]
+async fn retention_removes_old_samples_and_keeps_sessions_and_statistics() {
+    let s = Server::start_with(Options::unthrottled(|c| c.retention_days = Some(30))).await;
+    let key = s.new_key().await;
+    let (pid, field, _) = s.project_with_pair(&key).await;
+    let now = s.now();
+    let old = now - 60 * 86_400;
+    for (id, start) in [("old", old), ("new", now - 600)] {
+        s.ok(
+            &field,
+            "ReportSessionMetrics",
+            report(id, "desk_1", start, &[0, 2, 4], true),
+        )
+        .await;
+    }
+    let samples = |r: &Value| -> usize {
+        r["Details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["TimeOffset"].as_array().map_or(0, Vec::len))
+            .sum()
+    };
+    let details = |id: &'static str| {
+        s.ok(
+            &key,
+            "DescribeDeviceSessionDetails",
+            json!({ "SessionId": id }),
+        )
+    };
+    assert_eq!(samples(&details("old").await), 3);
+    let list = json!({"ProjectId": pid, "StartTime": old - 60, "EndTime": now, "PageNumber": 1, "PageSize": 100});
+    let before = s.ok(&key, "DescribeDeviceSessionList", list.clone()).await;
+
+    assert!(s.domain.apply_retention().await.unwrap() > 0);
+    assert_eq!(samples(&details("old").await), 0, "old samples removed");
+    assert_eq!(samples(&details("new").await), 3, "recent samples kept");
+    let after = s.ok(&key, "DescribeDeviceSessionList", list).await;
+    assert_eq!(after["Total"], 2);
+    assert_eq!(after["DeviceSessionList"], before["DeviceSessionList"]);
 }

@@ -1,16 +1,13 @@
 //! The command line says what it accepts: every data store URL scheme that `--help` offers opens,
 //! and a scheme it does not offer is refused with a message naming what is accepted.
 
-#[path = "../../server/tests/pg/mod.rs"]
-mod pg;
+mod common;
 
-use std::process::Command;
+use common::pg;
 
 fn teleoscope(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_teleoscope"))
+    common::teleoscope()
         .args(args)
-        .env_remove("TELEOSCOPE_DATABASE")
-        .env_remove("TELEOSCOPE_CONFIG")
         .output()
         .expect("teleoscope runs")
 }

@@ -142,10 +142,11 @@ impl Backend {
     }
 }
 
-/// `url` with its connections' `search_path` set to `schema` alone.
+/// `url` with its connections' `search_path` set to `schema` alone, named after it (so that the
+/// drop can end them).
 fn in_schema(url: &str, schema: &str) -> String {
     let sep = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{sep}options=-csearch_path%3D{schema}")
+    format!("{url}{sep}options=-csearch_path%3D{schema}&application_name={schema}")
 }
 
 /// A connection of the bench's own (not the store's) to a PostgreSQL database.
@@ -172,7 +173,13 @@ impl Drop for Place {
         let Place::Schema { admin, schema } = self else {
             return;
         };
-        let sql = format!("DROP SCHEMA {schema} CASCADE");
+        // The store's connections may still be open, even inside a transaction whose rollback
+        // waits for the runtime this drop blocks: end them first.
+        let sql = format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE application_name = '{schema}' AND pid <> pg_backend_pid();
+             DROP SCHEMA {schema} CASCADE"
+        );
         let admin = admin.clone();
         // Drop runs inside the runtime: the schema goes on a thread and a runtime of its own.
         let dropped = std::thread::spawn(move || {

@@ -43,6 +43,8 @@ pub struct Settings {
     pub quality: quality::QualityConfig,
     /// The glass-to-glass latency target the console draws, ms (`latency_budget_ms`, default 150).
     pub latency_budget_ms: u32,
+    /// Seconds samples are kept (`retention_days`); `None`: forever.
+    pub retention: Option<i64>,
 }
 
 impl Default for Settings {
@@ -52,6 +54,7 @@ impl Default for Settings {
             heartbeat_timeout: 30,
             quality: quality::QualityConfig::default(),
             latency_budget_ms: 150,
+            retention: None,
         }
     }
 }

@@ -586,6 +586,23 @@ impl Domain {
         Ok(done)
     }
 
+    /// Retention (`retention_days`): removes the samples older than the configured days, keeping
+    /// sessions, grades and rollups; returns how many chunks or partitions went. Nothing when
+    /// retention is off. The server runs it at start and every hour.
+    pub async fn apply_retention(&self) -> Result<u64, DomainError> {
+        let Some(keep) = self.settings.retention else {
+            return Ok(0);
+        };
+        let dropped = self
+            .store
+            .drop_samples_before(self.clock.now() - keep)
+            .await?;
+        if dropped > 0 {
+            tracing::info!(dropped, "samples past retention removed");
+        }
+        Ok(dropped)
+    }
+
     /// Scores one session from its stored samples: provisional while live, final once ended.
     pub async fn score(&self, session_key: i64) -> Result<Assessment, DomainError> {
         let Some(SessionSamples { session, parts }) =

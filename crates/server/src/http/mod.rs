@@ -194,14 +194,22 @@ pub async fn start(config: Config, domain: Domain) -> anyhow::Result<Running> {
     })
 }
 
+/// The upkeep every second, and retention at start and every hour.
 async fn upkeep_loop(domain: Domain) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut rounds: u64 = 0;
     loop {
         tick.tick().await;
         if let Err(e) = domain.upkeep().await {
             tracing::error!(error = %e, "upkeep failed");
         }
+        if rounds % 3600 == 0 {
+            if let Err(e) = domain.apply_retention().await {
+                tracing::error!(error = %e, "retention failed");
+            }
+        }
+        rounds += 1;
     }
 }
 

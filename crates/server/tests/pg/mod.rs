@@ -40,7 +40,8 @@ impl FreshSchema {
             .expect("create a test schema");
         let sep = if admin.contains('?') { '&' } else { '?' };
         FreshSchema {
-            url: format!("{admin}{sep}options=-csearch_path%3D{name}"),
+            // Connections name themselves after the schema, so that the drop can end them.
+            url: format!("{admin}{sep}options=-csearch_path%3D{name}&application_name={name}"),
             name,
         }
     }
@@ -68,8 +69,14 @@ impl Drop for FreshSchema {
                     tokio_postgres::connect(&admin, tokio_postgres::NoTls).await
                 {
                     tokio::spawn(conn);
+                    // The store's connections may still be open, even inside a transaction whose
+                    // rollback waits for the runtime this drop blocks: end them first.
                     let _ = client
-                        .batch_execute(&format!("DROP SCHEMA {name} CASCADE"))
+                        .batch_execute(&format!(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                             WHERE application_name = '{name}' AND pid <> pg_backend_pid();
+                             DROP SCHEMA {name} CASCADE"
+                        ))
                         .await;
                 }
             });

@@ -3,9 +3,13 @@
 //! visits the weeks of that part only.
 //!
 //! A partition is made before the transaction that inserts into it (the writer ensures the weeks of
-//! a batch first): creating one locks `chunks`, which must not wait inside a batch holding row
-//! locks. Nodes make them one at a time, under a transaction-scoped advisory lock, and `IF NOT
-//! EXISTS` makes a week another node made a no-op.
+//! a batch first), under an advisory lock held exclusively; every transaction that writes chunks
+//! holds the same lock shared ([`writing_chunks`]). Creating (or dropping) a partition locks
+//! `chunks` and, for the foreign key, `parts`: without the lock, a creation holding `chunks` and
+//! waiting for `parts` deadlocks with a batch holding `parts` and waiting for `chunks` (seen with
+//! eight importers of old weeks). With it, a creation waits for the batches in flight and the next
+//! ones wait for it, which costs the writers a pause only when a new week begins. `IF NOT EXISTS`
+//! makes a week another node made a no-op.
 
 use super::db;
 use crate::store::Result;
@@ -20,6 +24,17 @@ pub const WEEK: i64 = 7 * 86_400;
 /// The advisory lock under which partitions are made and dropped (any number that no other lock
 /// of ours uses).
 const PARTITION_LOCK: i64 = 0x7465_6c65_0100;
+
+/// Taken first by every transaction that writes chunks: partitions are not made or dropped
+/// while it runs.
+pub async fn writing_chunks(tx: &impl GenericClient) -> Result<()> {
+    let st = tx
+        .prepare_cached("SELECT pg_advisory_xact_lock_shared($1)")
+        .await
+        .map_err(db)?;
+    tx.execute(&st, &[&PARTITION_LOCK]).await.map_err(db)?;
+    Ok(())
+}
 
 /// The week holding `t`.
 pub fn week_of(t: i64) -> i64 {

@@ -9,7 +9,7 @@
 
 use super::parts::after_part_end;
 use super::sessions::{corrupt_chunk, session_samples, SessionRef};
-use super::{db, sums, PgStore};
+use super::{db, partitions, sums, PgStore};
 use crate::errors::StoreError;
 use crate::model::quality::Assessment;
 use crate::model::sessions::SessionSamples;
@@ -201,6 +201,7 @@ async fn compact_part(c: &mut Object, account_id: &str, part_key: i64) -> Result
     let Some(tx) = locked(c, COMPACTION_LOCK).await? else {
         return Ok(false);
     };
+    partitions::writing_chunks(&tx).await?;
     let st = tx
         .prepare_cached(
             "SELECT ended, start_time, start_time + last_offset FROM parts

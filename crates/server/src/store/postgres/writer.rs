@@ -16,7 +16,7 @@
 //! still open) rolls the batch back and runs it again, a few times; so does a chunk whose week has
 //! no partition, once the partition is made.
 
-use super::partitions::{week_of, Partitions};
+use super::partitions::{self, week_of, Partitions};
 use super::sessions::{apply, Applied, Statuses};
 use super::sums::Changes;
 use super::{db, pool_error};
@@ -203,6 +203,7 @@ async fn attempt(
     day_offset: i64,
 ) -> Result<Attempt> {
     let mut tx = c.transaction().await.map_err(db)?;
+    partitions::writing_chunks(&tx).await?;
     let (mut changes, mut statuses) = (Changes::default(), Statuses::default());
     let mut replies: Vec<Option<Reply>> = vec![None; batch.len()];
     for &i in order {
