@@ -79,7 +79,10 @@ async fn a_session_reported_through_two_nodes_reads_on_a_third_as_on_one_node() 
             v.as_object_mut().unwrap().remove("RequestId");
         }
         let list = list.to_string().replace(&cluster.project_id, "<project>");
-        answers.push((details.to_string(), list));
+        let details = details
+            .to_string()
+            .replace(&cluster.project_id, "<project>");
+        answers.push((details, list));
     }
     assert!(answers[0].0.contains("\"Rate\""), "{}", answers[0].0);
     assert_eq!(
@@ -380,16 +383,9 @@ async fn each_idle_part_is_ended_by_exactly_one_node() {
     let ended = |nodes: &[Node]| -> u64 {
         nodes
             .iter()
-            .flat_map(|n| {
-                n.log_text()
-                    .lines()
-                    .filter(|l| l.contains("idle parts ended"))
-                    .filter_map(|l| {
-                        l.split_whitespace()
-                            .find_map(|w| w.strip_prefix("parts=")?.parse::<u64>().ok())
-                    })
-                    .collect::<Vec<_>>()
-            })
+            .flat_map(Node::log_lines)
+            .filter(|l| l["fields"]["message"] == "idle parts ended")
+            .map(|l| l["fields"]["parts"].as_u64().unwrap())
             .sum()
     };
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -48,6 +48,7 @@ impl Node {
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .args(["--database", url])
             .args(["--config", cluster.config.to_str().unwrap()])
+            .env("TELEOSCOPE_LOG_FORMAT", "json")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
@@ -81,6 +82,14 @@ impl Node {
             .ok()?
             .ok()?;
         out.split_whitespace().nth(1)?.parse().ok()
+    }
+
+    /// The node's log lines (JSON).
+    pub fn log_lines(&self) -> Vec<Value> {
+        self.log_text()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
     }
 
     pub fn log_text(&self) -> String {
@@ -152,7 +161,7 @@ impl Cluster {
             &mut c,
             &self.key,
             "CreateProject",
-            json!({"Name": "yard", "Description": "", "PolicyMode": "black"}),
+            json!({"ProjectName": "yard"}),
         )
         .await;
         self.project_id = p["ProjectId"].as_str().unwrap().to_owned();
@@ -171,7 +180,7 @@ impl Cluster {
             (format!("truck_{name}"), "field"),
             (format!("desk_{name}"), "remote"),
         ] {
-            let token = format!("token{name:0>11}{}", &kind[..1]);
+            let token = format!("tok{name:0>12}{}", &kind[..1]);
             ok(
                 &mut c,
                 &self.key,
