@@ -204,7 +204,7 @@ async fn upkeep_loop(domain: Domain) {
         if let Err(e) = domain.upkeep().await {
             tracing::error!(error = %e, "upkeep failed");
         }
-        if rounds % 3600 == 0 {
+        if rounds.is_multiple_of(3600) {
             if let Err(e) = domain.apply_retention().await {
                 tracing::error!(error = %e, "retention failed");
             }
