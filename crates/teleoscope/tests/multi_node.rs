@@ -12,7 +12,6 @@ mod common;
 use common::*;
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -158,12 +157,10 @@ async fn stream(
         errors: Vec::new(),
     };
     let endpoint = |e: &str| {
-        Connection::new(teleoscope_fleet::client::Endpoint::parse(e).unwrap()).with_timeouts(
-            teleoscope_fleet::client::Timeouts {
-                connect: Duration::from_secs(2),
-                call: Duration::from_secs(15),
-            },
-        )
+        connect(e).with_timeouts(teleoscope_fleet::client::Timeouts {
+            connect: Duration::from_secs(2),
+            call: Duration::from_secs(15),
+        })
     };
     let mut c = endpoint(&nodes[0]);
     let mut k = 0i64;
@@ -323,17 +320,30 @@ async fn postgres_stopped_mid_ingest_loses_no_acknowledged_sample_and_nodes_reco
         nodes.push(Node::start(&cluster, name).await);
     }
     let pair = cluster.provision(&nodes[0], 1).await.remove(0);
+    let (field, remote) = cluster.provision_pair(&nodes[0], "probe").await;
     let probe = nodes[2].endpoint.clone();
     let acked = ingest_through(&cluster, &nodes, pair, async move {
         let _guard = RestartGuard;
         assert!(postgres_ctl("stop").success());
-        // While the database is down: not ready, and a report is answered (retryable), not hung.
-        let node = Node {
-            child: Command::new("true").spawn().unwrap(),
-            endpoint: probe,
-            log: PathBuf::new(),
-        };
-        assert_eq!(node.readyz().await, Some(503));
+        // While the database is down: not ready, and a report is answered at once with the
+        // retryable error, not left hanging.
+        assert_eq!(readyz(&probe).await, Some(503));
+        let asked = Instant::now();
+        let body = report("probe", &remote.id, now() - 60, &[0], false);
+        let r = call(
+            &mut connect(&probe),
+            &field.creds,
+            "ReportSessionMetrics",
+            &body,
+        )
+        .await
+        .unwrap();
+        assert_eq!(r["Error"]["Code"], "ServiceUnavailable", "{r}");
+        assert!(
+            asked.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            asked.elapsed()
+        );
         assert!(postgres_ctl("start").success());
     })
     .await;

@@ -70,18 +70,9 @@ impl Node {
         node
     }
 
-    /// The status of `GET /readyz`, or `None` if the node does not answer.
+    /// The status of its `GET /readyz`, or `None` if the node does not answer.
     pub async fn readyz(&self) -> Option<u16> {
-        let addr = self.endpoint.trim_start_matches("http://");
-        let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
-        let req = format!("GET /readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-        s.write_all(req.as_bytes()).await.ok()?;
-        let mut out = String::new();
-        tokio::time::timeout(Duration::from_secs(10), s.read_to_string(&mut out))
-            .await
-            .ok()?
-            .ok()?;
-        out.split_whitespace().nth(1)?.parse().ok()
+        readyz(&self.endpoint).await
     }
 
     /// The node's log lines (JSON).
@@ -102,8 +93,27 @@ impl Node {
     }
 
     pub fn connection(&self) -> Connection {
-        Connection::new(teleoscope_fleet::client::Endpoint::parse(&self.endpoint).unwrap())
+        connect(&self.endpoint)
     }
+}
+
+/// A connection to the node at `endpoint` (opened at its first call).
+pub fn connect(endpoint: &str) -> Connection {
+    Connection::new(teleoscope_fleet::client::Endpoint::parse(endpoint).unwrap())
+}
+
+/// The status of `GET /readyz` of the node at `endpoint`, or `None` if it does not answer.
+pub async fn readyz(endpoint: &str) -> Option<u16> {
+    let addr = endpoint.trim_start_matches("http://");
+    let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let req = format!("GET /readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.ok()?;
+    let mut out = String::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_string(&mut out))
+        .await
+        .ok()?
+        .ok()?;
+    out.split_whitespace().nth(1)?.parse().ok()
 }
 
 impl Drop for Node {

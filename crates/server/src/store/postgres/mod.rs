@@ -107,9 +107,19 @@ fn db(e: tokio_postgres::Error) -> StoreError {
                 || *c == SqlState::T_R_SERIALIZATION_FAILURE
         });
     if unavailable {
-        StoreError::Unavailable(e.to_string())
+        StoreError::Unavailable(describe(&e))
     } else {
-        StoreError::Database(e.to_string())
+        StoreError::Database(describe(&e))
+    }
+}
+
+/// The server's message and SQLSTATE, or the client's error with its cause (the driver's own
+/// `Display` says only "db error").
+fn describe(e: &tokio_postgres::Error) -> String {
+    match (e.as_db_error(), std::error::Error::source(e)) {
+        (Some(d), _) => format!("{} (SQLSTATE {})", d.message(), d.code().code()),
+        (None, Some(cause)) => format!("{e}: {cause}"),
+        (None, None) => e.to_string(),
     }
 }
 
