@@ -1,7 +1,8 @@
 //! One server under test: a fresh store (a SQLite file in its own temporary directory, or a schema
 //! of its own in a PostgreSQL database), optionally behind a baseline decorator, the real HTTP
 //! server on `127.0.0.1:0` with rate limits lifted, an account with an API key, a project, and
-//! device pairs with their credentials.
+//! device pairs with their credentials. On PostgreSQL it can be several servers on the one schema
+//! (nodes behind a load balancer), each with its own store: its own pool and writer tasks.
 //!
 //! [`Backend`] is the one place that knows which database the stores live in; [`Db`] names one
 //! store's database for what the bench reads there directly (footprint, marking history scored).
@@ -212,15 +213,19 @@ pub struct Fixture {
     pub config: Config,
     /// The store's database.
     pub db: Db,
+    /// Node 0's store, the one the bench drives and reads directly.
     pub domain: Domain,
+    /// The other nodes' stores on the same database.
+    others: Vec<Domain>,
     /// The naive baseline and its database.
     pub naive: Option<(Arc<Naive>, Db)>,
-    pub addr: SocketAddr,
+    /// Each node's address once served, node 0's first.
+    pub addrs: Vec<SocketAddr>,
     pub account: AccountId,
     pub api: Credentials,
     pub project_id: String,
     pub pairs: Vec<Pair>,
-    running: Option<Running>,
+    running: Vec<Running>,
     // Last: the directory or schema outlives the store.
     _place: Place,
 }
@@ -239,32 +244,45 @@ fn config(database: String) -> Config {
 }
 
 impl Fixture {
-    /// A fresh store with an account, a project and `pairs` device pairs; not served yet.
-    /// With `keep`, the directory or schema stays after the run (and is printed).
+    /// A fresh store with an account, a project and `pairs` device pairs, opened by `nodes`
+    /// servers (more than one on PostgreSQL only); not served yet. With `keep`, the directory or
+    /// schema stays after the run (and is printed).
     pub async fn start(
         backend: &Backend,
         variant: Variant,
         pairs: usize,
+        nodes: usize,
         keep: bool,
     ) -> anyhow::Result<Fixture> {
+        anyhow::ensure!(
+            nodes == 1 || (nodes > 1 && variant != Variant::Naive),
+            "{nodes} nodes: the naive baseline runs on one"
+        );
         let (database, db, naive_path, place) = backend.fresh(keep).await?;
         let config = config(database);
-        let mut domain = teleoscope_server::open_domain(&config).await?;
+        let mut domains = Vec::with_capacity(nodes);
         let mut naive = None;
-        match variant {
-            Variant::Server => {}
-            Variant::DecodeOnly => {
-                domain.store = Arc::new(DecodeOnly {
-                    inner: domain.store.clone(),
-                })
+        for _ in 0..nodes {
+            let mut domain = teleoscope_server::open_domain(&config).await?;
+            match variant {
+                Variant::Server => {}
+                Variant::DecodeOnly => {
+                    domain.store = Arc::new(DecodeOnly {
+                        inner: domain.store.clone(),
+                    })
+                }
+                Variant::Naive => {
+                    let path = naive_path
+                        .clone()
+                        .context("the naive baseline needs a SQLite store")?;
+                    let n = Arc::new(Naive::open(&path, domain.store.clone())?);
+                    domain.store = n.clone();
+                    naive = Some((n, Db::Sqlite(path)));
+                }
             }
-            Variant::Naive => {
-                let path = naive_path.context("the naive baseline needs a SQLite store")?;
-                let n = Arc::new(Naive::open(&path, domain.store.clone())?);
-                domain.store = n.clone();
-                naive = Some((n, Db::Sqlite(path)));
-            }
+            domains.push(domain);
         }
+        let domain = domains.remove(0);
         let err = |e: teleoscope_server::errors::DomainError| anyhow::anyhow!("{e}");
         let key = domain.create_key(None, None, None).await.map_err(err)?;
         let account = AccountId(key.account_id.clone());
@@ -303,8 +321,9 @@ impl Fixture {
         Ok(Fixture {
             config,
             db,
-            addr: "127.0.0.1:0".parse().expect("valid address"),
+            addrs: Vec::new(),
             domain,
+            others: domains,
             naive,
             account,
             api: Credentials {
@@ -313,23 +332,31 @@ impl Fixture {
             },
             project_id: project.project_id,
             pairs: list,
-            running: None,
+            running: Vec::new(),
             _place: place,
         })
     }
 
-    /// Start the HTTP server (and its upkeep) on the store.
+    /// Start each node's HTTP server (and its upkeep) on its store.
     pub async fn serve(&mut self) -> anyhow::Result<()> {
-        let running = http::start(self.config.clone(), self.domain.clone()).await?;
-        self.addr = running.addr;
-        self.running = Some(running);
+        for domain in std::iter::once(&self.domain).chain(&self.others) {
+            let running = http::start(self.config.clone(), domain.clone()).await?;
+            self.addrs.push(running.addr);
+            self.running.push(running);
+        }
         Ok(())
     }
 
-    /// Stop the HTTP server (the store stays until the fixture is dropped).
+    /// Node 0's address: where everything but ingest goes.
+    pub fn addr(&self) -> SocketAddr {
+        self.addrs[0]
+    }
+
+    /// Stop the HTTP servers (the stores stay until the fixture is dropped).
     pub async fn stop_serving(&mut self) {
-        if let Some(r) = self.running.take() {
+        for r in self.running.drain(..) {
             r.shutdown(Duration::from_secs(5)).await;
         }
+        self.addrs.clear();
     }
 }

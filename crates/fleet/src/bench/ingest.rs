@@ -1,7 +1,8 @@
 //! Ingest: device pairs reporting concurrently, each device on its own connection with one request
 //! in flight (as a real device), `ReportSessionMetrics` batches of B samples of realistic data,
 //! one-hour sessions one after the other. Throughput counts only what the server acknowledged as
-//! accepted; every answer is checked and errors are counted and kept for the report.
+//! accepted; every answer is checked and errors are counted and kept for the report. With several
+//! nodes, the devices are spread over them, each pair's two devices on different nodes.
 
 use super::fixture::{BenchDevice, Fixture};
 use super::generate::{self, Series};
@@ -99,12 +100,36 @@ impl IngestRun {
     }
 }
 
-/// What one device sends: its credentials, its peer, its hour of samples.
+/// What one device sends: its credentials, its node, its peer, its hour of samples.
 struct Plan {
     device: BenchDevice,
+    addr: SocketAddr,
     peer: String,
     field: bool,
     series: usize,
+}
+
+/// The field and the remote device of pair `pair`: the field device reports to node
+/// `pair % nodes`, the remote device to the next one.
+fn plans(fx: &Fixture, work: &Workload, pair: usize) -> [Plan; 2] {
+    let p = &fx.pairs[pair];
+    let node = |k: usize| fx.addrs[(pair + k) % fx.addrs.len()];
+    [
+        Plan {
+            device: p.field.clone(),
+            addr: node(0),
+            peer: p.remote.id.clone(),
+            field: true,
+            series: pair % work.field.len(),
+        },
+        Plan {
+            device: p.remote.clone(),
+            addr: node(1),
+            peer: p.field.id.clone(),
+            field: false,
+            series: pair % work.remote.len(),
+        },
+    ]
 }
 
 /// Every device of the fixture reports for `duration`, sessions named `<tag>-<pair>-<n>`.
@@ -115,27 +140,9 @@ pub async fn run(
     duration: Duration,
     tag: &str,
 ) -> IngestRun {
-    let mut plans = Vec::new();
-    for (i, p) in fx.pairs.iter().enumerate() {
-        plans.push((
-            i,
-            Plan {
-                device: p.field.clone(),
-                peer: p.remote.id.clone(),
-                field: true,
-                series: i % work.field.len(),
-            },
-        ));
-        plans.push((
-            i,
-            Plan {
-                device: p.remote.clone(),
-                peer: p.field.id.clone(),
-                field: false,
-                series: i % work.remote.len(),
-            },
-        ));
-    }
+    let plans: Vec<_> = (0..fx.pairs.len())
+        .flat_map(|i| plans(fx, work, i).map(|plan| (i, plan)))
+        .collect();
     let devices = plans.len();
     let started = Instant::now();
     let deadline = started + duration;
@@ -143,10 +150,9 @@ pub async fn run(
     for (pair, plan) in plans {
         let work = work.clone();
         let tag = tag.to_owned();
-        let addr = fx.addr;
-        tasks.spawn(async move {
-            device_loop(addr, &work, plan, batch, deadline, &tag, pair, None).await
-        });
+        tasks.spawn(
+            async move { device_loop(&work, plan, batch, deadline, &tag, pair, None).await },
+        );
     }
     let mut tally = Tally::default();
     while let Some(t) = tasks.join_next().await {
@@ -170,32 +176,11 @@ pub async fn one_session(
     batch: usize,
     session_id: &str,
 ) -> Tally {
-    let p = &fx.pairs[pair];
     let far = Instant::now() + Duration::from_secs(3600);
-    let field = Plan {
-        device: p.field.clone(),
-        peer: p.remote.id.clone(),
-        field: true,
-        series: pair % work.field.len(),
-    };
-    let remote = Plan {
-        device: p.remote.clone(),
-        peer: p.field.id.clone(),
-        field: false,
-        series: pair % work.remote.len(),
-    };
+    let [field, remote] = plans(fx, work, pair);
     let (a, b) = tokio::join!(
-        device_loop(fx.addr, work, field, batch, far, "", pair, Some(session_id)),
-        device_loop(
-            fx.addr,
-            work,
-            remote,
-            batch,
-            far,
-            "",
-            pair,
-            Some(session_id)
-        ),
+        device_loop(work, field, batch, far, "", pair, Some(session_id)),
+        device_loop(work, remote, batch, far, "", pair, Some(session_id)),
     );
     let mut t = a;
     t.merge(b);
@@ -203,9 +188,7 @@ pub async fn one_session(
 }
 
 /// Report until `deadline`; with `only`, report that one session and stop.
-#[allow(clippy::too_many_arguments)]
 async fn device_loop(
-    addr: SocketAddr,
     work: &Workload,
     plan: Plan,
     batch: usize,
@@ -215,7 +198,7 @@ async fn device_loop(
     only: Option<&str>,
 ) -> Tally {
     let mut t = Tally::default();
-    let mut conn = match Connection::open(addr).await {
+    let mut conn = match Connection::open(plan.addr).await {
         Ok(c) => c,
         Err(e) => {
             t.error(format!("connect: {e}"));
@@ -277,7 +260,7 @@ async fn device_loop(
                 }
                 Err(e) => {
                     t.error(format!("transport: {e}"));
-                    match Connection::open(addr).await {
+                    match Connection::open(plan.addr).await {
                         Ok(c) => conn = c,
                         Err(_) => return t,
                     }

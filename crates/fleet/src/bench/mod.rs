@@ -1,7 +1,8 @@
 //! `teleoscope bench`: the benchmark (docs/benchmark.md). Everything runs in this one process on
 //! fresh stores (temporary SQLite files, or schemas in the PostgreSQL database `--database` names,
-//! made and removed by `fixture`): real servers (`http::start` on `127.0.0.1:0`, rate limits lifted)
-//! and a client that signs every request as the vendor's SDKs do, sharing the machine's cores.
+//! made and removed by `fixture`): real servers (`http::start` on `127.0.0.1:0`, rate limits lifted;
+//! with `--nodes`, several on each PostgreSQL schema for ingest) and a client that signs every
+//! request as the vendor's SDKs do, sharing the machine's cores.
 //!
 //! Figures: ingest throughput (acknowledged samples/s) at B = 30 and B = 1 samples per request,
 //! DescribeDeviceSessionDetails latency on a one-hour session, DescribeDeviceSessionList latency at
@@ -67,6 +68,11 @@ pub struct BenchArgs {
     /// SQLite only and is skipped. A sqlite:// URL changes nothing (the stores are temporary files).
     #[arg(long)]
     pub database: Option<String>,
+    /// Servers in this process on each ingest store, each with its own store (connection pool,
+    /// writer tasks) and listener, as nodes behind a load balancer: each pair's two devices report
+    /// to different nodes. Queries go to the first. More than one needs a PostgreSQL --database.
+    #[arg(long, default_value_t = 1)]
+    pub nodes: usize,
     /// Run only these parts (comma-separated): server30, server1, decode, naive, history. For
     /// profiling one path; the report then has only their figures.
     #[arg(long, value_delimiter = ',')]
@@ -86,6 +92,8 @@ pub struct BenchArgs {
 struct Sizes {
     sessions: u64,
     pairs: usize,
+    /// Servers on each ingest store.
+    nodes: usize,
     ingest_seconds: u64,
     batches: [usize; 2],
     details_calls: usize,
@@ -276,7 +284,14 @@ struct Ctx {
 }
 
 async fn server_run(cx: &mut Ctx, batch: usize) -> anyhow::Result<ServerRun> {
-    let mut fx = Fixture::start(&cx.backend, Variant::Server, cx.sizes.pairs, cx.keep).await?;
+    let mut fx = Fixture::start(
+        &cx.backend,
+        Variant::Server,
+        cx.sizes.pairs,
+        cx.sizes.nodes,
+        cx.keep,
+    )
+    .await?;
     fx.serve().await?;
     let ingest = ingest::run(&fx, &cx.work, batch, cx.duration, &format!("b{batch}")).await;
     collect_errors(
@@ -304,7 +319,7 @@ async fn server_run(cx: &mut Ctx, batch: usize) -> anyhow::Result<ServerRun> {
         rounds += 1;
         anyhow::ensure!(rounds < 10_000, "the upkeep does not settle");
     }
-    let mut conn = Connection::open(fx.addr).await?;
+    let mut conn = Connection::open(fx.addr()).await?;
     let calls = cx.sizes.details_calls;
     let details = queries::timed(
         &mut conn,
@@ -350,7 +365,14 @@ async fn server_run(cx: &mut Ctx, batch: usize) -> anyhow::Result<ServerRun> {
 }
 
 async fn decode_run(cx: &mut Ctx) -> anyhow::Result<(IngestRun, IngestRun)> {
-    let mut fx = Fixture::start(&cx.backend, Variant::DecodeOnly, cx.sizes.pairs, cx.keep).await?;
+    let mut fx = Fixture::start(
+        &cx.backend,
+        Variant::DecodeOnly,
+        cx.sizes.pairs,
+        cx.sizes.nodes,
+        cx.keep,
+    )
+    .await?;
     fx.serve().await?;
     let b30 = ingest::run(&fx, &cx.work, 30, cx.duration, "b30").await;
     let b1 = ingest::run(&fx, &cx.work, 1, cx.duration, "b1").await;
@@ -361,7 +383,7 @@ async fn decode_run(cx: &mut Ctx) -> anyhow::Result<(IngestRun, IngestRun)> {
 }
 
 async fn naive_run(cx: &mut Ctx) -> anyhow::Result<NaiveRun> {
-    let mut fx = Fixture::start(&cx.backend, Variant::Naive, cx.sizes.pairs, cx.keep).await?;
+    let mut fx = Fixture::start(&cx.backend, Variant::Naive, cx.sizes.pairs, 1, cx.keep).await?;
     fx.serve().await?;
     let ingest30 = ingest::run(&fx, &cx.work, 30, cx.duration, "b30").await;
     let ingest1 = ingest::run(&fx, &cx.work, 1, cx.duration, "b1").await;
@@ -396,6 +418,7 @@ async fn history_run(cx: &mut Ctx, phases: &mut Phases) -> anyhow::Result<Histor
         &cx.backend,
         Variant::Server,
         cx.sizes.history_devices,
+        1,
         cx.keep,
     )
     .await?;
@@ -419,7 +442,7 @@ async fn history_run(cx: &mut Ctx, phases: &mut Phases) -> anyhow::Result<Histor
 
     let p = phases.begin("history: list and statistics");
     fx.serve().await?;
-    let mut conn = Connection::open(fx.addr).await?;
+    let mut conn = Connection::open(fx.addr()).await?;
     let page_size = 10u64;
     let last_page = n.div_ceil(page_size).max(1);
     // load_history gives field device k the sessions i with i % devices == k.
@@ -539,6 +562,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     let wanted = |part: &str| args.only.is_empty() || args.only.iter().any(|o| o == part);
     let backend = Backend::new(args.database.as_deref(), args.dir.clone());
+    anyhow::ensure!(
+        args.nodes == 1 || (args.nodes > 1 && matches!(backend, Backend::Postgres(_))),
+        "--nodes {}: expected 1, or more with a PostgreSQL --database (a SQLite store is one \
+         server's file)",
+        args.nodes
+    );
     if args.log {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
@@ -550,6 +579,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             .sessions
             .unwrap_or(if args.quick { 20_000 } else { 1_000_000 }),
         pairs: args.pairs.max(1),
+        nodes: args.nodes,
         ingest_seconds: args.seconds.unwrap_or(if args.quick { 3 } else { 10 }),
         batches: [30, 1],
         details_calls: if args.quick { 50 } else { 200 },
@@ -562,6 +592,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         scored_sample: if args.quick { 300 } else { 2000 },
     };
     let mut stores = backend.describe();
+    if sizes.nodes > 1 {
+        stores.push_str(&format!(
+            "; ingest on {} nodes per schema (servers with their own pools)",
+            sizes.nodes
+        ));
+    }
     if wanted("naive") && !backend.has_naive() {
         stores.push_str("; the naive baseline (one SQLite file by nature) is skipped");
     }
