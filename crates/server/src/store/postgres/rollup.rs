@@ -13,13 +13,11 @@ use crate::model::sessions::SessionFacts;
 use crate::model::usage::{Grain, Totals, Usage};
 use crate::model::AccountId;
 use crate::store::calendar::{
-    day_start, month_of, month_start, push_piece, range_of, split_by_days, COLUMNS, DAY, FIELD,
-    QUARTER, REMOTE,
+    month_of, ActivePlan, TotalsPlan, COLUMNS, DAY, FIELD, QUARTER, REMOTE,
 };
 use crate::store::{Result, Rollups, StoreError};
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
-use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 use tokio_postgres::{Client, Row};
 
@@ -37,6 +35,9 @@ macro_rules! facts_cols {
                WHERE p.account_id = s.account_id AND p.session_key = s.session_key)"
     };
 }
+
+/// [`facts_cols!`] as a constant.
+pub(super) const FACTS_COLS: &str = facts_cols!();
 
 /// The facts of the sessions of a project starting in [$3, $4): an index range of
 /// `sessions_by_start`.
@@ -133,58 +134,33 @@ pub async fn totals(
     ranges: &[(i64, i64)],
     offset: i64,
 ) -> Result<Vec<Totals>> {
-    debug_assert!(ranges.windows(2).all(|w| w[0].1 <= w[1].0));
-    let mut out = vec![Totals::default(); ranges.len()];
-    let (mut quarters, mut edges) = (Vec::new(), Vec::new());
-    let split = |from: i64, to: i64| {
-        let q_lo = from.div_euclid(QUARTER) + i64::from(from.rem_euclid(QUARTER) != 0);
-        let q_hi = to.div_euclid(QUARTER);
-        if q_lo < q_hi {
-            push_piece(&mut edges, from, q_lo * QUARTER);
-            push_piece(&mut quarters, q_lo * QUARTER, q_hi * QUARTER);
-            push_piece(&mut edges, q_hi * QUARTER, to);
-        } else {
-            push_piece(&mut edges, from, to);
-        }
-    };
-    let (days, span) = split_by_days(ranges, offset, split);
-    if let Some((lo, hi)) = span {
+    let mut plan = TotalsPlan::new(ranges, offset);
+    if let Some((lo, hi)) = plan.day_span {
         let st = c.prepare_cached(&DAY_SUMS).await.map_err(db)?;
         for r in c
             .query(&st, &[&account.0, &project_id, &lo, &hi])
             .await
             .map_err(db)?
         {
-            let day: i64 = r.get(0);
-            if let Some(i) = range_of(ranges, day_start(day, offset)) {
-                if (days[i].0..days[i].1).contains(&day) {
-                    out[i] = out[i].plus(&totals_at(&r));
-                }
-            }
+            plan.add_day(r.get(0), &totals_at(&r));
         }
     }
     let st = c.prepare_cached(&QUARTER_SUMS).await.map_err(db)?;
-    for (from, to) in quarters {
-        let (lo, hi) = (from / QUARTER, to / QUARTER);
+    for (lo, hi) in std::mem::take(&mut plan.quarters) {
         for r in c
             .query(&st, &[&account.0, &project_id, &lo, &hi])
             .await
             .map_err(db)?
         {
-            let quarter: i64 = r.get(0);
-            if let Some(i) = range_of(ranges, quarter * QUARTER) {
-                out[i] = out[i].plus(&totals_at(&r));
-            }
+            plan.add_quarter(r.get(0), &totals_at(&r));
         }
     }
-    for (from, to) in edges {
+    for (from, to) in std::mem::take(&mut plan.edges) {
         for f in facts_where(c, account, project_id, None, from, to).await? {
-            if let Some(i) = range_of(ranges, f.start_time) {
-                out[i] = out[i].plus(&Totals::of(&f));
-            }
+            plan.add_at(f.start_time, &Totals::of(&f));
         }
     }
-    Ok(out)
+    Ok(plan.totals())
 }
 
 /// The spans [start, end) of the quarters or local days that meet `window` and in which sessions
@@ -248,20 +224,8 @@ pub async fn active_devices(
     ranges: &[(i64, i64)],
     offset: i64,
 ) -> Result<Vec<(i64, i64)>> {
-    debug_assert!(ranges.windows(2).all(|w| w[0].1 <= w[1].0));
-    // Device ids are numbered as they come, so that the sets hold numbers, not strings.
-    let mut numbers: HashMap<String, usize> = HashMap::new();
-    let mut number = |id: &str| match numbers.get(id) {
-        Some(&n) => n,
-        None => {
-            numbers.insert(id.to_owned(), numbers.len());
-            numbers.len() - 1
-        }
-    };
-    let mut seen: Vec<[HashSet<usize>; 2]> = vec![Default::default(); ranges.len()];
-    let mut pieces: Vec<(i64, i64)> = Vec::new();
-    let (whole, span) = split_by_days(ranges, offset, |from, to| push_piece(&mut pieces, from, to));
-    if let Some((lo, hi)) = span {
+    let mut plan = ActivePlan::new(ranges, offset)?;
+    if let Some((first, last)) = plan.months {
         let st = c
             .prepare_cached(
                 "SELECT month, role, device_id, days FROM device_months
@@ -269,25 +233,12 @@ pub async fn active_devices(
             )
             .await
             .map_err(db)?;
-        let months = (month_of(lo)?.0, month_of(hi - 1)?.0);
         for r in c
-            .query(&st, &[&account.0, &project_id, &months.0, &months.1])
+            .query(&st, &[&account.0, &project_id, &first, &last])
             .await
             .map_err(db)?
         {
-            let month: i64 = r.get(0);
-            let role: i64 = r.get(1);
-            let days: i64 = r.get(3);
-            let (first, end) = (month_start(month)?, month_start(month + 1)?);
-            // The ranges whose whole days meet this month (`whole` is sorted like the ranges).
-            let mut i = whole.partition_point(|(_, last)| *last <= first);
-            while i < whole.len() && whole[i].0 < end {
-                let (a, b) = (whole[i].0.max(first) - first, whole[i].1.min(end) - first);
-                if a < b && days & ((1i64 << b) - (1i64 << a)) != 0 {
-                    seen[i][usize::from(role == REMOTE)].insert(number(r.get(2)));
-                }
-                i += 1;
-            }
+            plan.add_month(r.get(0), r.get(1), r.get(3), r.get(2))?;
         }
     }
     let st = c
@@ -297,23 +248,16 @@ pub async fn active_devices(
         )
         .await
         .map_err(db)?;
-    for (from, to) in pieces {
+    for (from, to) in std::mem::take(&mut plan.pieces) {
         for r in c
             .query(&st, &[&account.0, &project_id, &from, &to])
             .await
             .map_err(db)?
         {
-            if let Some(i) = range_of(ranges, r.get(0)) {
-                for role in [0, 1] {
-                    seen[i][role].insert(number(r.get(1 + role)));
-                }
-            }
+            plan.add_session(r.get(0), r.get(1), r.get(2));
         }
     }
-    Ok(seen
-        .iter()
-        .map(|[f, r]| (f.len() as i64, r.len() as i64))
-        .collect())
+    Ok(plan.counts())
 }
 
 /// The local day (days since the epoch at the UTC offset `$1`) of the time `t`, in SQL: a floor

@@ -21,7 +21,7 @@ use crate::errors::StoreError;
 use crate::model::quality::{parse_reasons, Grade};
 use crate::model::sessions::{
     Append, AppendOutcome, AppendRejection, DeviceBadSessionsRow, FleetOverviewRow, PartMeta,
-    PartRow, PartSamples, ReportContext, SessionFacts, SessionFilter, SessionRow, SessionSamples,
+    PartRow, PartSamples, ReportContext, SessionFilter, SessionRow, SessionSamples,
 };
 use crate::model::{AccountId, DeviceType, Page};
 use crate::store::codec::{self, Encoded};
@@ -170,31 +170,6 @@ pub(super) async fn snapshot(c: &mut Client) -> Result<Transaction<'_>> {
         .start()
         .await
         .map_err(db)
-}
-
-/// The session's columns that the facts of statistics and usage read (`s` is `sessions`), the
-/// seconds of its parts last. For [`facts_row`].
-pub(super) const FACTS_COLS: &str =
-    "s.field_device_id, s.remote_device_id, s.start_time, s.end_time, s.config_width,
-     s.config_height, s.width, s.height, s.multi_mode, s.quality,
-     ARRAY(SELECT GREATEST(p.last_offset, 0) FROM parts p
-           WHERE p.account_id = s.account_id AND p.session_key = s.session_key)";
-
-/// The facts of [`FACTS_COLS`], read from column `at` on.
-pub(super) fn facts_row(r: &Row, at: usize) -> Result<SessionFacts> {
-    Ok(SessionFacts {
-        field_device_id: r.get(at),
-        remote_device_id: r.get(at + 1),
-        start_time: r.get(at + 2),
-        end_time: r.get(at + 3),
-        config_width: r.get(at + 4),
-        config_height: r.get(at + 5),
-        width: r.get(at + 6),
-        height: r.get(at + 7),
-        multi_mode: r.get(at + 8),
-        quality: grade_at(r, at + 9)?,
-        part_seconds: r.get(at + 10),
-    })
 }
 
 /// What one append came to inside the writer's transaction.

@@ -12,7 +12,7 @@
 //! deadlocking.
 
 use super::db;
-use super::sessions::{facts_row, FACTS_COLS};
+use super::rollup::{facts_row, FACTS_COLS};
 use crate::model::usage::Totals;
 use crate::store::calendar::{
     day_of, day_start, month_of, values, COLUMNS, FIELD, QUARTER, REMOTE,

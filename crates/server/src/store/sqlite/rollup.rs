@@ -21,14 +21,13 @@ use crate::model::usage::Grain;
 use crate::model::usage::{Totals, Usage};
 use crate::model::AccountId;
 use crate::store::calendar::{
-    day_of, day_start, month_of, month_start, push_piece, range_of, split_by_days, values, COLUMNS,
-    DAY, FIELD, QUARTER, REMOTE,
+    day_of, day_start, month_of, values, ActivePlan, TotalsPlan, COLUMNS, DAY, FIELD, QUARTER,
+    REMOTE,
 };
 use crate::store::Rollups;
 use crate::store::{Result, StoreError};
 use async_trait::async_trait;
 use r2d2_sqlite::rusqlite::{self, params, Connection, OptionalExtension};
-use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 /// `INSERT ... ON CONFLICT DO UPDATE` adding a session's share to its row of `table`, keyed by
@@ -108,23 +107,8 @@ pub fn totals(
     project_id: &str,
     ranges: &[(i64, i64)],
 ) -> Result<Vec<Totals>> {
-    debug_assert!(ranges.windows(2).all(|w| w[0].1 <= w[1].0));
-    let offset = day_offset(c)?;
-    let mut out = vec![Totals::default(); ranges.len()];
-    let (mut quarters, mut edges) = (Vec::new(), Vec::new());
-    let split = |from: i64, to: i64| {
-        let q_lo = from.div_euclid(QUARTER) + i64::from(from.rem_euclid(QUARTER) != 0);
-        let q_hi = to.div_euclid(QUARTER);
-        if q_lo < q_hi {
-            push_piece(&mut edges, from, q_lo * QUARTER);
-            push_piece(&mut quarters, q_lo * QUARTER, q_hi * QUARTER);
-            push_piece(&mut edges, q_hi * QUARTER, to);
-        } else {
-            push_piece(&mut edges, from, to);
-        }
-    };
-    let (days, span) = split_by_days(ranges, offset, split);
-    if let Some((lo, hi)) = span {
+    let mut plan = TotalsPlan::new(ranges, day_offset(c)?);
+    if let Some((lo, hi)) = plan.day_span {
         let mut s = c
             .prepare_cached(&format!(
                 "SELECT day, {COLUMNS} FROM session_days
@@ -135,12 +119,7 @@ pub fn totals(
             .query(params![project_id, account.0, lo, hi])
             .map_err(db)?;
         while let Some(r) = rows.next().map_err(db)? {
-            let day: i64 = r.get(0).map_err(db)?;
-            if let Some(i) = range_of(ranges, day_start(day, offset)) {
-                if (days[i].0..days[i].1).contains(&day) {
-                    out[i] = out[i].plus(&totals_at(r).map_err(db)?);
-                }
-            }
+            plan.add_day(r.get(0).map_err(db)?, &totals_at(r).map_err(db)?);
         }
     }
     let mut s = c
@@ -149,25 +128,20 @@ pub fn totals(
              WHERE project_id = ?1 AND account_id = ?2 AND quarter >= ?3 AND quarter < ?4"
         ))
         .map_err(db)?;
-    for (from, to) in quarters {
+    for (lo, hi) in std::mem::take(&mut plan.quarters) {
         let mut rows = s
-            .query(params![project_id, account.0, from / QUARTER, to / QUARTER])
+            .query(params![project_id, account.0, lo, hi])
             .map_err(db)?;
         while let Some(r) = rows.next().map_err(db)? {
-            let quarter: i64 = r.get(0).map_err(db)?;
-            if let Some(i) = range_of(ranges, quarter * QUARTER) {
-                out[i] = out[i].plus(&totals_at(r).map_err(db)?);
-            }
+            plan.add_quarter(r.get(0).map_err(db)?, &totals_at(r).map_err(db)?);
         }
     }
-    for (from, to) in edges {
+    for (from, to) in std::mem::take(&mut plan.edges) {
         for f in facts_where(c, account, project_id, None, from, to)? {
-            if let Some(i) = range_of(ranges, f.start_time) {
-                out[i] = out[i].plus(&Totals::of(&f));
-            }
+            plan.add_at(f.start_time, &Totals::of(&f));
         }
     }
-    Ok(out)
+    Ok(plan.totals())
 }
 
 /// The spans [start, end) of the quarters or local days that meet `window` and in which sessions
@@ -360,46 +334,26 @@ pub fn active_devices(
     project_id: &str,
     ranges: &[(i64, i64)],
 ) -> Result<Vec<(i64, i64)>> {
-    debug_assert!(ranges.windows(2).all(|w| w[0].1 <= w[1].0));
-    let offset = day_offset(c)?;
-    // Device ids are numbered as they come, so that the sets hold numbers, not strings.
-    let mut numbers: HashMap<String, usize> = HashMap::new();
-    let mut number = |id: &str| match numbers.get(id) {
-        Some(&n) => n,
-        None => {
-            numbers.insert(id.to_owned(), numbers.len());
-            numbers.len() - 1
-        }
-    };
-    let mut seen: Vec<[HashSet<usize>; 2]> = vec![Default::default(); ranges.len()];
-    let mut pieces: Vec<(i64, i64)> = Vec::new();
-    let (whole, span) = split_by_days(ranges, offset, |from, to| push_piece(&mut pieces, from, to));
-    if let Some((lo, hi)) = span {
+    let mut plan = ActivePlan::new(ranges, day_offset(c)?)?;
+    let text =
+        |r: &rusqlite::Row<'_>, i: usize| -> Result<String> { r.get::<_, String>(i).map_err(db) };
+    if let Some((first, last)) = plan.months {
         let mut s = c
             .prepare_cached(
                 "SELECT month, role, device_id, days FROM device_months
                  WHERE project_id = ?1 AND account_id = ?2 AND month >= ?3 AND month <= ?4",
             )
             .map_err(db)?;
-        let months = (month_of(lo)?.0, month_of(hi - 1)?.0);
         let mut rows = s
-            .query(params![project_id, account.0, months.0, months.1])
+            .query(params![project_id, account.0, first, last])
             .map_err(db)?;
         while let Some(r) = rows.next().map_err(db)? {
-            let month: i64 = r.get(0).map_err(db)?;
-            let role: i64 = r.get(1).map_err(db)?;
-            let days: i64 = r.get(3).map_err(db)?;
-            let (first, end) = (month_start(month)?, month_start(month + 1)?);
-            // The ranges whose whole days meet this month (`whole` is sorted like the ranges).
-            let mut i = whole.partition_point(|(_, last)| *last <= first);
-            while i < whole.len() && whole[i].0 < end {
-                let (a, b) = (whole[i].0.max(first) - first, whole[i].1.min(end) - first);
-                if a < b && days & ((1i64 << b) - (1i64 << a)) != 0 {
-                    let id = r.get_ref(2).and_then(|v| Ok(v.as_str()?)).map_err(db)?;
-                    seen[i][usize::from(role == REMOTE)].insert(number(id));
-                }
-                i += 1;
-            }
+            let (month, role, days) = (
+                r.get(0).map_err(db)?,
+                r.get(1).map_err(db)?,
+                r.get(3).map_err(db)?,
+            );
+            plan.add_month(month, role, days, &text(r, 2)?)?;
         }
     }
     let mut s = c
@@ -408,27 +362,15 @@ pub fn active_devices(
              WHERE project_id = ?1 AND account_id = ?2 AND start_time >= ?3 AND start_time < ?4",
         )
         .map_err(db)?;
-    for (from, to) in pieces {
+    for (from, to) in std::mem::take(&mut plan.pieces) {
         let mut rows = s
             .query(params![project_id, account.0, from, to])
             .map_err(db)?;
         while let Some(r) = rows.next().map_err(db)? {
-            let start: i64 = r.get(0).map_err(db)?;
-            if let Some(i) = range_of(ranges, start) {
-                for role in [0, 1] {
-                    let id = r
-                        .get_ref(1 + role)
-                        .and_then(|v| Ok(v.as_str()?))
-                        .map_err(db)?;
-                    seen[i][role].insert(number(id));
-                }
-            }
+            plan.add_session(r.get(0).map_err(db)?, &text(r, 1)?, &text(r, 2)?);
         }
     }
-    Ok(seen
-        .iter()
-        .map(|[f, r]| (f.len() as i64, r.len() as i64))
-        .collect())
+    Ok(plan.counts())
 }
 
 #[async_trait]
@@ -481,33 +423,5 @@ impl Rollups for SqliteStore {
         let (a, p) = (account.clone(), project_id.to_owned());
         self.run(move |c| spans(c, &a, &p, window, grain, limit))
             .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn local_days_floor_before_the_epoch_too() {
-        let east8 = 8 * 3600;
-        // 1970-01-01T16:00:00Z is midnight of day 1 at +08:00.
-        assert_eq!(day_of(16 * 3600, east8), 1);
-        assert_eq!(day_of(16 * 3600 - 1, east8), 0);
-        assert_eq!(day_start(1, east8), 16 * 3600);
-        // 1970-01-01T05:00:00Z is still 1969-12-31 at -08:00.
-        assert_eq!(day_of(5 * 3600, -east8), -1);
-    }
-
-    #[test]
-    fn months_of_days_outside_the_calendar_are_errors() {
-        let last = day_of(crate::model::LATEST, 8 * 3600);
-        let (month, _) = month_of(last).unwrap();
-        assert_eq!(month, 10_000 * 12); // January of year 10000 at +08:00
-        assert!(month_start(month + 1).unwrap() > last);
-        for day in [(1i64 << 43) / DAY, i64::MAX, i64::MIN] {
-            assert!(month_of(day).is_err(), "{day}");
-        }
-        assert!(month_start(i64::MAX).is_err());
     }
 }
