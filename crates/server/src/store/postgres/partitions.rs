@@ -36,6 +36,9 @@ pub async fn writing_chunks(tx: &impl GenericClient) -> Result<()> {
     Ok(())
 }
 
+/// Weeks made beyond a missing one, at once.
+const AHEAD: i64 = 4;
+
 /// The week holding `t`.
 pub fn week_of(t: i64) -> i64 {
     t.div_euclid(WEEK)
@@ -60,11 +63,16 @@ impl Partitions {
         c: &impl GenericClient,
         start_times: impl IntoIterator<Item = i64>,
     ) -> Result<()> {
+        // A missing week comes with the weeks after it ([`AHEAD`]): making partitions waits for
+        // the batches in flight, so it should happen once a month, not once a week (nor 52 times
+        // while a year of history is imported).
         let missing: BTreeSet<i64> = {
             let known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
             start_times
                 .into_iter()
                 .map(week_of)
+                .filter(|w| !known.contains(w))
+                .flat_map(|w| (0..=AHEAD).map(move |k| w.saturating_add(k)))
                 .filter(|w| !known.contains(w))
                 .collect()
         };
