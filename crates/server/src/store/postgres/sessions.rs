@@ -174,7 +174,7 @@ pub(super) async fn snapshot(c: &mut Client) -> Result<Transaction<'_>> {
 
 /// What one append came to inside the writer's transaction.
 pub(super) enum Applied {
-    /// Stored, or refused (then it changed nothing: its savepoint rolls back).
+    /// Stored, or refused (then it changed nothing: a refusal is decided before any write).
     Answer(std::result::Result<AppendOutcome, AppendRejection>),
     /// Its chunk starts at this time, in a week without a partition (the part started in another
     /// week than the report says, or another node dropped the partition): the transaction is
@@ -204,7 +204,7 @@ async fn lock_or_insert(
     ))
 }
 
-/// One append inside the writer's transaction (a savepoint of it); its changes to the rollups and
+/// One append inside the writer's transaction; its changes to the rollups and
 /// to its device's status go to `changes` and `statuses`, which the writer writes before it
 /// commits. A refusal returns before the append changes or gathers anything.
 pub(super) async fn apply(

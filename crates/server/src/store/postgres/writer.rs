@@ -1,7 +1,7 @@
 //! Group commit, as in `sqlite/writer.rs`, by several writers at once: [`WRITERS`] tasks, each on
 //! a pooled connection of its own and with a bounded queue of its own. A writer takes every append
-//! waiting when its batch starts into one transaction, each in its own savepoint so that a refused
-//! append changes nothing, and answers them all after the one commit: an answer means
+//! waiting when its batch starts into one transaction (a refused append has changed nothing: the
+//! store decides a refusal before it writes), and answers them all after the one commit: an answer means
 //! "committed", while throughput does not pay one commit per request.
 //!
 //! A session's appends always go to the same writer (its queue is chosen by the SessionId): the
@@ -18,7 +18,7 @@
 //! `sums.rs`), so device and rollup rows too are locked in one order, and only until the commit.
 //!
 //! A batch is all or nothing when the database fails: an error fails every append of the batch,
-//! and none is answered as stored. Only a refusal (`AppendRejection`) stays within its savepoint.
+//! and none is answered as stored. Only a refusal (`AppendRejection`) is answered alone.
 //! A deadlock or a serialization failure (`Unavailable` from `super::db`, on a connection that is
 //! still open) rolls the batch back and runs it again, a few times; so does a chunk whose week has
 //! no partition, once the partition is made.
@@ -197,32 +197,27 @@ enum Attempt {
     NoPartition(i64),
 }
 
-/// One run of a batch's transaction: the appends in `order`, each in a savepoint, then the
-/// devices' status and the rollups they changed, then the commit. Rolled back (on drop) unless it
-/// commits.
+/// One run of a batch's transaction: the appends in `order`, then the devices' status and the
+/// rollups they changed, then the commit. Rolled back (on drop) unless it commits. No savepoint per
+/// append: a refusal is decided before the append writes anything (`sessions::apply`), and a
+/// session row locked in two savepoints of one transaction becomes a MultiXact, which made every
+/// read of it slow (a year of history loaded at 60 sessions/s, PostgreSQL's CPU in MultiXact
+/// look-ups).
 async fn attempt(
     c: &mut Object,
     batch: &[Job],
     order: &[usize],
     day_offset: i64,
 ) -> Result<Attempt> {
-    let mut tx = c.transaction().await.map_err(db)?;
+    let tx = c.transaction().await.map_err(db)?;
     partitions::writing_chunks(&tx).await?;
     let (mut changes, mut statuses) = (Changes::default(), Statuses::default());
     let mut replies: Vec<Option<Reply>> = vec![None; batch.len()];
     for &i in order {
         let job = &batch[i];
-        let sp = tx.savepoint("append").await.map_err(db)?;
         let gathered = (&mut changes, &mut statuses);
-        match apply(&sp, &job.append, &job.encoded, gathered, day_offset).await? {
-            Applied::Answer(Ok(outcome)) => {
-                sp.commit().await.map_err(db)?;
-                replies[i] = Some(Ok(outcome));
-            }
-            Applied::Answer(Err(rejection)) => {
-                sp.rollback().await.map_err(db)?;
-                replies[i] = Some(Err(rejection));
-            }
+        match apply(&tx, &job.append, &job.encoded, gathered, day_offset).await? {
+            Applied::Answer(reply) => replies[i] = Some(reply),
             Applied::NoPartition(t) => return Ok(Attempt::NoPartition(t)),
         }
     }
