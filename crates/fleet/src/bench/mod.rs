@@ -438,6 +438,7 @@ async fn history_run(cx: &mut Ctx, phases: &mut Phases) -> anyhow::Result<Histor
     }
     let score_rate = scored as f64 / t.elapsed().as_secs_f64();
     queries::mark_scored(&fx.db).await?;
+    queries::analyze(&fx.db).await?;
     phases.end("history: scoring rate", p);
 
     let p = phases.begin("history: list and statistics");

@@ -301,6 +301,9 @@ pub async fn sqlite_to_postgres(
             .await?;
         report.push(copied);
     }
+    // The planner's statistics of the copied tables now, not when autovacuum comes round: until
+    // then it believes them empty and may read a device's sessions through the wrong index.
+    client.batch_execute("ANALYZE").await?;
     Ok(report)
 }
 
