@@ -230,7 +230,6 @@ async fn assert_all_acked_stored(
 
 /// Streams one pair (field to `a`, remote to `b`, each falling back to `c`) while `disrupt` runs.
 async fn ingest_through(
-    cluster: &Cluster,
     nodes: &[Node],
     pair: (Device, Device),
     disrupt: impl std::future::Future<Output = ()>,
@@ -267,7 +266,6 @@ async fn ingest_through(
         f.acked.len() > 50 && r.acked.len() > 50,
         "too little was acknowledged to test anything"
     );
-    let _ = cluster;
     BTreeMap::from([(field.id, f.acked), (remote.id, r.acked)])
 }
 
@@ -281,7 +279,7 @@ async fn a_node_killed_mid_ingest_loses_no_acknowledged_sample() {
     }
     let pair = cluster.provision(&nodes[0], 1).await.remove(0);
     let pid = nodes[1].child.id();
-    let acked = ingest_through(&cluster, &nodes, pair, async move {
+    let acked = ingest_through(&nodes, pair, async move {
         // SIGKILL: no shutdown, no flush; the remote device fails over to c.
         let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
     })
@@ -322,7 +320,7 @@ async fn postgres_stopped_mid_ingest_loses_no_acknowledged_sample_and_nodes_reco
     let pair = cluster.provision(&nodes[0], 1).await.remove(0);
     let (field, remote) = cluster.provision_pair(&nodes[0], "probe").await;
     let probe = nodes[2].endpoint.clone();
-    let acked = ingest_through(&cluster, &nodes, pair, async move {
+    let acked = ingest_through(&nodes, pair, async move {
         let _guard = RestartGuard;
         assert!(postgres_ctl("stop").success());
         // While the database is down: not ready, and a report is answered at once with the
