@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod codec;
 pub mod migrate;
 pub mod postgres;
+pub mod sql;
 pub mod sqlite;
 pub mod upkeep;
 

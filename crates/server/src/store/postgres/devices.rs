@@ -2,11 +2,12 @@
 //! (its credential, self-registration and status).
 
 use super::projects::{project_row, BY_ID, PROJECT_COLS};
-use super::{conflict_or_db, contains_pattern, corrupt, db, limit_offset, PgStore};
+use super::{conflict_or_db, corrupt, db, PgStore};
 use crate::model::{
     AccountId, Device, DeviceChanges, DeviceFilter, DeviceStatus, DeviceType, Page, Project,
     StatusFilter,
 };
+use crate::store::sql::{contains_pattern, limit_offset};
 use crate::store::{Devices, Result};
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;

@@ -32,7 +32,6 @@ mod writer;
 
 use super::{Result, Store};
 use crate::errors::StoreError;
-use crate::model::Page;
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::time::Duration;
@@ -208,20 +207,6 @@ impl PgStore {
 /// A stored value this build cannot read (a text column outside its enumeration).
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what}={value}"))
-}
-
-/// `LIKE` pattern matching `s` anywhere, with the wildcards in `s` escaped (`\` is PostgreSQL's
-/// default escape character, as the SQLite queries name it).
-fn contains_pattern(s: &str) -> String {
-    let escaped = s
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
-fn limit_offset(page: Page) -> (i64, i64) {
-    (page.size as i64, page.offset().min(i64::MAX as u64) as i64)
 }
 
 #[async_trait]

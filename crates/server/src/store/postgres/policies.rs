@@ -1,9 +1,10 @@
 //! Permission policies: one row per (mode, remote device, field device).
 
-use super::{contains_pattern, db, limit_offset, PgStore};
+use super::{db, PgStore};
 use crate::model::{
     AccountId, ModifyMode, Page, PolicyChange, PolicyEdit, PolicyEntry, PolicyMode, PolicySearch,
 };
+use crate::store::sql::{contains_pattern, limit_offset};
 use crate::store::{Policies, Result};
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;

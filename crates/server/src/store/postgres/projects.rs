@@ -2,10 +2,11 @@
 //! the project alone): `project_owners` holds each id once, with its account, and changes with
 //! `projects` in the same transaction.
 
-use super::{conflict_or_db, corrupt, db, limit_offset, PgStore};
+use super::{conflict_or_db, corrupt, db, PgStore};
 use crate::model::{
     AccountId, AutoRegister, Callback, Page, PolicyMode, Project, ProjectChanges, SecMode,
 };
+use crate::store::sql::limit_offset;
 use crate::store::{Projects, Result};
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;

@@ -16,7 +16,7 @@
 
 use super::parts::after_part_end;
 use super::sums::{share_of_session, Changes};
-use super::{db, limit_offset, PgStore};
+use super::{db, PgStore};
 use crate::errors::StoreError;
 use crate::model::quality::{parse_reasons, Grade};
 use crate::model::sessions::{
@@ -25,6 +25,7 @@ use crate::model::sessions::{
 };
 use crate::model::{AccountId, DeviceType, Page};
 use crate::store::codec::{self, Encoded};
+use crate::store::sql::limit_offset;
 use crate::store::{Devices, Result, Sessions};
 use async_trait::async_trait;
 use deadpool_postgres::{Client, GenericClient, Transaction};

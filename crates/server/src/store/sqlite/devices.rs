@@ -2,12 +2,13 @@
 //! (its credential, self-registration and status).
 
 use super::projects::project_by_id;
-use super::{conflict_or_db, contains_pattern, corrupt, db, limit_offset, SqliteStore};
+use super::{conflict_or_db, corrupt, db, SqliteStore};
 use crate::errors::StoreError;
 use crate::model::{
     AccountId, Device, DeviceChanges, DeviceFilter, DeviceStatus, DeviceType, Page, Project,
     StatusFilter,
 };
+use crate::store::sql::{contains_pattern, limit_offset};
 use crate::store::{Devices, Result};
 use async_trait::async_trait;
 use r2d2_sqlite::rusqlite::{self, params, Connection, OptionalExtension, Row};

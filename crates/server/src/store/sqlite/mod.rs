@@ -23,7 +23,6 @@ mod writer;
 
 use super::{Result, Store};
 use crate::errors::StoreError;
-use crate::model::Page;
 use async_trait::async_trait;
 use r2d2_sqlite::rusqlite::{self, Connection, TransactionBehavior};
 use r2d2_sqlite::SqliteConnectionManager;
@@ -202,19 +201,6 @@ fn in_transaction<T>(
 
 fn corrupt(what: &str, value: &str) -> rusqlite::Error {
     rusqlite::Error::InvalidColumnType(0, format!("{what}={value}"), rusqlite::types::Type::Text)
-}
-
-/// `LIKE` pattern matching `s` anywhere, with the wildcards in `s` escaped.
-fn contains_pattern(s: &str) -> String {
-    let escaped = s
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
-fn limit_offset(page: Page) -> (i64, i64) {
-    (page.size as i64, page.offset() as i64)
 }
 
 #[async_trait]

@@ -1,10 +1,11 @@
 //! Permission policies: one row per (mode, remote device, field device).
 
-use super::{contains_pattern, db, limit_offset, SqliteStore};
+use super::{db, SqliteStore};
 use crate::model::{
     AccountId, DeviceType, ModifyMode, Page, PolicyChange, PolicyEdit, PolicyEntry, PolicyMode,
     PolicySearch,
 };
+use crate::store::sql::{contains_pattern, limit_offset};
 use crate::store::{Policies, Result};
 use async_trait::async_trait;
 use r2d2_sqlite::rusqlite::{self, params};

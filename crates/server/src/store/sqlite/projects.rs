@@ -1,9 +1,10 @@
 //! Projects and their settings.
 
-use super::{conflict_or_db, corrupt, db, limit_offset, SqliteStore};
+use super::{conflict_or_db, corrupt, db, SqliteStore};
 use crate::model::{
     AccountId, AutoRegister, Callback, Page, PolicyMode, Project, ProjectChanges, SecMode,
 };
+use crate::store::sql::limit_offset;
 use crate::store::{Projects, Result};
 use async_trait::async_trait;
 use r2d2_sqlite::rusqlite::{self, params, Connection, OptionalExtension, Row};
