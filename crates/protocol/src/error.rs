@@ -323,6 +323,16 @@ impl ApiError {
         )
     }
 
+    /// The store's writer is behind (its queue is full). `RequestLimitExceeded`, the vendor's code
+    /// for "slow down", which its SDKs and clients treat as retryable: nothing was stored.
+    pub fn store_busy() -> ApiError {
+        ApiError::new(
+            Code::RequestLimitExceeded,
+            "The service is busy storing earlier requests. Nothing of this request was stored; retry in a second.",
+            "服务正忙于存储之前的请求。本次请求未存储任何内容，请一秒后重试。",
+        )
+    }
+
     /// The store is unreachable (its database restarting, or the network to it down). Retryable,
     /// like [`ApiError::store_full`]: nothing of the request was stored.
     pub fn store_unavailable() -> ApiError {

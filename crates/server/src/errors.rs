@@ -62,6 +62,10 @@ pub enum StoreError {
     /// reports not ready while it lasts, and the store reconnects by itself.
     #[error("the store's database is unreachable: {0}")]
     Unavailable(String),
+    /// The writer is behind: its queue is full. Refused at once rather than queued without bound,
+    /// so the caller's retry meets a shorter queue; nothing was stored.
+    #[error("the store's write queue is full")]
+    Busy,
 }
 
 /// The kind of object a caller asked for; names the object in `ResourceNotFound` messages.
@@ -163,6 +167,10 @@ impl DomainError {
                 format!("metrics/links {got}"),
                 format!("the same metrics and links as this device's earlier samples of the session ({expected})"),
             ),
+            // Only a `joined_only` append is refused so, and the domain then takes the full path.
+            AppendRejection::NotJoined => DomainError::Store(StoreError::Database(
+                "a joined_only append's refusal reached the client".into(),
+            )),
         }
     }
 }
@@ -205,6 +213,7 @@ impl From<DomainError> for ApiError {
                 format!("操作被拒绝：{reason}。"),
             ),
             DomainError::Store(StoreError::Full(_)) => ApiError::store_full(),
+            DomainError::Store(StoreError::Busy) => ApiError::store_busy(),
             DomainError::Store(StoreError::Unavailable(e)) => {
                 tracing::warn!(error = %e, "the store is unreachable");
                 ApiError::store_unavailable()

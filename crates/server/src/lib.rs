@@ -34,6 +34,12 @@ pub async fn open_domain(config: &Config) -> anyhow::Result<Domain> {
             quality: config.quality.clone(),
             latency_budget_ms: config.latency_budget_ms,
             retention: config.retention_days.map(|d| i64::from(d) * 86_400),
+            credential_ttl: if config.database.starts_with("sqlite://") {
+                domain::OWN_STORE_CREDENTIAL_TTL
+            } else {
+                domain::SHARED_STORE_CREDENTIAL_TTL
+            },
         }),
+        credentials: Default::default(),
     })
 }

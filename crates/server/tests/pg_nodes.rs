@@ -104,6 +104,7 @@ fn report(
         columns,
         last: false,
         from_device: true,
+        joined_only: false,
     }
 }
 

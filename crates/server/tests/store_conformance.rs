@@ -73,6 +73,7 @@ macro_rules! conformance {
             sessions::a_first_append_creates_the_session,
             sessions::the_peer_joins_and_the_span_covers_both_parts,
             sessions::report_context_names_the_peer_and_whether_the_device_joined,
+            sessions::joined_only_appends_need_a_joined_device_and_its_peer,
             sessions::appends_are_idempotent,
             sessions::late_samples_merge_in_offset_order,
             sessions::each_rejection_stores_nothing,

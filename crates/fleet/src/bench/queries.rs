@@ -202,6 +202,7 @@ pub async fn load_history(
                         last: true,
                         now: start + d,
                         from_device: false,
+                        joined_only: false,
                     };
                 let (a, b) = tokio::join!(
                     store.append(append(field_id, remote_id, DeviceType::Field, fc)),
@@ -367,6 +368,7 @@ pub async fn live_compaction(fx: &Fixture, samples: usize) -> anyhow::Result<Dur
         last: false,
         now,
         from_device: true,
+        joined_only: false,
     };
     let store = &fx.domain.store;
     let mut chunks = vec![big];

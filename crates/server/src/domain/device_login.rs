@@ -7,11 +7,13 @@
 //! A device whose token is `USEPROJECTKEYPWD` may log in only with the project key (api.json
 //! ModifyProjectSecMode document).
 
+use super::credential_cache::Known;
 use super::Domain;
 use crate::errors::DomainError;
 use crate::model::{AccountId, AutoRegister, Device};
 use base64::Engine;
 use sha2::Sha256;
+use std::sync::Arc;
 
 /// The sentinel token of devices that must use the project key.
 pub const USE_PROJECT_KEY: &str = "USEPROJECTKEYPWD";
@@ -75,52 +77,87 @@ impl Domain {
             },
             _ => return Ok(None),
         };
-        let Some((project, device)) = self.store.device_credential(project_id, device_id).await?
-        else {
+        let Some(known) = self.known_credential(project_id, device_id).await? else {
             return Ok(None);
         };
-        let login = |device: Option<Device>| DeviceLogin {
+        let project = &known.project;
+        let login = DeviceLogin {
             account: project.account_id.clone(),
             project_id: project_id.to_owned(),
             device_id: device_id.to_owned(),
-            device,
+            device: known.device.clone(),
             auto_register: project.sec_mode.auto_register,
         };
         match expire {
             None => {
-                let Some(device) = device else {
+                let Some(token) = &known.token else {
                     return Ok(None);
                 };
-                let token = self
-                    .sealer
-                    .open(&device.token_sealed)
-                    .map_err(DomainError::Secret)?;
                 // A device that must use the project key has the sentinel as its token: a caller
                 // who signs with the sentinel itself learns that it must use the project key.
                 let refusal = (token == USE_PROJECT_KEY).then_some(LoginRefusal::ProjectKeyOnly);
                 Ok(Some(DeviceCredential {
-                    login: login(Some(device)),
-                    key: token,
+                    login,
+                    key: token.clone(),
                     refusal,
                 }))
             }
             Some(expire_time) => {
-                let key = match (&project.sec_mode.key_sealed, project.sec_mode.enabled) {
-                    (Some(k), true) => self.sealer.open(k).map_err(DomainError::Secret)?,
-                    _ => return Ok(None),
+                let Some(key) = &known.project_key else {
+                    return Ok(None);
                 };
-                if device.is_none() && project.sec_mode.auto_register == AutoRegister::Off {
+                if login.device.is_none() && login.auto_register == AutoRegister::Off {
                     return Ok(None);
                 }
                 let refusal = (expire_time < self.clock.now())
                     .then_some(LoginRefusal::Expired { expire_time });
                 Ok(Some(DeviceCredential {
-                    key: project_key_password(&key, device_id, expire_time),
-                    login: login(device),
+                    key: project_key_password(key, device_id, expire_time),
+                    login,
                     refusal,
                 }))
             }
         }
+    }
+
+    /// What the store says of a device credential, secrets opened: from the cache for a registered
+    /// device (`credential_cache.rs`), else read (and cached if the device is registered).
+    async fn known_credential(
+        &self,
+        project_id: &str,
+        device_id: &str,
+    ) -> Result<Option<Arc<Known>>, DomainError> {
+        let name = format!("{project_id}:{device_id}");
+        let ttl = self.settings.credential_ttl;
+        if let Some(known) = self.credentials.get(&name, ttl) {
+            return Ok(Some(known));
+        }
+        let generation = self.credentials.generation();
+        let Some((project, device)) = self.store.device_credential(project_id, device_id).await?
+        else {
+            return Ok(None);
+        };
+        let open = |sealed: &str| self.sealer.open(sealed).map_err(DomainError::Secret);
+        let token = device
+            .as_ref()
+            .map(|d| open(&d.token_sealed))
+            .transpose()?;
+        let project_key = match (&project.sec_mode.key_sealed, project.sec_mode.enabled) {
+            (Some(k), true) => Some(open(k)?),
+            _ => None,
+        };
+        let registered = device.is_some();
+        let known = Arc::new(Known {
+            project,
+            device,
+            token,
+            project_key,
+        });
+        // Not a device that is not registered yet: its first report registers it.
+        if registered {
+            self.credentials.put(generation, &name, known.clone());
+        }
+        Ok(Some(known))
     }
 }
 

@@ -104,11 +104,12 @@ impl Domain {
             name: name.map(str::to_owned),
             token_sealed: token.map(|t| self.sealer.seal(t)),
         };
-        if !self
+        let updated = self
             .store
             .update_device(account, project_id, device_id, &changes, self.clock.now())
-            .await?
-        {
+            .await?;
+        self.credentials.forget_all();
+        if !updated {
             return Err(DomainError::not_found(Resource::Device, device_id));
         }
         Ok(())
@@ -126,6 +127,7 @@ impl Domain {
             .store
             .delete_devices(account, project_id, device_ids)
             .await?;
+        self.credentials.forget_all();
         let mut failed: Vec<String> = device_ids
             .iter()
             .filter(|id| !deleted.contains(id))

@@ -112,7 +112,9 @@ impl Domain {
         account: &AccountId,
         project_id: &str,
     ) -> Result<(), DomainError> {
-        if !self.store.delete_project(account, project_id).await? {
+        let deleted = self.store.delete_project(account, project_id).await?;
+        self.credentials.forget_all();
+        if !deleted {
             return Err(DomainError::not_found(Resource::Project, project_id));
         }
         Ok(())
@@ -162,11 +164,12 @@ impl Domain {
                 .map(|f| f == 1)
                 .unwrap_or(current.sec_mode.field_list_enable),
         };
-        if !self
+        let set = self
             .store
             .set_sec_mode(account, project_id, &mode, self.clock.now())
-            .await?
-        {
+            .await?;
+        self.credentials.forget_all();
+        if !set {
             return Err(DomainError::not_found(Resource::Project, project_id));
         }
         Ok(())

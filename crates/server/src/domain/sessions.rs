@@ -13,7 +13,7 @@ use crate::errors::{DomainError, Resource, StoreError};
 use crate::model::quality::Assessment;
 use crate::model::samples::{Columns, Metric, NetColumns};
 use crate::model::sessions::{
-    Append, AppendOutcome, FleetOverviewRow, PartMeta, SessionFilter, SessionRow, SessionSamples,
+    Append, AppendOutcome, AppendRejection, FleetOverviewRow, PartMeta, SessionFilter, SessionRow, SessionSamples,
 };
 use crate::model::{AccountId, Device, DeviceStatus, DeviceType, Page};
 
@@ -213,6 +213,14 @@ pub fn columns_from_samples(mut samples: Vec<SampleIn>) -> Result<Columns, Domai
     Ok(c)
 }
 
+/// The answer to a report, from the store's answer to its append.
+fn appended(
+    answer: Result<AppendOutcome, AppendRejection>,
+    report: &MetricsReport,
+) -> Result<AppendOutcome, DomainError> {
+    answer.map_err(|r| DomainError::append_rejected(r, &report.session_id, &report.peer_device_id))
+}
+
 impl Domain {
     /// The device of a login, registering it first when the project allows it (`AutoRegister`).
     async fn login_device(
@@ -333,6 +341,17 @@ impl Domain {
         // Before the device is looked up or registered (AutoRegister): a refused report stores
         // nothing.
         let columns = columns_from_samples(std::mem::take(&mut report.samples))?;
+        // The quick path: a registered device reporting into a session it has joined, with the
+        // same peer, needs no read before its append; the store checks that inside the write.
+        if let Some(device) = &login.device {
+            if stated_type.is_none_or(|t| t == device.device_type) {
+                let append = self.append_of(login, device, &report, columns.clone(), now, true);
+                match self.store.append(append).await? {
+                    Err(AppendRejection::NotJoined) => {}
+                    answer => return appended(answer, &report),
+                }
+            }
+        }
         let context = self
             .store
             .report_context(
@@ -387,27 +406,35 @@ impl Domain {
                 )));
             }
         }
-        let append = Append {
+        let append = self.append_of(login, &device, &report, columns, now, false);
+        let answer = self.store.append(append).await?;
+        appended(answer, &report)
+    }
+
+    /// The append of a device's report (`report.peer_device_id` has been checked to name its peer).
+    fn append_of(
+        &self,
+        login: &DeviceLogin,
+        device: &Device,
+        report: &MetricsReport,
+        columns: Columns,
+        now: i64,
+        joined_only: bool,
+    ) -> Append {
+        Append {
             account: login.account.clone(),
             project_id: login.project_id.clone(),
             session_id: report.session_id.clone(),
             device_id: device.device_id.clone(),
             device_type: device.device_type,
-            peer_device_id: peer.device_id.clone(),
+            peer_device_id: report.peer_device_id.clone(),
             start_time: report.start_time,
             meta: report.meta.clone(),
             columns,
             last: report.last,
             now,
             from_device: true,
-        };
-        match self.store.append(append).await? {
-            Ok(outcome) => Ok(outcome),
-            Err(r) => Err(DomainError::append_rejected(
-                r,
-                &report.session_id,
-                &report.peer_device_id,
-            )),
+            joined_only,
         }
     }
 
@@ -484,6 +511,7 @@ impl Domain {
                 last: true,
                 now: end,
                 from_device: false,
+                joined_only: false,
             };
             match self.store.append(append).await? {
                 Ok(outcome) => stored += outcome.accepted,

@@ -34,6 +34,11 @@ pub struct Append {
     pub now: i64,
     /// A live report from the device (updates its status); false for imported history.
     pub from_device: bool,
+    /// Store it only if the device has joined this session before, with this peer, and the peer
+    /// is still a device of the other type in the project; else refuse it as
+    /// [`AppendRejection::NotJoined`], changing nothing. The quick path of a live device's reports:
+    /// its checks run inside the write instead of in reads before it.
+    pub joined_only: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -56,6 +61,9 @@ pub enum AppendRejection {
     PeerMismatch { expected: String },
     /// The samples carry other metrics or links than this device's earlier samples of the session.
     SchemaMismatch { expected: String, got: String },
+    /// A `joined_only` append whose device has not joined the session with this peer (or the peer
+    /// is gone): the caller takes the full path.
+    NotJoined,
 }
 
 #[derive(Debug, Clone)]

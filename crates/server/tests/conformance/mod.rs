@@ -224,6 +224,7 @@ impl Scope {
             columns,
             last: false,
             from_device: true,
+            joined_only: false,
         }
     }
 

@@ -139,6 +139,53 @@ pub async fn report_context_names_the_peer_and_whether_the_device_joined(store: 
     assert!(!joined(FIELD, REMOTE, "s_3").await);
 }
 
+/// A `joined_only` append goes on only where the device joined the session with this peer and the
+/// peer is still a device of the other type; refused, it stores nothing and the session is as before.
+pub async fn joined_only_appends_need_a_joined_device_and_its_peer(store: &dyn Store) {
+    let acme = Scope::acme_with_pair(store).await;
+    acme.add_device(store, "console_2", DeviceType::Remote)
+        .await;
+    let joined_only = |mut a: Append| {
+        a.joined_only = true;
+        a
+    };
+    // Not joined yet: not even the session is made.
+    let refused = refuse(store, joined_only(acme.field_report("s_1", T, [0]))).await;
+    assert_eq!(refused, AppendRejection::NotJoined);
+    assert!(store
+        .session_samples(&acme.account, "s_1", None, None)
+        .await
+        .unwrap()
+        .is_none());
+
+    accept(store, acme.field_report("s_1", T, [0])).await;
+    let before = acme.session(store, "s_1").await;
+    for not_joined in [
+        // The peer has not joined, and a device of the other session.
+        joined_only(acme.remote_report("s_1", T, [2])),
+        joined_only(acme.report("s_1", ("console_2", DeviceType::Remote), FIELD, T, [2])),
+        // Another peer than the session's.
+        joined_only(acme.report("s_1", (FIELD, DeviceType::Field), "console_2", T, [2])),
+    ] {
+        assert_eq!(refuse(store, not_joined).await, AppendRejection::NotJoined);
+    }
+    assert_same(&acme.session(store, "s_1").await, &before);
+
+    assert_eq!(
+        accept(store, joined_only(acme.field_report("s_1", T, [2, 4]))).await,
+        outcome(2, 0)
+    );
+    // The peer deleted: refused again, and the full path decides.
+    store
+        .delete_devices(&acme.account, &acme.project_id, &[REMOTE.to_owned()])
+        .await
+        .unwrap();
+    let refused = refuse(store, joined_only(acme.field_report("s_1", T, [6]))).await;
+    assert_eq!(refused, AppendRejection::NotJoined);
+    let s = acme.session(store, "s_1").await;
+    assert_eq!(s.parts[0].columns.time_offset, [0, 2, 4]);
+}
+
 /// A sample is its offset in the part: a report sent again is all duplicates and changes nothing;
 /// an overlapping one stores only its new samples, and a repeated offset keeps its first values.
 pub async fn appends_are_idempotent(store: &dyn Store) {

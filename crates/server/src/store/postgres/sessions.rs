@@ -216,6 +216,9 @@ pub(super) async fn apply(
     day_offset: i64,
 ) -> Result<Applied> {
     let account = a.account.0.as_str();
+    if a.joined_only && !has_joined(c, a).await? {
+        return Ok(Applied::Answer(Err(AppendRejection::NotJoined)));
+    }
     let (session_key, old_start) = match join_session(c, a).await? {
         Ok(Joined::Made(key)) => (key, None),
         Ok(Joined::Found { key, start_time }) => (key, Some(start_time)),
@@ -309,6 +312,43 @@ pub(super) async fn apply(
         statuses.report(a, session_key);
     }
     Ok(Applied::Answer(Ok(outcome)))
+}
+
+/// Whether a `joined_only` append may go on: its device has a part in the session, which pairs it
+/// with this peer in this project, and the peer is still a device of the other type there.
+async fn has_joined(c: &impl GenericClient, a: &Append) -> Result<bool> {
+    let (field_id, remote_id) = match a.device_type {
+        DeviceType::Field => (&a.device_id, &a.peer_device_id),
+        DeviceType::Remote => (&a.peer_device_id, &a.device_id),
+    };
+    let st = c
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM sessions s JOIN parts p
+                 ON p.account_id = s.account_id AND p.session_key = s.session_key
+               WHERE s.account_id = $1 AND s.session_id = $2 AND s.project_id = $3
+                 AND s.field_device_id = $4 AND s.remote_device_id = $5 AND p.device_type = $6)
+             AND EXISTS (SELECT 1 FROM devices
+               WHERE account_id = $1 AND project_id = $3 AND device_id = $7 AND device_type = $8)",
+        )
+        .await
+        .map_err(db)?;
+    let row = c
+        .query_one(
+            &st,
+            &[
+                &a.account.0,
+                &a.session_id,
+                &a.project_id,
+                field_id,
+                remote_id,
+                &a.device_type.as_str(),
+                &a.peer_device_id,
+                &a.device_type.other().as_str(),
+            ],
+        )
+        .await
+        .map_err(db)?;
+    Ok(row.get(0))
 }
 
 /// How an append found its session.

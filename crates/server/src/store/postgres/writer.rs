@@ -42,7 +42,8 @@ pub const WRITERS: usize = 8;
 /// The most appends one transaction takes.
 const MAX_BATCH: usize = 512;
 
-/// Appends waiting for a writer; a full queue makes callers wait (back-pressure).
+/// Appends waiting for the writers, shared out among their queues; one more is refused with
+/// `StoreError::Busy`.
 const QUEUE: usize = 4096;
 
 /// How many times a batch runs before a deadlock, a serialization failure or a missing partition
@@ -83,14 +84,19 @@ impl Writer {
         let mut session = DefaultHasher::new();
         (&append.account.0, &append.session_id).hash(&mut session);
         let queue = &self.queues[session.finish() as usize % self.queues.len()];
+        // A full queue refuses at once (`sqlite/writer.rs` says why).
         queue
-            .send(Job {
+            .try_send(Job {
                 append,
                 encoded,
                 reply,
             })
-            .await
-            .map_err(|_| StoreError::Database("the writer has stopped".into()))?;
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => StoreError::Busy,
+                mpsc::error::TrySendError::Closed(_) => {
+                    StoreError::Database("the writer has stopped".into())
+                }
+            })?;
         answer
             .await
             .map_err(|_| StoreError::Database("the writer dropped the append".into()))?

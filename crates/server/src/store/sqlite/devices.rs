@@ -243,42 +243,46 @@ impl Devices for SqliteStore {
             project_id.to_owned(),
             device_id.to_owned(),
         );
-        self.write(move |tx| {
-            match status {
-                DeviceStatus::Offline => {
-                    super::sessions::end_parts_of_device(tx, &p, &d, now)?;
-                    tx.execute(
-                        "UPDATE devices SET status = 'offline', last_report_time = ?4
-                         WHERE project_id = ?1 AND device_id = ?2 AND account_id = ?3 AND status != 'offline'",
-                        params![p, d, a, now],
-                    )
-                    .map_err(db)?;
-                }
-                DeviceStatus::Ready | DeviceStatus::Connected => {
-                    tx.execute(
-                        "UPDATE devices SET heartbeat_at = ?4,
-                           last_report_time = CASE WHEN status = 'offline' THEN ?4 ELSE last_report_time END,
-                           status = CASE WHEN status = 'offline' THEN 'ready' ELSE status END
-                         WHERE project_id = ?1 AND device_id = ?2 AND account_id = ?3",
-                        params![p, d, a, now],
-                    )
-                    .map_err(db)?;
-                }
-            }
-            let s: Option<String> = tx
-                .query_row(
-                    "SELECT status FROM devices WHERE project_id = ?1 AND device_id = ?2 AND account_id = ?3",
-                    params![p, d, a],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(db)?;
-            s.map(|s| {
-                DeviceStatus::parse(&s)
-                    .ok_or_else(|| StoreError::Corrupt(format!("device status {s}")))
-            })
-            .transpose()
-        })
-        .await
+        self.write(move |c| apply_status(c, (&a, &p, &d), status, now))
+            .await
     }
+}
+
+/// A status report of device (account, project, device): `offline` ends the device's open parts;
+/// the device's status after it, None if there is no such device.
+fn apply_status(
+    c: &Connection,
+    (a, p, d): (&str, &str, &str),
+    status: DeviceStatus,
+    now: i64,
+) -> Result<Option<DeviceStatus>> {
+    match status {
+        DeviceStatus::Offline => {
+            super::sessions::end_parts_of_device(c, p, d, now)?;
+            c.prepare_cached(
+                "UPDATE devices SET status = 'offline', last_report_time = ?4
+                 WHERE project_id = ?1 AND device_id = ?2 AND account_id = ?3 AND status != 'offline'",
+            )
+            .and_then(|mut s| s.execute(params![p, d, a, now]))
+            .map_err(db)?;
+        }
+        DeviceStatus::Ready | DeviceStatus::Connected => {
+            c.prepare_cached(
+                "UPDATE devices SET heartbeat_at = ?4,
+                   last_report_time = CASE WHEN status = 'offline' THEN ?4 ELSE last_report_time END,
+                   status = CASE WHEN status = 'offline' THEN 'ready' ELSE status END
+                 WHERE project_id = ?1 AND device_id = ?2 AND account_id = ?3",
+            )
+            .and_then(|mut s| s.execute(params![p, d, a, now]))
+            .map_err(db)?;
+        }
+    }
+    let s: Option<String> = c
+        .prepare_cached(
+            "SELECT status FROM devices WHERE project_id = ?1 AND device_id = ?2 AND account_id = ?3",
+        )
+        .and_then(|mut s| s.query_row(params![p, d, a], |r| r.get(0)).optional())
+        .map_err(db)?;
+    s.map(|s| DeviceStatus::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("device status {s}"))))
+        .transpose()
 }

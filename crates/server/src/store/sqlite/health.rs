@@ -45,13 +45,6 @@ impl Health {
         }
     }
 
-    /// Notes a write's outcome (see [`Health::saw`]).
-    pub fn note<T>(&self, r: &Result<T>) {
-        if let Err(e) = r {
-            self.saw(e);
-        }
-    }
-
     /// The cause, while the store is marked full.
     pub fn full(&self) -> Option<String> {
         self.full.lock().unwrap_or_else(|p| p.into_inner()).clone()

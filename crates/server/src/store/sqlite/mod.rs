@@ -165,38 +165,15 @@ impl SqliteStore {
         .map_err(db)?
     }
 
-    /// Run a write transaction that holds the write lock from its start. Its failure for lack of
-    /// space marks the store full; while it is marked, a success is followed by a probe
-    /// (`health.rs`).
+    /// Run a write on the writer (`writer.rs`), batched with the others in one transaction; its
+    /// error rolls back only what it changed.
     async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        let health = self.health.clone();
-        self.run(move |conn| {
-            let out = in_transaction(conn, f);
-            health.note(&out);
-            if out.is_ok() {
-                // Still full: the probe's error is noted, and this write's answer stands.
-                let _ = health.check(conn);
-            }
-            out
-        })
-        .await
+        self.writer.write(move |c| Ok((f(c)?, true))).await
     }
-}
-
-fn in_transaction<T>(
-    conn: &mut Connection,
-    f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
-) -> Result<T> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(db)?;
-    let out = f(&tx)?;
-    tx.commit().map_err(db)?;
-    Ok(out)
 }
 
 fn corrupt(what: &str, value: &str) -> rusqlite::Error {

@@ -8,11 +8,11 @@ use crate::model::{
 use crate::store::sql::{contains_pattern, limit_offset};
 use crate::store::{Policies, Result};
 use async_trait::async_trait;
-use r2d2_sqlite::rusqlite::{self, params};
+use r2d2_sqlite::rusqlite::{self, params, Connection};
 
 /// Whether `device_id` is a device of this type in the project.
 fn is_device_of_type(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Connection,
     account_id: &str,
     project_id: &str,
     device_id: &str,
@@ -33,7 +33,7 @@ fn is_device_of_type(
 
 /// [`Store::modify_policy`] inside its transaction.
 fn policy_edit(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Connection,
     a: &str,
     p: &str,
     e: &PolicyEdit,

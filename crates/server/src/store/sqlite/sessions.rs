@@ -149,6 +149,34 @@ fn count_hour(c: &Connection, a: &Append, start_time: i64, delta: i64) -> Result
     Ok(())
 }
 
+/// Whether a `joined_only` append may go on: its device has a part in the session, which pairs it
+/// with this peer in this project, and the peer is still a device of the other type there.
+fn has_joined(c: &Connection, a: &Append, field_id: &str, remote_id: &str) -> Result<bool> {
+    c.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM sessions s JOIN parts p ON p.session_key = s.session_key
+           WHERE s.account_id = ?1 AND s.session_id = ?2 AND s.project_id = ?3
+             AND s.field_device_id = ?4 AND s.remote_device_id = ?5 AND p.device_type = ?6)
+         AND EXISTS (SELECT 1 FROM devices
+           WHERE project_id = ?3 AND device_id = ?7 AND account_id = ?1 AND device_type = ?8)",
+    )
+    .and_then(|mut s| {
+        s.query_row(
+            params![
+                a.account.0,
+                a.session_id,
+                a.project_id,
+                field_id,
+                remote_id,
+                a.device_type.as_str(),
+                a.peer_device_id,
+                a.device_type.other().as_str()
+            ],
+            |r| r.get(0),
+        )
+    })
+    .map_err(db)
+}
+
 /// One append inside the writer's transaction.
 pub fn apply(
     c: &Connection,
@@ -159,6 +187,9 @@ pub fn apply(
         DeviceType::Field => (a.device_id.as_str(), a.peer_device_id.as_str()),
         DeviceType::Remote => (a.peer_device_id.as_str(), a.device_id.as_str()),
     };
+    if a.joined_only && !has_joined(c, a, field_id, remote_id)? {
+        return Ok(Err(AppendRejection::NotJoined));
+    }
     let existing: Option<(i64, String, String, String, i64)> = c
         .prepare_cached(
             "SELECT session_key, project_id, field_device_id, remote_device_id, start_time FROM sessions
@@ -899,7 +930,15 @@ impl Sessions for SqliteStore {
         append: Append,
     ) -> Result<std::result::Result<AppendOutcome, AppendRejection>> {
         let encoded = Encoded::of(&append.columns, append.from_device);
-        self.writer.append(append, encoded).await
+        self.writer
+            .write(move |c| {
+                // A refusal keeps nothing of the append.
+                Ok(match apply(c, &append, &encoded)? {
+                    Ok(outcome) => (Ok(outcome), true),
+                    Err(rejection) => (Err(rejection), false),
+                })
+            })
+            .await
     }
 
     async fn session_samples(

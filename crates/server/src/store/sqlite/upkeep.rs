@@ -51,7 +51,8 @@ impl Upkeep for SqliteStore {
         }
         // Give back free pages to the file system: what merged chunks freed, and what rows that
         // moved or shrank left behind (a no-op without auto_vacuum). Reading the count is free.
-        self.run(|c| {
+        // A write: on the writer, as every write.
+        self.write(|c| {
             let free: i64 = c
                 .query_row("PRAGMA freelist_count", [], |r| r.get(0))
                 .map_err(db)?;
