@@ -3,7 +3,7 @@
 //! `/proc` before and after, apart from the load generator's (this process's). The in-process
 //! ingest figures cannot separate the two: there, client and server share the cores' counters.
 
-use super::child::{own_cpu, Hosted};
+use super::child::{machine_cpu, own_cpu, Hosted};
 use super::ingest::{self, IngestRun, Workload};
 use super::report::{fmt_num, p50_p99, Row, Target};
 use std::sync::Arc;
@@ -18,6 +18,8 @@ pub struct CpuRun {
     pub ingest: IngestRun,
     pub server: Duration,
     pub client: Duration,
+    /// Every other process of the machine (a shared machine's neighbours).
+    pub others: Duration,
 }
 
 /// Closed-loop ingest of batches of `batch` for `duration`, the server's and the load
@@ -28,7 +30,7 @@ pub async fn measure(
     batch: usize,
     duration: Duration,
 ) -> anyhow::Result<CpuRun> {
-    let (server0, client0) = (hosted.server.cpu()?, own_cpu()?);
+    let (server0, client0, machine0) = (hosted.server.cpu()?, own_cpu()?, machine_cpu()?);
     let run = ingest::run(
         &hosted.fleet(),
         work,
@@ -37,12 +39,16 @@ pub async fn measure(
         &format!("cpu-b{batch}"),
     )
     .await;
-    let (server1, client1) = (hosted.server.cpu()?, own_cpu()?);
+    let (server1, client1, machine1) = (hosted.server.cpu()?, own_cpu()?, machine_cpu()?);
+    let (server, client) = (server1 - server0, client1 - client0);
     Ok(CpuRun {
         batch,
         ingest: run,
-        server: server1 - server0,
-        client: client1 - client0,
+        server,
+        client,
+        others: machine1
+            .saturating_sub(machine0)
+            .saturating_sub(server + client),
     })
 }
 
@@ -59,7 +65,8 @@ pub fn rows(runs: &[CpuRun]) -> Vec<Row> {
         let (p50, p99) = p50_p99(&t.latencies);
         let note = format!(
             "{} reports/s, {} samples/s; server {:.2} cores busy, {:.2} us/sample, {:.1} us/report; \
-             load generator {:.2} cores, {:.1} us/report; {} devices, request p50 {p50:.1} ms p99 {p99:.1} ms",
+             load generator {:.2} cores, {:.1} us/report; other processes {:.2} cores; \
+             {} devices, request p50 {p50:.1} ms p99 {p99:.1} ms",
             fmt_num(t.requests as f64 / secs),
             fmt_num(t.accepted as f64 / secs),
             r.server.as_secs_f64() / secs,
@@ -67,6 +74,7 @@ pub fn rows(runs: &[CpuRun]) -> Vec<Row> {
             per_report,
             r.client.as_secs_f64() / secs,
             r.client.as_secs_f64() * 1e6 / t.requests.max(1) as f64,
+            r.others.as_secs_f64() / secs,
             r.ingest.devices,
         );
         let row = if r.batch == 1 {

@@ -13,7 +13,7 @@
 //! (counted), rather than queueing behind it: an offered load that the server cannot take shows as
 //! achieved < offered, not as an ever-growing queue.
 
-use super::child::{own_cpu, Hosted};
+use super::child::{machine_cpu, own_cpu, Hosted};
 use super::fixture::BenchDevice;
 use super::ingest::{Tally, Workload, POINTS};
 use super::queries::{self, Timed};
@@ -86,6 +86,8 @@ pub struct Step {
     pub server_rss_mib: f64,
     /// The load generator's (this process's) CPU over the window.
     pub client_cores: f64,
+    /// Cores busy in other processes over the window (a shared machine's neighbours).
+    pub other_cores: f64,
     /// p99 of how late the devices' timers fired: the load generator's own lag.
     pub timer_late_p99_ms: f64,
     pub held: bool,
@@ -197,7 +199,7 @@ async fn device(lb: Arc<Balancer>, work: Arc<Workload>, d: Device, window: Windo
             Ok(Err(e)) => t.error(format!("ReportSessionMetrics {}: {}", e.code, e.message)),
             Err(e) => t.error(format!("ReportSessionMetrics transport: {e:#}")),
         }
-        if (k + d.heartbeat_phase) % HEARTBEAT_EVERY == 0 {
+        if (k + d.heartbeat_phase).is_multiple_of(HEARTBEAT_EVERY) {
             let body = br#"{"Status":"ready"}"#.to_vec();
             match lb
                 .answer::<Value>(&d.me.creds, "ReportDeviceStatus", body)
@@ -224,6 +226,7 @@ async fn device(lb: Arc<Balancer>, work: Arc<Workload>, d: Device, window: Windo
 struct Reading {
     server: Duration,
     client: Duration,
+    machine: Duration,
     rss_mib: f64,
 }
 
@@ -231,6 +234,7 @@ fn reading(hosted: &Hosted) -> anyhow::Result<Reading> {
     Ok(Reading {
         server: hosted.server.cpu()?,
         client: own_cpu()?,
+        machine: machine_cpu()?,
         rss_mib: hosted.server.memory().rss_mib,
     })
 }
@@ -303,15 +307,19 @@ async fn step<T>(
     let offered = devices as f64 * REPORTS_PER_DEVICE;
     let achieved = reports.requests as f64 / secs;
     let server = (after.server - before.server).as_secs_f64();
-    let client_cores = (after.client - before.client).as_secs_f64() / secs;
+    let client = (after.client - before.client).as_secs_f64();
+    let client_cores = client / secs;
+    let other_cores =
+        ((after.machine.saturating_sub(before.machine)).as_secs_f64() - server - client).max(0.0)
+            / secs;
     let p99_ms = ms(percentile(&reports.latencies, 0.99));
     let timer_late_p99_ms = ms(percentile(&late, 0.99));
     let held = holds(p99_ms, reports.errors, achieved, offered);
     let mut note = Vec::new();
     if timer_late_p99_ms > LATE_TIMER_MS || client_cores > 0.9 {
         note.push(format!(
-            "load generator saturated: its timers fire p99 {timer_late_p99_ms:.0} ms late, \
-             it uses {client_cores:.2} cores"
+            "the load generator lags: its timers fire p99 {timer_late_p99_ms:.0} ms late, \
+             it uses {client_cores:.2} cores, other processes {other_cores:.2}"
         ));
     }
     if achieved < ACHIEVED_SHARE * offered {
@@ -334,6 +342,7 @@ async fn step<T>(
         server_us_per_request: server * 1e6 / (reports.requests + heartbeats).max(1) as f64,
         server_rss_mib: after.rss_mib,
         client_cores,
+        other_cores,
         timer_late_p99_ms,
         held,
         note: note.join("; "),
@@ -408,7 +417,9 @@ pub async fn run(
         held = Some(devices);
     }
     let mut queries = None;
-    if let Some(n) = held {
+    // Under 80% of the largest N that held; when none held, of the first step tried (the rows say
+    // which).
+    if let Some(n) = held.or(steps.first().map(|s| s.devices)) {
         let devices = (n * 4 / 5).max(2) / 2 * 2;
         let api = hosted.tenant.api.clone();
         let project = hosted.tenant.project_id.clone();
@@ -452,8 +463,13 @@ pub async fn run(
         }
         steps.push(Step {
             note: format!(
-                "the queries' load (80% of {}){}{}",
+                "the queries' load (80% of {}{}){}{}",
                 fmt_num(n as f64),
+                if held.is_some() {
+                    ""
+                } else {
+                    ", which did not hold"
+                },
                 if s.note.is_empty() { "" } else { "; " },
                 s.note
             ),
@@ -477,7 +493,7 @@ pub async fn run(
 /// The per-step table.
 pub fn table(steps: &[Step]) -> String {
     let mut out = format!(
-        "{:>8}  {:>9}  {:>9}  {:>7}  {:>7}  {:>7}  {:>6}  {:>7}  {:>7}  {:>7}  {:>7}  {:>7}  {}\n",
+        "{:>8}  {:>9}  {:>9}  {:>7}  {:>7}  {:>7}  {:>6}  {:>7}  {:>7}  {:>7}  {:>7}  {:>7}  {:>7}  {}\n",
         "devices",
         "offered/s",
         "achieved",
@@ -490,11 +506,12 @@ pub fn table(steps: &[Step]) -> String {
         "srv us",
         "RSS MiB",
         "gen cor",
+        "oth cor",
         "verdict"
     );
     for s in steps {
         out.push_str(&format!(
-            "{:>8}  {:>9}  {:>9}  {:>7.1}  {:>7.1}  {:>7.0}  {:>6}  {:>7}  {:>7.2}  {:>7.0}  {:>7.0}  {:>7.2}  {}{}\n",
+            "{:>8}  {:>9}  {:>9}  {:>7.1}  {:>7.1}  {:>7.0}  {:>6}  {:>7}  {:>7.2}  {:>7.0}  {:>7.0}  {:>7.2}  {:>7.2}  {}{}\n",
             fmt_num(s.devices as f64),
             fmt_num(s.offered_reports_per_s),
             fmt_num(s.achieved_reports_per_s),
@@ -507,6 +524,7 @@ pub fn table(steps: &[Step]) -> String {
             s.server_us_per_request,
             s.server_rss_mib,
             s.client_cores,
+            s.other_cores,
             if s.held { "held" } else { "did not hold" },
             if s.note.is_empty() {
                 String::new()

@@ -696,8 +696,13 @@ fn live_rows(l: &live::LiveRun, cpu_peak: Option<f64>, errors: &mut Vec<String>)
     }
     if let Some((devices, details, list)) = &l.queries {
         let load = format!(
-            "; under {} live devices; {} sessions in the store",
+            "; under {} live devices ({}); {} sessions in the store",
             fmt_num(*devices as f64),
+            if l.held.is_some() {
+                "80% of the largest N that held"
+            } else {
+                "80% of the first step, which did not hold"
+            },
             fmt_num(l.sessions as f64)
         );
         rows.push(
@@ -1175,7 +1180,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if let Some(l) = &live {
         println!(
             "live stage: devices at their real rate (1 sample/2 s, a heartbeat/10 s) over {} connections; \
-             {} s measured per step; server CPU per request (reports and heartbeats); gen = this load generator",
+             {} s measured per step; server CPU per request (reports and heartbeats); gen = this load generator, oth = other processes",
             l.plan.connections, l.plan.seconds
         );
         print!("{}", live::table(&l.steps));
