@@ -10,8 +10,14 @@
 //! stored value, peak RSS. Two baselines run on the same data through the same HTTP path: a store
 //! that stores nothing (decode-only: the ceiling) and one row per sample (naive).
 //!
+//! The `cpu` and `live` parts run the server as a child process instead (`child`), so that its CPU
+//! and memory are read apart from the load generator's: CPU per report (`cpu`), and live devices at
+//! their real rate, stepped up until the server no longer keeps up (`live`).
+//!
 //! Not a test: nothing here asserts a time. Layout: `client` (signed HTTP), `generate` (samples),
-//! `stores` (baseline decorators), `fixture` (one server under test), `ingest`, `queries`, `report`.
+//! `stores` (baseline decorators), `fixture` (one server under test, and the provisioning every
+//! store gets), `child` (the server in a child process), `ingest`, `cpu`, `live`, `queries`,
+//! `report`.
 
 mod child;
 mod cpu;
