@@ -7,15 +7,17 @@
 //! [`Backend`] is the one place that knows which database the stores live in; [`Db`] names one
 //! store's database for what the bench reads there directly (footprint, marking history scored).
 
+use super::ingest::Fleet;
 use super::stores::{DecodeOnly, Naive};
 use crate::client::Credentials;
 use anyhow::Context;
+use futures_util::{stream, StreamExt};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use teleoscope_server::config::Config;
+use teleoscope_server::config::{Config, Secret};
 use teleoscope_server::domain::devices::NewDevice;
 use teleoscope_server::domain::{ids, Domain};
 use teleoscope_server::http::{self, Running};
@@ -87,7 +89,7 @@ impl Backend {
 
     /// A fresh, empty place for one store: its `database` URL for the server, its [`Db`], the
     /// naive baseline's file (SQLite only), and what removes it when dropped (nothing if `keep`).
-    async fn fresh(&self, keep: bool) -> anyhow::Result<(String, Db, Option<PathBuf>, Place)> {
+    pub async fn fresh(&self, keep: bool) -> anyhow::Result<(String, Db, Option<PathBuf>, Place)> {
         match self {
             Backend::Sqlite(base) => {
                 let dir = tempfile::Builder::new()
@@ -160,7 +162,7 @@ pub async fn connect(url: &str) -> anyhow::Result<tokio_postgres::Client> {
 }
 
 /// What holds a fixture's store, removed on drop.
-enum Place {
+pub enum Place {
     /// The temporary directory of a SQLite store.
     Dir { _dir: tempfile::TempDir },
     /// The schema of a PostgreSQL store, dropped with everything in it.
@@ -230,17 +232,103 @@ pub struct Fixture {
     _place: Place,
 }
 
-/// The server's configuration for the benchmark: listen anywhere, no rate limit in the way.
-fn config(database: String) -> Config {
+/// The rate limit that is no limit: the bench measures the server, not its brakes.
+pub const UNLIMITED: u32 = 10_000_000;
+
+/// The server's configuration for the benchmark: listen anywhere, no rate limit in the way; secrets
+/// sealed under `master_key` when given (as a production server does).
+pub fn config(database: String, master_key: Option<String>) -> Config {
     let mut config = Config {
         listen: "127.0.0.1:0".parse().expect("valid address"),
         database,
+        master_key: master_key.map(Secret),
         ..Config::default()
     };
-    config.rate_limit_per_second = 10_000_000;
-    config.rate_limits.clear();
-    config.device_rate_limit_per_second = 10_000_000;
+    config.rate_limit_per_second = UNLIMITED;
+    for limit in config.rate_limits.values_mut() {
+        *limit = UNLIMITED;
+    }
+    config.device_rate_limit_per_second = UNLIMITED;
     config
+}
+
+/// Devices created at once by [`Tenant::provision`].
+pub const PROVISION_IN_FLIGHT: usize = 16;
+
+/// What the bench provisions in a fresh store: an account with an API key, a project, and device
+/// pairs with their credentials.
+pub struct Tenant {
+    pub account: AccountId,
+    pub api: Credentials,
+    pub project_id: String,
+    pub pairs: Vec<Pair>,
+}
+
+impl Tenant {
+    /// Provision `pairs` device pairs through the domain, as `CreateDevice` would, `in_flight`
+    /// devices at a time: each is its own write transaction (a commit, an fsync on SQLite), so the
+    /// concurrency overlaps the domain's work with the commits (and lets PostgreSQL group them).
+    pub async fn provision(
+        domain: &Domain,
+        pairs: usize,
+        in_flight: usize,
+    ) -> anyhow::Result<Tenant> {
+        let key = domain.create_key(None, None, None).await.map_err(err)?;
+        let account = AccountId(key.account_id.clone());
+        let project = domain
+            .create_project(&account, "bench", Some("teleoscope bench"), None)
+            .await
+            .map_err(err)?;
+        let make = |kind: &str, i: usize| {
+            let id = format!("{kind}_{i:03}");
+            let creds = Credentials {
+                secret_id: format!("{}:{id}", project.project_id),
+                secret_key: ids::device_token(),
+            };
+            BenchDevice { id, creds }
+        };
+        let list: Vec<Pair> = (0..pairs)
+            .map(|i| Pair {
+                field: make("field", i),
+                remote: make("remote", i),
+            })
+            .collect();
+        let devices = list
+            .iter()
+            .flat_map(|p| [(&p.field, "field"), (&p.remote, "remote")]);
+        let (account, project_id) = (&account, &project.project_id);
+        let mut creating = stream::iter(devices)
+            .map(|(d, kind)| {
+                domain.create_device(
+                    account,
+                    project_id,
+                    NewDevice {
+                        device_id: &d.id,
+                        name: &d.id,
+                        device_type: kind,
+                        token: &d.creds.secret_key,
+                    },
+                )
+            })
+            .buffer_unordered(in_flight.max(1));
+        while let Some(created) = creating.next().await {
+            created.map_err(err)?;
+        }
+        drop(creating);
+        Ok(Tenant {
+            account: account.clone(),
+            api: Credentials {
+                secret_id: key.secret_id,
+                secret_key: key.secret_key,
+            },
+            project_id: project_id.clone(),
+            pairs: list,
+        })
+    }
+}
+
+fn err(e: teleoscope_server::errors::DomainError) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
 }
 
 impl Fixture {
@@ -259,7 +347,7 @@ impl Fixture {
             "{nodes} nodes: the naive baseline runs on one"
         );
         let (database, db, naive_path, place) = backend.fresh(keep).await?;
-        let config = config(database);
+        let config = config(database, None);
         let mut domains = Vec::with_capacity(nodes);
         let mut naive = None;
         for _ in 0..nodes {
@@ -283,41 +371,12 @@ impl Fixture {
             domains.push(domain);
         }
         let domain = domains.remove(0);
-        let err = |e: teleoscope_server::errors::DomainError| anyhow::anyhow!("{e}");
-        let key = domain.create_key(None, None, None).await.map_err(err)?;
-        let account = AccountId(key.account_id.clone());
-        let project = domain
-            .create_project(&account, "bench", Some("teleoscope bench"), None)
-            .await
-            .map_err(err)?;
-        let mut list = Vec::with_capacity(pairs);
-        for i in 0..pairs {
-            let make = |kind: &str| {
-                let id = format!("{kind}_{i:03}");
-                let creds = Credentials {
-                    secret_id: format!("{}:{id}", project.project_id),
-                    secret_key: ids::device_token(),
-                };
-                BenchDevice { id, creds }
-            };
-            let (field, remote) = (make("field"), make("remote"));
-            for (d, kind) in [(&field, "field"), (&remote, "remote")] {
-                domain
-                    .create_device(
-                        &account,
-                        &project.project_id,
-                        NewDevice {
-                            device_id: &d.id,
-                            name: &d.id,
-                            device_type: kind,
-                            token: &d.creds.secret_key,
-                        },
-                    )
-                    .await
-                    .map_err(err)?;
-            }
-            list.push(Pair { field, remote });
-        }
+        let Tenant {
+            account,
+            api,
+            project_id,
+            pairs,
+        } = Tenant::provision(&domain, pairs, PROVISION_IN_FLIGHT).await?;
         Ok(Fixture {
             config,
             db,
@@ -326,12 +385,9 @@ impl Fixture {
             others: domains,
             naive,
             account,
-            api: Credentials {
-                secret_id: key.secret_id,
-                secret_key: key.secret_key,
-            },
-            project_id: project.project_id,
-            pairs: list,
+            api,
+            project_id,
+            pairs,
             running: Vec::new(),
             _place: place,
         })
@@ -345,6 +401,14 @@ impl Fixture {
             self.running.push(running);
         }
         Ok(())
+    }
+
+    /// Its devices and where they report, for `ingest`.
+    pub fn fleet(&self) -> Fleet<'_> {
+        Fleet {
+            addrs: &self.addrs,
+            pairs: &self.pairs,
+        }
     }
 
     /// Node 0's address: where everything but ingest goes.

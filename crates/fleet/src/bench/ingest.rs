@@ -4,7 +4,7 @@
 //! accepted; every answer is checked and errors are counted and kept for the report. With several
 //! nodes, the devices are spread over them, each pair's two devices on different nodes.
 
-use super::fixture::{BenchDevice, Fixture};
+use super::fixture::{BenchDevice, Pair};
 use super::generate::{self, Series};
 use crate::client::Connection;
 use crate::rng::Rng;
@@ -60,7 +60,7 @@ pub struct Tally {
 }
 
 impl Tally {
-    fn merge(&mut self, o: Tally) {
+    pub fn merge(&mut self, o: Tally) {
         self.requests += o.requests;
         self.accepted += o.accepted;
         self.duplicates += o.duplicates;
@@ -73,7 +73,7 @@ impl Tally {
         self.latencies.extend(o.latencies);
     }
 
-    fn error(&mut self, what: String) {
+    pub fn error(&mut self, what: String) {
         self.errors += 1;
         *self.error_kinds.entry(what).or_default() += 1;
     }
@@ -100,6 +100,15 @@ impl IngestRun {
     }
 }
 
+/// The devices that report and the servers they report to: the nodes of an in-process
+/// [`super::fixture::Fixture`], or a server in a child process.
+#[derive(Clone, Copy)]
+pub struct Fleet<'a> {
+    /// The nodes, the first one first.
+    pub addrs: &'a [SocketAddr],
+    pub pairs: &'a [Pair],
+}
+
 /// What one device sends: its credentials, its node, its peer, its hour of samples.
 struct Plan {
     device: BenchDevice,
@@ -111,9 +120,9 @@ struct Plan {
 
 /// The field and the remote device of pair `pair`: the field device reports to node
 /// `pair % nodes`, the remote device to the next one.
-fn plans(fx: &Fixture, work: &Workload, pair: usize) -> [Plan; 2] {
-    let p = &fx.pairs[pair];
-    let node = |k: usize| fx.addrs[(pair + k) % fx.addrs.len()];
+fn plans(fleet: &Fleet, work: &Workload, pair: usize) -> [Plan; 2] {
+    let p = &fleet.pairs[pair];
+    let node = |k: usize| fleet.addrs[(pair + k) % fleet.addrs.len()];
     [
         Plan {
             device: p.field.clone(),
@@ -132,16 +141,16 @@ fn plans(fx: &Fixture, work: &Workload, pair: usize) -> [Plan; 2] {
     ]
 }
 
-/// Every device of the fixture reports for `duration`, sessions named `<tag>-<pair>-<n>`.
+/// Every device of the fleet reports for `duration`, sessions named `<tag>-<pair>-<n>`.
 pub async fn run(
-    fx: &Fixture,
+    fleet: &Fleet<'_>,
     work: &Arc<Workload>,
     batch: usize,
     duration: Duration,
     tag: &str,
 ) -> IngestRun {
-    let plans: Vec<_> = (0..fx.pairs.len())
-        .flat_map(|i| plans(fx, work, i).map(|plan| (i, plan)))
+    let plans: Vec<_> = (0..fleet.pairs.len())
+        .flat_map(|i| plans(fleet, work, i).map(|plan| (i, plan)))
         .collect();
     let devices = plans.len();
     let started = Instant::now();
@@ -170,14 +179,14 @@ pub async fn run(
 
 /// One complete one-hour session of pair `pair` (both devices, concurrently), batches of `batch`.
 pub async fn one_session(
-    fx: &Fixture,
+    fleet: &Fleet<'_>,
     work: &Arc<Workload>,
     pair: usize,
     batch: usize,
     session_id: &str,
 ) -> Tally {
     let far = Instant::now() + Duration::from_secs(3600);
-    let [field, remote] = plans(fx, work, pair);
+    let [field, remote] = plans(fleet, work, pair);
     let (a, b) = tokio::join!(
         device_loop(work, field, batch, far, "", pair, Some(session_id)),
         device_loop(work, remote, batch, far, "", pair, Some(session_id)),

@@ -10,18 +10,28 @@
 //! stored value, peak RSS. Two baselines run on the same data through the same HTTP path: a store
 //! that stores nothing (decode-only: the ceiling) and one row per sample (naive).
 //!
+//! The `cpu` and `live` parts run the server as a child process instead (`child`), so that its CPU
+//! and memory are read apart from the load generator's: CPU per report (`cpu`), and live devices at
+//! their real rate, stepped up until the server no longer keeps up (`live`).
+//!
 //! Not a test: nothing here asserts a time. Layout: `client` (signed HTTP), `generate` (samples),
-//! `stores` (baseline decorators), `fixture` (one server under test), `ingest`, `queries`, `report`.
+//! `stores` (baseline decorators), `fixture` (one server under test, and the provisioning every
+//! store gets), `child` (the server in a child process), `ingest`, `cpu`, `live`, `queries`,
+//! `report`.
 
+mod child;
+mod cpu;
 mod fixture;
 pub mod generate;
 mod ingest;
+mod live;
 mod queries;
 mod report;
 mod stages;
 mod stores;
 
 use crate::client::Connection;
+use child::Hosted;
 use fixture::{Backend, Fixture, Variant};
 use ingest::{IngestRun, Tally, Workload, POINTS};
 use queries::{Footprint, Timed, Year};
@@ -40,6 +50,7 @@ const LIST_P99_MS: f64 = 20.0;
 const STATS_MS: f64 = 50.0;
 const BYTES_PER_VALUE: f64 = 2.0;
 const RSS_MIB: f64 = 300.0;
+const LIVE_DEVICES: f64 = 25_000.0;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
@@ -73,8 +84,8 @@ pub struct BenchArgs {
     /// to different nodes. Queries go to the first. More than one needs a PostgreSQL --database.
     #[arg(long, default_value_t = 1)]
     pub nodes: usize,
-    /// Run only these parts (comma-separated): server30, server1, decode, naive, history. For
-    /// profiling one path; the report then has only their figures.
+    /// Run only these parts (comma-separated): server30, server1, decode, naive, history, cpu,
+    /// live. For profiling one path; the report then has only their figures.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
     /// Keep the temporary stores (their paths or schemas are printed), to look into them with
@@ -85,6 +96,19 @@ pub struct BenchArgs {
     /// of logging every request, which the default run leaves out.
     #[arg(long)]
     pub log: bool,
+    /// Live stage: devices of the first step, and added at each next one.
+    #[arg(long, default_value_t = 2500)]
+    pub live_step: usize,
+    /// Live stage: devices of the last step tried (all are provisioned first).
+    #[arg(long, default_value_t = 40_000)]
+    pub live_max: usize,
+    /// Live stage: seconds measured at each step, after a two-second ramp (default 20; 6 with
+    /// --quick).
+    #[arg(long)]
+    pub live_seconds: Option<u64>,
+    /// Live stage: keep-alive connections the devices share, as behind a load balancer.
+    #[arg(long, default_value_t = 256)]
+    pub live_connections: usize,
 }
 
 /// The sizes of one run.
@@ -105,6 +129,7 @@ struct Sizes {
     load_concurrency: usize,
     history_devices: usize,
     scored_sample: u64,
+    live: live::Plan,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -125,6 +150,8 @@ struct Output {
     phases: Vec<PhaseInfo>,
     errors: Vec<String>,
     footprints: Footprints,
+    /// The live stage's steps, the queries' load last.
+    live_steps: Vec<live::Step>,
     total_seconds: f64,
 }
 
@@ -293,14 +320,21 @@ async fn server_run(cx: &mut Ctx, batch: usize) -> anyhow::Result<ServerRun> {
     )
     .await?;
     fx.serve().await?;
-    let ingest = ingest::run(&fx, &cx.work, batch, cx.duration, &format!("b{batch}")).await;
+    let ingest = ingest::run(
+        &fx.fleet(),
+        &cx.work,
+        batch,
+        cx.duration,
+        &format!("b{batch}"),
+    )
+    .await;
     collect_errors(
         &mut cx.errors,
         &format!("server ingest B={batch}"),
         &ingest.tally,
     );
     let session = format!("detail-b{batch}");
-    let detail = ingest::one_session(&fx, &cx.work, 0, batch, &session).await;
+    let detail = ingest::one_session(&fx.fleet(), &cx.work, 0, batch, &session).await;
     collect_errors(
         &mut cx.errors,
         &format!("details session B={batch}"),
@@ -374,8 +408,8 @@ async fn decode_run(cx: &mut Ctx) -> anyhow::Result<(IngestRun, IngestRun)> {
     )
     .await?;
     fx.serve().await?;
-    let b30 = ingest::run(&fx, &cx.work, 30, cx.duration, "b30").await;
-    let b1 = ingest::run(&fx, &cx.work, 1, cx.duration, "b1").await;
+    let b30 = ingest::run(&fx.fleet(), &cx.work, 30, cx.duration, "b30").await;
+    let b1 = ingest::run(&fx.fleet(), &cx.work, 1, cx.duration, "b1").await;
     collect_errors(&mut cx.errors, "decode-only ingest B=30", &b30.tally);
     collect_errors(&mut cx.errors, "decode-only ingest B=1", &b1.tally);
     fx.stop_serving().await;
@@ -385,11 +419,11 @@ async fn decode_run(cx: &mut Ctx) -> anyhow::Result<(IngestRun, IngestRun)> {
 async fn naive_run(cx: &mut Ctx) -> anyhow::Result<NaiveRun> {
     let mut fx = Fixture::start(&cx.backend, Variant::Naive, cx.sizes.pairs, 1, cx.keep).await?;
     fx.serve().await?;
-    let ingest30 = ingest::run(&fx, &cx.work, 30, cx.duration, "b30").await;
-    let ingest1 = ingest::run(&fx, &cx.work, 1, cx.duration, "b1").await;
+    let ingest30 = ingest::run(&fx.fleet(), &cx.work, 30, cx.duration, "b30").await;
+    let ingest1 = ingest::run(&fx.fleet(), &cx.work, 1, cx.duration, "b1").await;
     collect_errors(&mut cx.errors, "naive ingest B=30", &ingest30.tally);
     collect_errors(&mut cx.errors, "naive ingest B=1", &ingest1.tally);
-    let detail = ingest::one_session(&fx, &cx.work, 0, 30, "detail-b30").await;
+    let detail = ingest::one_session(&fx.fleet(), &cx.work, 0, 30, "detail-b30").await;
     collect_errors(&mut cx.errors, "naive details session", &detail);
     let (naive, naive_db) = fx.naive.clone().expect("the naive fixture has its store");
     let (field_id, remote_id) = (fx.pairs[0].field.id.clone(), fx.pairs[0].remote.id.clone());
@@ -550,7 +584,158 @@ async fn history_run(cx: &mut Ctx, phases: &mut Phases) -> anyhow::Result<Histor
     })
 }
 
-const PARTS: [&str; 5] = ["server30", "server1", "decode", "naive", "history"];
+/// The closed-loop ingest at B = 30 then B = 1 against a server in a child process: its CPU per
+/// report and sample, and its peak RSS.
+async fn cpu_run(cx: &mut Ctx) -> anyhow::Result<(Vec<cpu::CpuRun>, f64)> {
+    let hosted = Hosted::start(&cx.backend, cx.sizes.pairs, cx.keep).await?;
+    let mut runs = Vec::new();
+    for batch in cx.sizes.batches {
+        let run = cpu::measure(&hosted, &cx.work, batch, cx.duration).await?;
+        collect_errors(
+            &mut cx.errors,
+            &format!("cpu ingest B={batch}"),
+            &run.ingest.tally,
+        );
+        runs.push(run);
+    }
+    Ok((runs, hosted.server.memory().peak_mib))
+}
+
+/// The live stage on a server in a child process, every device of its last step provisioned first.
+async fn live_run(cx: &Ctx) -> anyhow::Result<live::LiveRun> {
+    let plan = cx.sizes.live.clone();
+    let pairs = plan.steps().last().copied().unwrap_or(0) / 2;
+    anyhow::ensure!(
+        pairs > 0,
+        "--live-max {} is below --live-step {}: no step to run",
+        plan.max,
+        plan.step
+    );
+    let hosted = Hosted::start(&cx.backend, pairs.max(1), cx.keep).await?;
+    if cx.verbose {
+        eprintln!(
+            "[bench]   {} devices provisioned in {:.1} s",
+            2 * pairs,
+            hosted.provisioning.as_secs_f64()
+        );
+    }
+    live::run(
+        &hosted,
+        &cx.work,
+        plan,
+        cx.sizes.details_calls,
+        cx.sizes.list_calls,
+        cx.verbose,
+    )
+    .await
+}
+
+/// The rows of the live stage: the largest N that held, the server's RSS, and the queries under
+/// load.
+fn live_rows(l: &live::LiveRun, cpu_peak: Option<f64>, errors: &mut Vec<String>) -> Vec<Row> {
+    let mut rows = Vec::new();
+    let n = l.held.unwrap_or(0);
+    let mut note = match l.steps.iter().find(|s| s.devices == n) {
+        Some(s) => format!(
+            "at {} devices: {} reports/s offered, {} achieved, p99 {:.1} ms, server {:.2} cores, \
+             {:.0} us/request, {:.0} MiB RSS",
+            fmt_num(n as f64),
+            fmt_num(s.offered_reports_per_s),
+            fmt_num(s.achieved_reports_per_s),
+            s.p99_ms,
+            s.server_cores,
+            s.server_us_per_request,
+            s.server_rss_mib
+        ),
+        None => "no step held".to_owned(),
+    };
+    match l.steps.iter().find(|s| !s.held) {
+        Some(s) => note.push_str(&format!(
+            "; {} devices did not hold: p99 {:.1} ms, {} errors, {} of {} reports/s{}",
+            fmt_num(s.devices as f64),
+            s.p99_ms,
+            s.errors,
+            fmt_num(s.achieved_reports_per_s),
+            fmt_num(s.offered_reports_per_s),
+            if s.note.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", s.note)
+            }
+        )),
+        None => note.push_str(&format!(
+            "; every step held up to --live-max {}",
+            fmt_num(l.plan.max as f64)
+        )),
+    }
+    note.push_str(&format!(
+        "; 1 sample/2 s + a heartbeat/10 s per device over {} shared connections, {} s per step; \
+         devices provisioned in {:.1} s",
+        l.plan.connections,
+        l.plan.seconds,
+        l.provisioning.as_secs_f64()
+    ));
+    rows.push(
+        Row::new(
+            format!("live devices (p99 <= {} ms, no errors)", live::P99_MS),
+            n as f64,
+            "devices",
+        )
+        .target(Target::AtLeast(LIVE_DEVICES))
+        .note(note),
+    );
+    let mut rss = format!("VmHWM of the live stage's server {:.0} MiB", l.peak_rss_mib);
+    let mut peak = l.peak_rss_mib;
+    if let Some(c) = cpu_peak {
+        rss.push_str(&format!("; of the cpu part's {c:.0} MiB"));
+        peak = peak.max(c);
+    }
+    rows.push(
+        Row::new("server peak RSS (child process)", peak, "MiB")
+            .target(Target::AtMost(RSS_MIB))
+            .note(rss),
+    );
+    for (devices, e) in &l.step_errors {
+        for e in e {
+            errors.push(format!("live, {devices} devices: {e}"));
+        }
+    }
+    if let Some((devices, details, list)) = &l.queries {
+        let load = format!(
+            "; under {} live devices ({}); {} sessions in the store",
+            fmt_num(*devices as f64),
+            if l.held.is_some() {
+                "80% of the largest N that held"
+            } else {
+                "80% of the first step, which did not hold"
+            },
+            fmt_num(l.sessions as f64)
+        );
+        rows.push(
+            timed_row(
+                "Details, 1 h session, under live load",
+                details,
+                Some(DETAILS_P99_MS),
+                errors,
+            )
+            .note_append(&format!("; 2 x {POINTS} points checked{load}")),
+        );
+        rows.push(
+            timed_row(
+                "List page 1, under live load",
+                list,
+                Some(LIST_P99_MS),
+                errors,
+            )
+            .note_append(&load),
+        );
+    }
+    rows
+}
+
+const PARTS: [&str; 7] = [
+    "server30", "server1", "decode", "naive", "history", "cpu", "live",
+];
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let started = Instant::now();
@@ -591,6 +776,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         load_concurrency: 256,
         history_devices: 100,
         scored_sample: if args.quick { 300 } else { 2000 },
+        live: live::Plan {
+            step: args.live_step,
+            max: args.live_max,
+            seconds: args.live_seconds.unwrap_or(if args.quick { 6 } else { 20 }),
+            connections: args.live_connections,
+        },
     };
     let mut stores = backend.describe();
     if sizes.nodes > 1 {
@@ -686,6 +877,18 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let mut history = None;
     if wanted("history") {
         history = Some(history_run(&mut cx, &mut phases).await?);
+    }
+    let mut cpu = None;
+    if wanted("cpu") {
+        let p = phases.begin("cpu: server in a child, ingest B=30, B=1");
+        cpu = Some(cpu_run(&mut cx).await?);
+        phases.end("cpu: server in a child, ingest B=30, B=1", p);
+    }
+    let mut live = None;
+    if wanted("live") {
+        let p = phases.begin("live: server in a child, devices stepped up");
+        live = Some(live_run(&cx).await?);
+        phases.end("live: server in a child, devices stepped up", p);
     }
 
     // --- The report.
@@ -900,6 +1103,18 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             )),
         );
     }
+    if let Some((runs, _)) = &cpu {
+        rows.extend(cpu::rows(runs));
+    }
+    if let Some(l) = &live {
+        rows.extend(live_rows(l, cpu.as_ref().map(|c| c.1), &mut errors));
+    } else if let Some((_, peak)) = &cpu {
+        rows.push(
+            Row::new("server peak RSS (child process)", *peak, "MiB")
+                .target(Target::AtMost(RSS_MIB))
+                .note("VmHWM of the cpu part's server"),
+        );
+    }
     rows.extend(stage_rows);
     let rss_phases = phases
         .list
@@ -945,6 +1160,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             phases: phases.list,
             errors,
             footprints,
+            live_steps: live.map(|l| l.steps).unwrap_or_default(),
             total_seconds: total,
         };
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -967,6 +1183,15 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     println!();
     print!("{}", report::table(&rows));
     println!();
+    if let Some(l) = &live {
+        println!(
+            "live stage: devices at their real rate (1 sample/2 s, a heartbeat/10 s) over {} connections; \
+             {} s measured per step; server CPU per request (reports and heartbeats); gen = this load generator, oth = other processes",
+            l.plan.connections, l.plan.seconds
+        );
+        print!("{}", live::table(&l.steps));
+        println!();
+    }
     for p in &phases.list {
         println!(
             "phase {:<52} {:>7.1} s  peak RSS {:>5.0} MiB",

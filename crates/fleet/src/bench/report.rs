@@ -26,7 +26,12 @@ pub fn p50_p99(samples: &[Duration]) -> (f64, f64) {
 
 /// A line of /proc/self/status in MiB (`VmHWM`, `VmRSS`).
 pub fn status_mib(field: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
+    proc_status_mib("self", field)
+}
+
+/// A line of /proc/<pid>/status in MiB; 0 where it cannot be read.
+pub fn proc_status_mib(pid: &str, field: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
