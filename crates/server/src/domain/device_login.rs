@@ -138,10 +138,7 @@ impl Domain {
             return Ok(None);
         };
         let open = |sealed: &str| self.sealer.open(sealed).map_err(DomainError::Secret);
-        let token = device
-            .as_ref()
-            .map(|d| open(&d.token_sealed))
-            .transpose()?;
+        let token = device.as_ref().map(|d| open(&d.token_sealed)).transpose()?;
         let project_key = match (&project.sec_mode.key_sealed, project.sec_mode.enabled) {
             (Some(k), true) => Some(open(k)?),
             _ => None,

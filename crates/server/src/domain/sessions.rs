@@ -13,7 +13,8 @@ use crate::errors::{DomainError, Resource, StoreError};
 use crate::model::quality::Assessment;
 use crate::model::samples::{Columns, Metric, NetColumns};
 use crate::model::sessions::{
-    Append, AppendOutcome, AppendRejection, FleetOverviewRow, PartMeta, SessionFilter, SessionRow, SessionSamples,
+    Append, AppendOutcome, AppendRejection, FleetOverviewRow, PartMeta, SessionFilter, SessionRow,
+    SessionSamples,
 };
 use crate::model::{AccountId, Device, DeviceStatus, DeviceType, Page};
 

@@ -283,6 +283,8 @@ fn apply_status(
         )
         .and_then(|mut s| s.query_row(params![p, d, a], |r| r.get(0)).optional())
         .map_err(db)?;
-    s.map(|s| DeviceStatus::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("device status {s}"))))
-        .transpose()
+    s.map(|s| {
+        DeviceStatus::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("device status {s}")))
+    })
+    .transpose()
 }

@@ -10,6 +10,7 @@
 //! see `health.rs` for how it is reported and how the store notices that space has returned.
 
 mod accounts;
+mod checkpoint;
 mod counters;
 mod devices;
 mod health;
@@ -32,6 +33,7 @@ use std::sync::Arc;
 pub struct SqliteStore {
     pool: r2d2::Pool<SqliteConnectionManager>,
     writer: writer::Writer,
+    _checkpointer: checkpoint::Checkpointer,
     health: Arc<health::Health>,
     windows: counters::Windows,
 }
@@ -140,11 +142,23 @@ impl SqliteStore {
         tx.commit()?;
         let mut write_conn = Connection::open(path)?;
         init(&mut write_conn, options)?;
+        // A batch of reports dirties a few pages each: with SQLite's default 2 MB of cache they
+        // spilled to the WAL in the middle of the transaction, some pages more than once. The
+        // checkpoints run beside it (`checkpoint.rs`); its own only when the WAL grows past that.
+        write_conn.execute_batch(&format!(
+            "PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;
+             PRAGMA wal_autocheckpoint = {};",
+            checkpoint::WRITER_CHECKPOINT_PAGES
+        ))?;
         let health = Arc::new(health::Health::default());
         let writer = writer::Writer::start(write_conn, health.clone())?;
+        let mut checkpoint_conn = Connection::open(path)?;
+        init(&mut checkpoint_conn, options)?;
+        let checkpointer = checkpoint::start(checkpoint_conn)?;
         Ok(SqliteStore {
             pool,
             writer,
+            _checkpointer: checkpointer,
             health,
             windows: Default::default(),
         })

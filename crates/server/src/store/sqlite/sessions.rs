@@ -149,6 +149,9 @@ fn count_hour(c: &Connection, a: &Append, start_time: i64, delta: i64) -> Result
     Ok(())
 }
 
+/// Seconds a connected device's heartbeat may lag its latest report.
+const HEARTBEAT_REFRESH: i64 = 10;
+
 /// Whether a `joined_only` append may go on: its device has a part in the session, which pairs it
 /// with this peer in this project, and the peer is still a device of the other type there.
 fn has_joined(c: &Connection, a: &Append, field_id: &str, remote_id: &str) -> Result<bool> {
@@ -177,7 +180,9 @@ fn has_joined(c: &Connection, a: &Append, field_id: &str, remote_id: &str) -> Re
     .map_err(db)
 }
 
-/// One append inside the writer's transaction.
+/// One append inside the writer's transaction, in no savepoint of its own: every refusal is decided
+/// before the first write (and must stay so; the conformance suite's rejection contracts check that a
+/// refusal stores nothing).
 pub fn apply(
     c: &Connection,
     a: &Append,
@@ -337,36 +342,57 @@ pub fn apply(
         count_hour(c, a, old, -1)?;
         count_hour(c, a, part_start, 1)?;
     }
+    // One statement for both devices: the field device's also sets the video (?5).
     c.prepare_cached(
         "UPDATE sessions SET start_time = MIN(start_time, ?2), end_time = MAX(end_time, ?3), last_update = ?4,
-         live = EXISTS (SELECT 1 FROM parts WHERE session_key = ?1 AND ended = 0), quality_final = 0
+         live = EXISTS (SELECT 1 FROM parts WHERE session_key = ?1 AND ended = 0), quality_final = 0,
+         width = CASE WHEN ?5 THEN ?6 ELSE width END, height = CASE WHEN ?5 THEN ?7 ELSE height END,
+         config_width = CASE WHEN ?5 THEN ?8 ELSE config_width END,
+         config_height = CASE WHEN ?5 THEN ?9 ELSE config_height END,
+         multi_mode = CASE WHEN ?5 THEN ?10 ELSE multi_mode END, has_field_part = has_field_part OR ?5
          WHERE session_key = ?1",
     )
-    .and_then(|mut s| s.execute(params![session_key, part_start, part_end, a.now]))
+    .and_then(|mut s| {
+        s.execute(params![
+            session_key,
+            part_start,
+            part_end,
+            a.now,
+            a.device_type == DeviceType::Field,
+            m.width,
+            m.height,
+            m.config_width,
+            m.config_height,
+            m.multi_mode
+        ])
+    })
     .map_err(db)?;
-    if a.device_type == DeviceType::Field {
-        c.prepare_cached(
-            "UPDATE sessions SET width = ?2, height = ?3, config_width = ?4, config_height = ?5, multi_mode = ?6,
-             has_field_part = 1 WHERE session_key = ?1",
-        )
-        .and_then(|mut s| {
-            s.execute(params![session_key, m.width, m.height, m.config_width, m.config_height, m.multi_mode])
-        })
-        .map_err(db)?;
-    }
 
     rollup::update(c, session_key, before)?;
     if !a.from_device {
         return Ok(Ok(outcome));
     }
-    // The device is connected while a part of it is open.
+    // The device is connected while a part of it is open. Its row is written only when that
+    // changes, or to refresh its heartbeat every HEARTBEAT_REFRESH seconds (what reads it needs
+    // no finer: a part ends after `idle_timeout`, a heartbeat lasts `heartbeat_timeout`), or on its
+    // last report (which reads the heartbeat just written): a page less to write per report.
     c.prepare_cached(
         "UPDATE devices SET heartbeat_at = ?3,
            last_report_time = CASE WHEN status = 'connected' THEN last_report_time ELSE ?3 END,
            status = 'connected'
-         WHERE project_id = ?1 AND device_id = ?2 AND account_id = ?4",
+         WHERE project_id = ?1 AND device_id = ?2 AND account_id = ?4
+           AND (status != 'connected' OR heartbeat_at < ?3 - ?5 OR ?6)",
     )
-    .and_then(|mut s| s.execute(params![a.project_id, a.device_id, a.now, a.account.0]))
+    .and_then(|mut s| {
+        s.execute(params![
+            a.project_id,
+            a.device_id,
+            a.now,
+            a.account.0,
+            HEARTBEAT_REFRESH,
+            a.last
+        ])
+    })
     .map_err(db)?;
     if a.last {
         after_part_end(c, session_key, &a.device_id, a.now, a.now)?;
@@ -931,8 +957,8 @@ impl Sessions for SqliteStore {
     ) -> Result<std::result::Result<AppendOutcome, AppendRejection>> {
         let encoded = Encoded::of(&append.columns, append.from_device);
         self.writer
-            .write(move |c| {
-                // A refusal keeps nothing of the append.
+            .write_checked_first(move |c| {
+                // `apply` refuses before it writes: nothing of a refused append is there to undo.
                 Ok(match apply(c, &append, &encoded)? {
                     Ok(outcome) => (Ok(outcome), true),
                     Err(rejection) => (Err(rejection), false),
