@@ -6,6 +6,12 @@ mod demo;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::time::Duration;
+
+/// jemalloc rather than glibc's allocator: a request allocates and frees many small buffers on the
+/// runtime's threads and the writer's, and glibc's malloc and free took a third of the request
+/// threads' CPU (docs/benchmark.md). mimalloc was as fast but held three times the memory.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 use teleoscope_fleet::{bench, simulate};
 use teleoscope_server::config::{Config, ServeArgs, StoreArgs};
 use teleoscope_server::{cli, http, open_domain};
