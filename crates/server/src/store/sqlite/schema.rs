@@ -222,7 +222,24 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX sessions_by_quality ON sessions(project_id, account_id, quality, start_time DESC, session_id);
     CREATE INDEX sessions_live ON sessions(project_id, account_id, start_time DESC, session_id) WHERE live = 1;
     "#,
+    // 10: indexes a live report does not rewrite. SQLite rewrites a row's entry in every index whose
+    // columns (or partial-index condition) an UPDATE assigns, changed or not: each report rewrote its
+    // part's entries in `parts_open` (its last report) and `parts_to_compact` (its chunk count), a
+    // third of the pages a report wrote to the WAL. Idle parts are now found by the 16-second
+    // bucket of their last report, which changes every eighth report; compaction candidates are
+    // the parts that reached 64 chunks (`store::upkeep::COMPACT_LIVE_CHUNKS`) or ended with several.
+    r#"
+    ALTER TABLE parts ADD COLUMN report_bucket INTEGER NOT NULL DEFAULT 0;
+    UPDATE parts SET report_bucket = last_report / 16;
+    DROP INDEX parts_open;
+    CREATE INDEX parts_open ON parts(report_bucket) WHERE ended = 0;
+    DROP INDEX parts_to_compact;
+    CREATE INDEX parts_to_compact ON parts(part_key) WHERE chunks >= 64 OR (ended = 1 AND chunks > 1);
+    "#,
 ];
+
+/// Seconds per `parts.report_bucket` (migration 10).
+pub const REPORT_BUCKET: i64 = 16;
 
 pub fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

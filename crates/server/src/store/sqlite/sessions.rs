@@ -6,6 +6,7 @@
 //! WITHOUT ROWID table so the key is the only index.
 
 use super::devices::{device_by, device_status_sql};
+use super::schema::REPORT_BUCKET;
 use super::{corrupt, db, rollup, SqliteStore};
 use crate::errors::StoreError;
 use crate::model::quality::{parse_reasons, Grade};
@@ -114,9 +115,11 @@ pub fn after_part_end(
     heartbeat_cutoff: i64,
     now: i64,
 ) -> Result<()> {
+    // Only where it changes (`apply` says why).
     c.prepare_cached(
-        "UPDATE sessions SET live = EXISTS (SELECT 1 FROM parts WHERE session_key = ?1 AND ended = 0)
-         WHERE session_key = ?1",
+        "UPDATE sessions SET live = l.open
+         FROM (SELECT EXISTS (SELECT 1 FROM parts WHERE session_key = ?1 AND ended = 0) AS open) AS l
+         WHERE session_key = ?1 AND live != l.open",
     )
     .and_then(|mut s| s.execute([session_key]))
     .map_err(db)?;
@@ -262,13 +265,14 @@ pub fn apply(
         None => {
             c.prepare_cached(
                 "INSERT INTO parts (session_key, device_id, device_type, start_time, ver, sdk_mode, width, height,
-                 config_width, config_height, multi_mode, schema, last_report)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                 config_width, config_height, multi_mode, schema, last_report, report_bucket)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             )
             .and_then(|mut s| {
                 s.execute(params![
                     session_key, a.device_id, a.device_type.as_str(), a.start_time, m.ver, m.sdk_mode, m.width,
-                    m.height, m.config_width, m.config_height, m.multi_mode, e.schema, a.now
+                    m.height, m.config_width, m.config_height, m.multi_mode, e.schema, a.now,
+                    a.now.div_euclid(REPORT_BUCKET)
                 ])
             })
             .map_err(db)?;
@@ -328,11 +332,20 @@ pub fn apply(
             new_last = new_last.max(max);
         }
     }
+    // SQLite rewrites the entries of every index whose columns an UPDATE assigns, whether or not the
+    // value changes (the WAL showed each report rewriting every index of its session): columns that
+    // indexes cover are assigned only by statements whose WHERE says they change.
     c.prepare_cached(
-        "UPDATE parts SET last_offset = ?2, samples = samples + ?3, chunks = chunks + (?3 > 0), last_report = ?4,
-         ended = ?5 WHERE part_key = ?1",
+        "UPDATE parts SET last_offset = ?2, samples = samples + ?3, chunks = chunks + (?3 > 0), last_report = ?4
+         WHERE part_key = ?1",
     )
-    .and_then(|mut s| s.execute(params![part_key, new_last, outcome.accepted as i64, a.now, a.last]))
+    .and_then(|mut s| s.execute(params![part_key, new_last, outcome.accepted as i64, a.now]))
+    .map_err(db)?;
+    c.prepare_cached(
+        "UPDATE parts SET ended = ?2, report_bucket = ?3
+         WHERE part_key = ?1 AND (ended != ?2 OR report_bucket != ?3)",
+    )
+    .and_then(|mut s| s.execute(params![part_key, a.last, a.now.div_euclid(REPORT_BUCKET)]))
     .map_err(db)?;
 
     // The session: span over its parts (docs/api.md §2.8), the field device's video, liveness.
@@ -342,20 +355,20 @@ pub fn apply(
         count_hour(c, a, old, -1)?;
         count_hour(c, a, part_start, 1)?;
     }
-    // One statement for both devices: the field device's also sets the video (?5).
+    // What no index covers, in one statement for both devices: the field device's also sets the
+    // video (?4). Then what indexes cover, only where it changes: an earlier start, liveness, and
+    // the grade becoming provisional again.
     c.prepare_cached(
-        "UPDATE sessions SET start_time = MIN(start_time, ?2), end_time = MAX(end_time, ?3), last_update = ?4,
-         live = EXISTS (SELECT 1 FROM parts WHERE session_key = ?1 AND ended = 0), quality_final = 0,
-         width = CASE WHEN ?5 THEN ?6 ELSE width END, height = CASE WHEN ?5 THEN ?7 ELSE height END,
-         config_width = CASE WHEN ?5 THEN ?8 ELSE config_width END,
-         config_height = CASE WHEN ?5 THEN ?9 ELSE config_height END,
-         multi_mode = CASE WHEN ?5 THEN ?10 ELSE multi_mode END, has_field_part = has_field_part OR ?5
+        "UPDATE sessions SET end_time = MAX(end_time, ?2), last_update = ?3,
+         width = CASE WHEN ?4 THEN ?5 ELSE width END, height = CASE WHEN ?4 THEN ?6 ELSE height END,
+         config_width = CASE WHEN ?4 THEN ?7 ELSE config_width END,
+         config_height = CASE WHEN ?4 THEN ?8 ELSE config_height END,
+         multi_mode = CASE WHEN ?4 THEN ?9 ELSE multi_mode END, has_field_part = has_field_part OR ?4
          WHERE session_key = ?1",
     )
     .and_then(|mut s| {
         s.execute(params![
             session_key,
-            part_start,
             part_end,
             a.now,
             a.device_type == DeviceType::Field,
@@ -366,6 +379,18 @@ pub fn apply(
             m.multi_mode
         ])
     })
+    .map_err(db)?;
+    c.prepare_cached(
+        "UPDATE sessions SET start_time = ?2 WHERE session_key = ?1 AND start_time > ?2",
+    )
+    .and_then(|mut s| s.execute(params![session_key, part_start]))
+    .map_err(db)?;
+    c.prepare_cached(
+        "UPDATE sessions SET live = l.open, quality_final = 0
+         FROM (SELECT EXISTS (SELECT 1 FROM parts WHERE session_key = ?1 AND ended = 0) AS open) AS l
+         WHERE session_key = ?1 AND (live != l.open OR quality_final != 0)",
+    )
+    .and_then(|mut s| s.execute(params![session_key]))
     .map_err(db)?;
 
     rollup::update(c, session_key, before)?;

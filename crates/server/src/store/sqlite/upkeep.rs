@@ -1,13 +1,14 @@
 //! Upkeep: idle timeouts, heartbeat expiry, compaction and scoring, one round a second; and
 //! retention, which drops old samples.
 
+use super::schema::REPORT_BUCKET;
 use super::sessions::{
     after_part_end, corrupt_chunk, session_samples, share_of_session, SessionRef,
 };
 use super::{db, rollup, SqliteStore};
 use crate::model::quality::Assessment;
 use crate::model::sessions::SessionSamples;
-use crate::store::upkeep::{chunks_to_merge, COMPACT_LIVE_CHUNKS, PROVISIONAL_EVERY};
+use crate::store::upkeep::{chunks_to_merge, PROVISIONAL_EVERY};
 use crate::store::{codec, Result, Upkeep};
 use async_trait::async_trait;
 use r2d2_sqlite::rusqlite::{self, params, Connection};
@@ -25,8 +26,16 @@ mod upkeep_sql {
 #[async_trait]
 impl Upkeep for SqliteStore {
     async fn end_idle_parts(&self, cutoff: i64, heartbeat_cutoff: i64, now: i64) -> Result<u64> {
-        self.write(move |tx| end_idle_parts(tx, cutoff, heartbeat_cutoff, now))
-            .await
+        let mut ended = 0;
+        loop {
+            let n = self
+                .write(move |tx| end_idle_parts(tx, cutoff, heartbeat_cutoff, now))
+                .await?;
+            ended += n;
+            if n < IDLE_BATCH as u64 {
+                return Ok(ended);
+            }
+        }
     }
 
     async fn expire_heartbeats(&self, cutoff: i64, now: i64) -> Result<u64> {
@@ -99,11 +108,24 @@ impl Upkeep for SqliteStore {
         self.write(move |tx| {
             let before = share_of_session(tx, key)?;
             // A session that got new samples while it was being scored stays unfinal.
+            // The indexed columns (quality; quality_final, which `sessions_unscored` filters on) only
+            // where they change: see `sessions::apply`.
             tx.execute(
-                "UPDATE sessions SET quality = ?2, reasons = ?3, scored_at = ?5,
-                   quality_final = CASE WHEN ?4 AND live = 0 AND last_update <= ?5 THEN 1 ELSE 0 END
-                 WHERE session_key = ?1",
-                params![key, g, r, is_final, scored_at],
+                "UPDATE sessions SET reasons = ?2, scored_at = ?3 WHERE session_key = ?1",
+                params![key, r, scored_at],
+            )
+            .map_err(db)?;
+            tx.execute(
+                "UPDATE sessions SET quality = ?2 WHERE session_key = ?1 AND quality != ?2",
+                params![key, g],
+            )
+            .map_err(db)?;
+            tx.execute(
+                "UPDATE sessions SET quality_final = f.v
+                 FROM (SELECT CASE WHEN ?2 AND live = 0 AND last_update <= ?3 THEN 1 ELSE 0 END AS v
+                       FROM sessions WHERE session_key = ?1) AS f
+                 WHERE session_key = ?1 AND quality_final != f.v",
+                params![key, is_final, scored_at],
             )
             .map_err(db)?;
             rollup::update(tx, key, before)
@@ -128,18 +150,23 @@ impl Upkeep for SqliteStore {
 }
 
 /// Parts worth compacting (the partial index `parts_to_compact` holds those with several chunks).
+/// Its condition is the index's (schema migration 10), with `COMPACT_LIVE_CHUNKS` written out (a
+/// test below holds them together).
 pub const PARTS_TO_COMPACT: &str =
-    "SELECT part_key FROM parts WHERE chunks > 1 AND (ended = 1 OR chunks >= ?1) ORDER BY part_key LIMIT ?2";
+    "SELECT part_key FROM parts WHERE (chunks >= 64 OR (ended = 1 AND chunks > 1)) ORDER BY part_key LIMIT ?1";
 
 /// Open parts without a report since `?1`.
-pub const IDLE_PARTS: &str =
-    "SELECT part_key, session_key, device_id FROM parts WHERE ended = 0 AND last_report < ?1";
+/// (`?3`: the bucket of `?1`, which bounds the index range read.)
+pub const IDLE_PARTS: &str = "SELECT part_key, session_key, device_id FROM parts
+     WHERE ended = 0 AND report_bucket <= ?3 AND last_report < ?1 LIMIT ?2";
+
+/// Parts ended in one write: a fleet going idle at once (a network outage) must not hold the writer,
+/// and the reports queued behind it, for long.
+const IDLE_BATCH: i64 = 200;
 
 pub fn parts_to_compact(c: &Connection, limit: u32) -> Result<Vec<i64>> {
     let mut s = c.prepare_cached(PARTS_TO_COMPACT).map_err(db)?;
-    let rows = s
-        .query_map(params![COMPACT_LIVE_CHUNKS, limit], |r| r.get(0))
-        .map_err(db)?;
+    let rows = s.query_map(params![limit], |r| r.get(0)).map_err(db)?;
     rows.collect::<rusqlite::Result<Vec<i64>>>().map_err(db)
 }
 
@@ -266,12 +293,15 @@ fn drop_samples(c: &Connection, before: i64, after: i64) -> Result<(u64, Option<
     Ok((dropped, parts.last().copied()))
 }
 
-/// Ends the parts idle since `cutoff`.
+/// Ends at most [`IDLE_BATCH`] of the parts idle since `cutoff`.
 pub fn end_idle_parts(c: &Connection, cutoff: i64, heartbeat_cutoff: i64, now: i64) -> Result<u64> {
     let idle: Vec<(i64, i64, String)> = {
         let mut s = c.prepare_cached(IDLE_PARTS).map_err(db)?;
         let rows = s
-            .query_map([cutoff], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .query_map(
+                params![cutoff, IDLE_BATCH, cutoff.div_euclid(REPORT_BUCKET)],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
             .map_err(db)?;
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)?
     };
@@ -286,6 +316,12 @@ pub fn end_idle_parts(c: &Connection, cutoff: i64, heartbeat_cutoff: i64, now: i
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_compaction_candidates_are_those_of_the_shared_policy() {
+        use crate::store::upkeep::COMPACT_LIVE_CHUNKS;
+        assert!(PARTS_TO_COMPACT.contains(&format!("chunks >= {COMPACT_LIVE_CHUNKS}")));
+    }
 
     /// The upkeep runs every second on stores of millions of sessions and parts: each of its
     /// look-ups reads an index range, never a whole table.
