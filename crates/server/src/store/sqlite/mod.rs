@@ -143,8 +143,8 @@ impl SqliteStore {
         let mut write_conn = Connection::open(path)?;
         init(&mut write_conn, options)?;
         // A batch of reports dirties a few pages each: with SQLite's default 2 MB of cache they
-        // spilled to the WAL in the middle of the transaction, some pages more than once. The
-        // checkpoints run beside it (`checkpoint.rs`); its own only when the WAL grows past that.
+        // spilled to the WAL in the middle of the transaction, some pages more than once. The WAL
+        // is checkpointed beside the writer (`checkpoint.rs`), by the writer only past a bound.
         write_conn.execute_batch(&format!(
             "PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;
              PRAGMA wal_autocheckpoint = {};",
