@@ -86,13 +86,17 @@ enum KeysCommand {
     Delete { secret_id: String },
 }
 
-/// Logs to stderr, filtered by `TELEOSCOPE_LOG` (tracing `EnvFilter` syntax) or else `default_filter`.
+/// Logs to stderr, filtered by `TELEOSCOPE_LOG` (tracing `EnvFilter` syntax) or else `default_filter`;
+/// coloured only on a terminal (a log file or a collector gets no escape codes, and the server does
+/// not spend a request's time writing them).
 fn init_logging(default_filter: &str) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("TELEOSCOPE_LOG")
         .unwrap_or_else(|_| EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     if std::env::var("TELEOSCOPE_LOG_FORMAT").as_deref() == Ok("json") {
         builder.json().init();
