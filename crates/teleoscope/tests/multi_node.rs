@@ -346,15 +346,7 @@ async fn postgres_stopped_mid_ingest_loses_no_acknowledged_sample_and_nodes_reco
     })
     .await;
     for node in &nodes {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while node.readyz().await != Some(200) {
-            assert!(
-                Instant::now() < deadline,
-                "a node did not reconnect:\n{}",
-                node.log_text()
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        node.wait_ready("a node after PostgreSQL's restart").await;
     }
     assert_all_acked_stored(&cluster, &nodes[0], &acked).await;
 }

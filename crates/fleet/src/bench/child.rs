@@ -66,10 +66,13 @@ pub fn machine_cpu() -> anyhow::Result<Duration> {
 }
 
 fn busy_from_proc_stat(stat: &str, ticks_per_second: u64) -> anyhow::Result<Duration> {
-    let line = stat.lines().next().context("an empty /proc/stat")?;
+    let line = stat
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("cpu "))
+        .context("/proc/stat does not begin with the cpu line")?;
     let ticks = line
         .split_whitespace()
-        .skip(1)
         .map(str::parse::<u64>)
         .collect::<Result<Vec<_>, _>>()
         .context("the cpu line of /proc/stat")?;
@@ -329,6 +332,7 @@ mod tests {
             Duration::from_millis(1700)
         );
         assert!(busy_from_proc_stat("cpu 1 2", 100).is_err());
+        assert!(busy_from_proc_stat("cpu0 1 2 3 4 5 6 7\n", 100).is_err());
     }
 
     #[test]

@@ -180,6 +180,14 @@ impl Phases {
         }
         Instant::now()
     }
+    /// Runs `work` as the phase `name`.
+    async fn run<T>(&mut self, name: &str, work: impl std::future::Future<Output = T>) -> T {
+        let started = self.begin(name);
+        let out = work.await;
+        self.end(name, started);
+        out
+    }
+
     fn end(&mut self, name: &str, started: Instant) {
         let hwm = status_mib("VmHWM:");
         self.peak = self.peak.max(hwm);
@@ -850,46 +858,74 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         );
     }
 
-    let mut server30 = None;
-    if wanted("server30") {
-        let p = phases.begin("server, B=30: ingest, details, footprint");
-        server30 = Some(server_run(&mut cx, 30).await?);
-        phases.end("server, B=30: ingest, details, footprint", p);
-    }
-    let mut server1 = None;
-    if wanted("server1") {
-        let p = phases.begin("server, B=1: ingest, details, footprint");
-        server1 = Some(server_run(&mut cx, 1).await?);
-        phases.end("server, B=1: ingest, details, footprint", p);
-    }
-    let mut decode = None;
-    if wanted("decode") {
-        let p = phases.begin("decode-only: ingest B=30, B=1");
-        decode = Some(decode_run(&mut cx).await?);
-        phases.end("decode-only: ingest B=30, B=1", p);
-    }
-    let mut naive = None;
-    if wanted("naive") && cx.backend.has_naive() {
-        let p = phases.begin("naive: ingest B=30, B=1, details read, footprint");
-        naive = Some(naive_run(&mut cx).await?);
-        phases.end("naive: ingest B=30, B=1, details read, footprint", p);
-    }
-    let mut history = None;
-    if wanted("history") {
-        history = Some(history_run(&mut cx, &mut phases).await?);
-    }
-    let mut cpu = None;
-    if wanted("cpu") {
-        let p = phases.begin("cpu: server in a child, ingest B=30, B=1");
-        cpu = Some(cpu_run(&mut cx).await?);
-        phases.end("cpu: server in a child, ingest B=30, B=1", p);
-    }
-    let mut live = None;
-    if wanted("live") {
-        let p = phases.begin("live: server in a child, devices stepped up");
-        live = Some(live_run(&cx).await?);
-        phases.end("live: server in a child, devices stepped up", p);
-    }
+    let server30 = if wanted("server30") {
+        Some(
+            phases
+                .run(
+                    "server, B=30: ingest, details, footprint",
+                    server_run(&mut cx, 30),
+                )
+                .await?,
+        )
+    } else {
+        None
+    };
+    let server1 = if wanted("server1") {
+        Some(
+            phases
+                .run(
+                    "server, B=1: ingest, details, footprint",
+                    server_run(&mut cx, 1),
+                )
+                .await?,
+        )
+    } else {
+        None
+    };
+    let decode = if wanted("decode") {
+        Some(
+            phases
+                .run("decode-only: ingest B=30, B=1", decode_run(&mut cx))
+                .await?,
+        )
+    } else {
+        None
+    };
+    let naive = if wanted("naive") && cx.backend.has_naive() {
+        Some(
+            phases
+                .run(
+                    "naive: ingest B=30, B=1, details read, footprint",
+                    naive_run(&mut cx),
+                )
+                .await?,
+        )
+    } else {
+        None
+    };
+    let history = if wanted("history") {
+        Some(history_run(&mut cx, &mut phases).await?)
+    } else {
+        None
+    };
+    let cpu = if wanted("cpu") {
+        Some(
+            phases
+                .run("cpu: server in a child, ingest B=30, B=1", cpu_run(&mut cx))
+                .await?,
+        )
+    } else {
+        None
+    };
+    let live = if wanted("live") {
+        Some(
+            phases
+                .run("live: server in a child, devices stepped up", live_run(&cx))
+                .await?,
+        )
+    } else {
+        None
+    };
 
     // --- The report.
     let mut errors = std::mem::take(&mut cx.errors);

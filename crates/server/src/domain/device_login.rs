@@ -77,7 +77,9 @@ impl Domain {
             },
             _ => return Ok(None),
         };
-        let Some(known) = self.known_credential(project_id, device_id).await? else {
+        // `<ProjectId>:<DeviceId>`, the cache's key, without the expiry.
+        let name = &secret_id[..project_id.len() + 1 + device_id.len()];
+        let Some(known) = self.known_credential(name, project_id, device_id).await? else {
             return Ok(None);
         };
         let project = &known.project;
@@ -124,12 +126,12 @@ impl Domain {
     /// device (`credential_cache.rs`), else read (and cached if the device is registered).
     async fn known_credential(
         &self,
+        name: &str,
         project_id: &str,
         device_id: &str,
     ) -> Result<Option<Arc<Known>>, DomainError> {
-        let name = format!("{project_id}:{device_id}");
         let ttl = self.settings.credential_ttl;
-        if let Some(known) = self.credentials.get(&name, ttl) {
+        if let Some(known) = self.credentials.get(name, ttl) {
             return Ok(Some(known));
         }
         let generation = self.credentials.generation();
@@ -152,7 +154,7 @@ impl Domain {
         });
         // Not a device that is not registered yet: its first report registers it.
         if registered {
-            self.credentials.put(generation, &name, known.clone());
+            self.credentials.put(generation, name, known.clone());
         }
         Ok(Some(known))
     }

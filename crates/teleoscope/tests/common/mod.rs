@@ -58,16 +58,21 @@ impl Node {
             endpoint: format!("http://127.0.0.1:{port}"),
             log,
         };
+        node.wait_ready(name).await;
+        node
+    }
+
+    /// Waits until `/readyz` answers 200 (at most 20 s; else fails, with the node's log).
+    pub async fn wait_ready(&self, name: &str) {
         let deadline = Instant::now() + Duration::from_secs(20);
-        while node.readyz().await != Some(200) {
+        while self.readyz().await != Some(200) {
             assert!(
                 Instant::now() < deadline,
                 "{name} not ready:\n{}",
-                node.log_text()
+                self.log_text()
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        node
     }
 
     /// The status of its `GET /readyz`, or `None` if the node does not answer.

@@ -155,26 +155,19 @@ fn count_hour(c: &Connection, a: &Append, start_time: i64, delta: i64) -> Result
 /// Seconds a connected device's heartbeat may lag its latest report.
 const HEARTBEAT_REFRESH: i64 = 10;
 
-/// Whether a `joined_only` append may go on: its device has a part in the session, which pairs it
-/// with this peer in this project, and the peer is still a device of the other type there.
-fn has_joined(c: &Connection, a: &Append, field_id: &str, remote_id: &str) -> Result<bool> {
+/// Whether a `joined_only` append's peer is still a device of the other type in its project (the
+/// rest of "joined" is read by `apply` anyway: the session's devices and the device's part).
+fn peer_is_there(c: &Connection, a: &Append) -> Result<bool> {
     c.prepare_cached(
-        "SELECT EXISTS (SELECT 1 FROM sessions s JOIN parts p ON p.session_key = s.session_key
-           WHERE s.account_id = ?1 AND s.session_id = ?2 AND s.project_id = ?3
-             AND s.field_device_id = ?4 AND s.remote_device_id = ?5 AND p.device_type = ?6)
-         AND EXISTS (SELECT 1 FROM devices
-           WHERE project_id = ?3 AND device_id = ?7 AND account_id = ?1 AND device_type = ?8)",
+        "SELECT EXISTS (SELECT 1 FROM devices
+           WHERE project_id = ?1 AND device_id = ?2 AND account_id = ?3 AND device_type = ?4)",
     )
     .and_then(|mut s| {
         s.query_row(
             params![
-                a.account.0,
-                a.session_id,
                 a.project_id,
-                field_id,
-                remote_id,
-                a.device_type.as_str(),
                 a.peer_device_id,
+                a.account.0,
                 a.device_type.other().as_str()
             ],
             |r| r.get(0),
@@ -195,9 +188,6 @@ pub fn apply(
         DeviceType::Field => (a.device_id.as_str(), a.peer_device_id.as_str()),
         DeviceType::Remote => (a.peer_device_id.as_str(), a.device_id.as_str()),
     };
-    if a.joined_only && !has_joined(c, a, field_id, remote_id)? {
-        return Ok(Err(AppendRejection::NotJoined));
-    }
     let existing: Option<(i64, String, String, String, i64)> = c
         .prepare_cached(
             "SELECT session_key, project_id, field_device_id, remote_device_id, start_time FROM sessions
@@ -210,6 +200,13 @@ pub fn apply(
             .optional()
         })
         .map_err(db)?;
+    // A `joined_only` append: the session must pair this device with this peer in this project
+    // (its part is checked below), else it is refused before anything is written.
+    let joined_session = matches!(&existing, Some((_, project, field, remote, _))
+        if *project == a.project_id && field == field_id && remote == remote_id);
+    if a.joined_only && !joined_session {
+        return Ok(Err(AppendRejection::NotJoined));
+    }
     let mut old_start = None;
     let mut before = None;
     let session_key = match existing {
@@ -260,6 +257,9 @@ pub fn apply(
             .optional()
         })
         .map_err(db)?;
+    if a.joined_only && (part.is_none() || !peer_is_there(c, a)?) {
+        return Ok(Err(AppendRejection::NotJoined));
+    }
     let m = &a.meta;
     let (part_key, last_offset, part_start) = match part {
         None => {
